@@ -1,0 +1,139 @@
+//! Session IDs: 256 bits from the operating system's CSPRNG, URL-safe, validated before use.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::IdError;
+
+const ID_BYTES: usize = 32;
+
+/// An unguessable session ID: 32 random bytes (256 bits) from the operating system's CSPRNG,
+/// written as 43 characters of URL-safe base64 without padding.
+///
+/// The only ways to get one are [`SessionId::generate`] and [`SessionId::parse`], so any
+/// `SessionId` that reaches a storage has the right length and alphabet: it can be used as a
+/// file name or a Redis key without further escaping.
+///
+/// `Debug` shows only the first characters, so IDs (bearer secrets) don't end up in logs whole.
+///
+/// # Examples
+///
+/// ```
+/// use session_core::SessionId;
+/// let id = SessionId::generate();
+/// assert_eq!(id.as_str().len(), SessionId::LEN);
+/// assert_eq!(SessionId::parse(id.as_str()).unwrap(), id);
+/// assert!(SessionId::parse("../../etc/passwd").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId {
+    text: Box<str>,
+}
+
+impl SessionId {
+    /// The length of every session ID, in characters.
+    pub const LEN: usize = 43;
+
+    /// Generates a fresh ID.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random number generator fails, which leaves no safe way on.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; ID_BYTES];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .expect("the operating system's random number generator failed");
+        Self {
+            text: URL_SAFE_NO_PAD.encode(bytes).into_boxed_str(),
+        }
+    }
+
+    /// Validates text received from a client or read from a storage.
+    ///
+    /// # Errors
+    ///
+    /// [`IdError::WrongLength`] unless the text is exactly [`Self::LEN`] bytes, and
+    /// [`IdError::InvalidCharacter`] for anything outside `[A-Za-z0-9_-]`.
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        if text.len() != Self::LEN {
+            return Err(IdError::WrongLength {
+                expected: Self::LEN,
+                actual: text.len(),
+            });
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(IdError::InvalidCharacter);
+        }
+        Ok(Self { text: text.into() })
+    }
+
+    /// The ID's text, for a storage key or a transport value.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({}…)", &self.text[..6])
+    }
+}
+
+impl TryFrom<&str> for SessionId {
+    type Error = IdError;
+
+    fn try_from(text: &str) -> Result<Self, IdError> {
+        Self::parse(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_valid_and_distinct() {
+        let ids: std::collections::HashSet<_> = (0..1000).map(|_| SessionId::generate()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            assert_eq!(SessionId::parse(id.as_str()).as_ref(), Ok(id));
+        }
+    }
+
+    #[test]
+    fn hostile_text_is_rejected() {
+        let good = SessionId::generate();
+        let mut almost = good.as_str().to_owned();
+        almost.replace_range(10..11, "/");
+        for text in [
+            "",
+            "..",
+            &almost,
+            &"a".repeat(42),
+            &"a".repeat(44),
+            &"a".repeat(10_000),
+            &format!("{}\0", &good.as_str()[..42]),
+            &format!("{}.", &good.as_str()[..42]),
+            &format!("{}\\", &good.as_str()[..42]),
+            // Multi-byte characters: 43 bytes but not the alphabet, and slicing must not panic.
+            &format!("{}é", &good.as_str()[..41]),
+        ] {
+            assert!(SessionId::parse(text).is_err(), "accepted {text:?}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_a_prefix_only() {
+        let id = SessionId::generate();
+        let debug = format!("{id:?}");
+        assert!(!debug.contains(id.as_str()));
+        assert!(debug.contains(&id.as_str()[..6]));
+    }
+}

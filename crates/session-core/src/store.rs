@@ -1,0 +1,138 @@
+//! The storage trait for server-side sessions, and its object-safe form.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::{SessionId, StoreError};
+
+/// Where server-side sessions live: serialized session text keyed by [`SessionId`].
+///
+/// The contract every implementation keeps (the `test-util` conformance suite checks it):
+///
+/// - `load` of an unknown or expired ID is `Ok(None)`, never an error; `Err` means the storage
+///   itself failed, which middleware answers with an opaque server error.
+/// - `save` inserts or replaces the text and sets its time to live; after `ttl` has passed the
+///   entry is gone (stores expire natively where they can: Redis `PX`, file expiry stamps).
+/// - `delete` of an unknown ID succeeds.
+/// - `touch` extends the time to live without rewriting the text, and tells whether the entry
+///   existed; the default implementation loads and saves again.
+///
+/// IDs reach a store only after [`SessionId::parse`] validated them, so an implementation may
+/// use them as file names or keys without escaping.
+///
+/// # Implementing a store
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use std::time::Duration;
+/// use session_core::{SessionId, SessionStore, StoreError};
+///
+/// /// A store without expiry, for illustration.
+/// #[derive(Default)]
+/// struct MapStore(Mutex<HashMap<SessionId, String>>);
+///
+/// impl SessionStore for MapStore {
+///     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+///         Ok(self.0.lock().unwrap().get(id).cloned())
+///     }
+///     async fn save(&self, id: &SessionId, text: &str, _ttl: Duration) -> Result<(), StoreError> {
+///         self.0.lock().unwrap().insert(id.clone(), text.to_owned());
+///         Ok(())
+///     }
+///     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+///         self.0.lock().unwrap().remove(id);
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait SessionStore: Send + Sync + 'static {
+    /// Reads the text saved under `id`, or `None` when there is none (or it expired).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the storage failed.
+    fn load(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Inserts or replaces the text under `id`, to expire after `ttl`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the storage failed.
+    fn save(
+        &self,
+        id: &SessionId,
+        text: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the entry under `id`; succeeds when there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the storage failed.
+    fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Extends the entry's time to live to `ttl` from now without changing its text; `false`
+    /// when there is no such entry.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the storage failed.
+    fn touch(
+        &self,
+        id: &SessionId,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move {
+            match self.load(id).await? {
+                Some(text) => self.save(id, &text, ttl).await.map(|()| true),
+                None => Ok(false),
+            }
+        }
+    }
+}
+
+/// A boxed future, as returned by [`DynSessionStore`].
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// The object-safe form of [`SessionStore`], implemented for every store, so that different
+/// stores can sit behind one `Arc<dyn DynSessionStore>`. Implement [`SessionStore`], not this.
+pub trait DynSessionStore: Send + Sync + 'static {
+    /// See [`SessionStore::load`].
+    fn load<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<String>>;
+    /// See [`SessionStore::save`].
+    fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration)
+    -> StoreFuture<'a, ()>;
+    /// See [`SessionStore::delete`].
+    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()>;
+    /// See [`SessionStore::touch`].
+    fn touch<'a>(&'a self, id: &'a SessionId, ttl: Duration) -> StoreFuture<'a, bool>;
+}
+
+impl<S: SessionStore> DynSessionStore for S {
+    fn load<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<String>> {
+        Box::pin(SessionStore::load(self, id))
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a SessionId,
+        text: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(SessionStore::save(self, id, text, ttl))
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {
+        Box::pin(SessionStore::delete(self, id))
+    }
+
+    fn touch<'a>(&'a self, id: &'a SessionId, ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(SessionStore::touch(self, id, ttl))
+    }
+}
