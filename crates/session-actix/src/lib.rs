@@ -1,1 +1,86 @@
-//! placeholder
+//! # session-actix
+//!
+//! Typed, secure and lazy sessions for actix-web, modelled on Ktor's `Sessions` plugin.
+//!
+//! Each session is a serde type of your own, registered once with a name, a **transport** (a
+//! [`CookieTransport`] or a [`HeaderTransport`]) and a **mode**: client-side (the whole value
+//! travels, sealed by [`Encrypt`](core::Encrypt) or [`Sign`](core::Sign)) or server-side (only
+//! an unguessable ID travels; the value lives in a [`SessionStore`](core::SessionStore)).
+//! Handlers read and change sessions through the [`Session`] extractor.
+//!
+//! - **Lazy**: nothing is unsealed or read from storage until a handler asks.
+//! - **Writes only what changed**: a plain read sends no cookie and writes nothing.
+//! - **Bad input is no session**: forged, truncated, oversized, unknown or old-schema values
+//!   give `None` (and an expiring cookie), never an error page.
+//! - **Secure defaults**: `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`,
+//!   browser-session cookies; server-side IDs of 256 bits; [`Session::renew`] on login.
+//!
+//! | Feature | Description | Default |
+//! |---|---|---|
+//! | `cors` | [`Sessions::cors`], wiring header transports into actix-cors | no |
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use actix_web::{App, HttpResponse, HttpServer, get, web};
+//! use serde::{Deserialize, Serialize};
+//! use session_actix::core::{Encrypt, EncryptionKey};
+//! use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
+//!
+//! #[derive(Clone, Serialize, Deserialize)]
+//! struct Visits { count: u32 }
+//!
+//! #[get("/")]
+//! async fn index(session: Session<Visits>) -> Result<HttpResponse, SessionError> {
+//!     let count = session.get().await?.map_or(0, |v| v.count) + 1;
+//!     session.set(Visits { count })?;
+//!     Ok(HttpResponse::Ok().body(format!("visit {count}")))
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let key = EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?;
+//!     let sessions = Sessions::builder()
+//!         .session(
+//!             SessionConfig::<Visits>::new(
+//!                 CookieTransport::new("visits").max_age(Duration::from_secs(3600)),
+//!             )
+//!             .transform(Encrypt::new(key)),
+//!         )
+//!         .build()?;
+//!     HttpServer::new(move || App::new().wrap(sessions.clone()).service(index))
+//!         .bind(("127.0.0.1", 8080))?
+//!         .run()
+//!         .await?;
+//!     Ok(())
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod config;
+#[cfg(feature = "cors")]
+mod cors;
+mod error;
+mod ext;
+mod handle;
+mod middleware;
+mod provider;
+mod sessions;
+mod slot;
+mod transport;
+
+pub use actix_web::cookie;
+/// The framework-agnostic core: keys, transformers, serializers, IDs and storages.
+pub use session_core as core;
+
+pub use crate::config::{DEFAULT_SERVER_TTL, SessionConfig, SessionsBuilder};
+pub use crate::error::{ConfigError, SessionError};
+pub use crate::ext::SessionExt;
+pub use crate::handle::Session;
+#[doc(hidden)]
+pub use crate::middleware::SessionsMiddleware;
+pub use crate::sessions::Sessions;
+pub use crate::transport::{CookieTransport, HeaderTransport, Transport};

@@ -279,7 +279,11 @@ mod tests {
         let hex = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
         let signing = SigningKey::from_hex(hex).unwrap();
         let encryption = EncryptionKey::from_hex(hex).unwrap();
-        for text in [format!("{signing:?}"), format!("{encryption:?}"), format!("{signing:#?}")] {
+        for text in [
+            format!("{signing:?}"),
+            format!("{encryption:?}"),
+            format!("{signing:#?}"),
+        ] {
             assert!(!text.contains("a1b2"), "{text}");
             assert!(!text.to_lowercase().contains("161"), "{text}");
             assert!(text.contains("REDACTED"));

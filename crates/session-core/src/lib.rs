@@ -36,7 +36,9 @@ mod serializer;
 mod store;
 mod transform;
 
-pub use crate::error::{DeserializeError, IdError, KeyError, SealError, SerializeError, StoreError};
+pub use crate::error::{
+    DeserializeError, IdError, KeyError, SealError, SerializeError, StoreError,
+};
 pub use crate::id::SessionId;
 pub use crate::key::{EncryptionKey, SigningKey};
 pub use crate::memory::MemoryStore;

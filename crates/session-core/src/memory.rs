@@ -130,7 +130,13 @@ impl MemoryStore {
         self.inner
             .shards
             .iter()
-            .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner).entries.len())
+            .map(|shard| {
+                shard
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entries
+                    .len()
+            })
             .sum()
     }
 
@@ -219,8 +225,14 @@ mod tests {
             let store = MemoryStore::new();
             let short = SessionId::generate();
             let long = SessionId::generate();
-            store.save(&short, "a", Duration::from_millis(20)).await.unwrap();
-            store.save(&long, "b", Duration::from_secs(60)).await.unwrap();
+            store
+                .save(&short, "a", Duration::from_millis(20))
+                .await
+                .unwrap();
+            store
+                .save(&long, "b", Duration::from_secs(60))
+                .await
+                .unwrap();
             assert_eq!(store.load(&short).await.unwrap().as_deref(), Some("a"));
             std::thread::sleep(Duration::from_millis(40));
             assert_eq!(store.load(&short).await.unwrap(), None);
@@ -240,7 +252,10 @@ mod tests {
                     .unwrap();
             }
             let kept = SessionId::generate();
-            store.save(&kept, "k", Duration::from_secs(60)).await.unwrap();
+            store
+                .save(&kept, "k", Duration::from_secs(60))
+                .await
+                .unwrap();
             std::thread::sleep(Duration::from_millis(10));
             let swept = store.sweep_expired();
             assert!(swept > 0 && swept <= 50);
@@ -261,7 +276,10 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(10));
             for _ in 0..200 {
-                store.save(&SessionId::generate(), "y", Duration::from_secs(60)).await.unwrap();
+                store
+                    .save(&SessionId::generate(), "y", Duration::from_secs(60))
+                    .await
+                    .unwrap();
             }
             // 200 writes over 16 shards sweep up to 800 expired entries: all 200 are gone.
             assert_eq!(store.len(), 200);
@@ -274,7 +292,10 @@ mod tests {
             let store = MemoryStore::new();
             let id = SessionId::generate();
             assert!(!store.touch(&id, Duration::from_secs(1)).await.unwrap());
-            store.save(&id, "t", Duration::from_millis(30)).await.unwrap();
+            store
+                .save(&id, "t", Duration::from_millis(30))
+                .await
+                .unwrap();
             assert!(store.touch(&id, Duration::from_secs(60)).await.unwrap());
             std::thread::sleep(Duration::from_millis(50));
             assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("t"));

@@ -106,8 +106,7 @@ pub trait DynSessionStore: Send + Sync + 'static {
     /// See [`SessionStore::load`].
     fn load<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<String>>;
     /// See [`SessionStore::save`].
-    fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration)
-    -> StoreFuture<'a, ()>;
+    fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration) -> StoreFuture<'a, ()>;
     /// See [`SessionStore::delete`].
     fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()>;
     /// See [`SessionStore::touch`].
@@ -119,12 +118,7 @@ impl<S: SessionStore> DynSessionStore for S {
         Box::pin(SessionStore::load(self, id))
     }
 
-    fn save<'a>(
-        &'a self,
-        id: &'a SessionId,
-        text: &'a str,
-        ttl: Duration,
-    ) -> StoreFuture<'a, ()> {
+    fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
         Box::pin(SessionStore::save(self, id, text, ttl))
     }
 

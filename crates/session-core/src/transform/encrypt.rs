@@ -69,7 +69,12 @@ impl Encrypt {
         self
     }
 
-    fn open(key: &LessSafeKey, name: &str, nonce: [u8; NONCE_LEN], sealed: &[u8]) -> Option<String> {
+    fn open(
+        key: &LessSafeKey,
+        name: &str,
+        nonce: [u8; NONCE_LEN],
+        sealed: &[u8],
+    ) -> Option<String> {
         let mut in_out = sealed.to_vec();
         let plain = key
             .open_in_place(
@@ -99,7 +104,9 @@ impl Transformer for Encrypt {
             return Err(SealError::TooLarge { len: value.len() });
         }
         let mut nonce = [0u8; NONCE_LEN];
-        self.random.fill(&mut nonce).map_err(|_| SealError::Crypto)?;
+        self.random
+            .fill(&mut nonce)
+            .map_err(|_| SealError::Crypto)?;
         let mut buffer = Vec::with_capacity(1 + NONCE_LEN + value.len() + TAG_LEN);
         buffer.push(FORMAT_VERSION);
         buffer.extend_from_slice(&nonce);
@@ -151,7 +158,13 @@ mod tests {
         assert_ne!(first, second);
         assert_eq!(encrypt.unseal("s", &first).unwrap().value, "payload");
         assert_eq!(encrypt.unseal("s", &second).unwrap().value, "payload");
-        assert_eq!(encrypt.unseal("s", &encrypt.seal("s", "").unwrap()).unwrap().value, "");
+        assert_eq!(
+            encrypt
+                .unseal("s", &encrypt.seal("s", "").unwrap())
+                .unwrap()
+                .value,
+            ""
+        );
     }
 
     #[test]
@@ -163,17 +176,31 @@ mod tests {
             let mut tampered = raw.clone();
             tampered[index] ^= 0x01;
             let text = URL_SAFE_NO_PAD.encode(&tampered);
-            assert!(encrypt.unseal("s", &text).is_none(), "byte {index} flip accepted");
+            assert!(
+                encrypt.unseal("s", &text).is_none(),
+                "byte {index} flip accepted"
+            );
         }
         for cut in 0..sealed.len() {
-            assert!(encrypt.unseal("s", &sealed[..cut]).is_none(), "prefix {cut} accepted");
+            assert!(
+                encrypt.unseal("s", &sealed[..cut]).is_none(),
+                "prefix {cut} accepted"
+            );
         }
     }
 
     #[test]
     fn garbage_is_rejected_without_panic() {
         let encrypt = Encrypt::new(EncryptionKey::generate());
-        for bad in ["", "INVALID", "abc/abc:abc", "AQ", "====", "é", &"A".repeat(100_000)] {
+        for bad in [
+            "",
+            "INVALID",
+            "abc/abc:abc",
+            "AQ",
+            "====",
+            "é",
+            &"A".repeat(100_000),
+        ] {
             assert!(encrypt.unseal("s", bad).is_none());
         }
     }
@@ -184,8 +211,17 @@ mod tests {
         let sealed = Encrypt::new(old.clone()).seal("s", "v").unwrap();
         let rotated = Encrypt::new(EncryptionKey::generate()).with_previous_key(old);
         assert!(rotated.unseal("s", &sealed).unwrap().stale);
-        assert!(!rotated.unseal("s", &rotated.seal("s", "v").unwrap()).unwrap().stale);
-        assert!(Encrypt::new(EncryptionKey::generate()).unseal("s", &sealed).is_none());
+        assert!(
+            !rotated
+                .unseal("s", &rotated.seal("s", "v").unwrap())
+                .unwrap()
+                .stale
+        );
+        assert!(
+            Encrypt::new(EncryptionKey::generate())
+                .unseal("s", &sealed)
+                .is_none()
+        );
     }
 
     #[test]

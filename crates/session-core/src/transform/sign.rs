@@ -79,7 +79,9 @@ impl Transformer for Sign {
         let (value, tag_hex) = sealed.rsplit_once('/')?;
         // Ktor writes lowercase hex and compares text, so uppercase is not authentic either.
         if tag_hex.len() != TAG_HEX_LEN
-            || !tag_hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            || !tag_hex
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         {
             return None;
         }
@@ -110,9 +112,8 @@ mod tests {
     fn ktor_known_answer() {
         let sign = Sign::new(ktor_key());
         let value = r#"{"userId":"id 2","cart":[]}"#;
-        let expected = format!(
-            "{value}/0adc94dc04d0122b8139e88250ab61bcc01980ed3898eb4e557e2a749e17ab16"
-        );
+        let expected =
+            format!("{value}/0adc94dc04d0122b8139e88250ab61bcc01980ed3898eb4e557e2a749e17ab16");
         assert_eq!(sign.seal("any", value).unwrap(), expected);
         let unsealed = sign.unseal("any", &expected).unwrap();
         assert_eq!(unsealed.value, value);
@@ -125,7 +126,11 @@ mod tests {
         let good = sign.seal("s", "a/b/c").unwrap();
         assert_eq!(sign.unseal("s", &good).unwrap().value, "a/b/c");
         let last = good.chars().last().unwrap();
-        let flipped = format!("{}{}", &good[..good.len() - 1], if last == '0' { '1' } else { '0' });
+        let flipped = format!(
+            "{}{}",
+            &good[..good.len() - 1],
+            if last == '0' { '1' } else { '0' }
+        );
         for bad in [
             flipped.as_str(),
             &format!("{}x", &good[..good.len() - 1]),
@@ -154,6 +159,10 @@ mod tests {
         // Writes use the current key only: the new key alone verifies them.
         assert!(Sign::new(new).unseal("s", &resealed).is_some());
         // A key that was never configured is rejected.
-        assert!(Sign::new(SigningKey::generate()).unseal("s", &sealed_old).is_none());
+        assert!(
+            Sign::new(SigningKey::generate())
+                .unseal("s", &sealed_old)
+                .is_none()
+        );
     }
 }

@@ -1,0 +1,208 @@
+//! Registration: one [`SessionConfig`] per session type, collected by [`SessionsBuilder`].
+
+use std::any::{Any, TypeId};
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use session_core::{
+    DynSessionStore, JsonSerializer, Serializer, SessionStore, Transformer, TransformerChain,
+};
+
+use crate::provider::{Provider, ProviderCore, SerializerBox};
+use crate::{ConfigError, Sessions, Transport};
+
+/// Server-side entries live this long when neither [`SessionConfig::ttl`] nor a cookie
+/// `Max-Age` says otherwise.
+pub const DEFAULT_SERVER_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How one session type is carried and kept: its transport (whose name is the session's
+/// name), an optional storage, the transformers and the serializer.
+///
+/// Without a storage the session is client-side: the whole serialized value travels, sealed
+/// by the transformers (use [`Encrypt`](session_core::Encrypt) or at least
+/// [`Sign`](session_core::Sign)). With a storage it is server-side: only an unguessable
+/// [`SessionId`](session_core::SessionId) travels, sealed by the transformers.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use serde::{Deserialize, Serialize};
+/// use session_actix::{CookieTransport, SessionConfig};
+/// use session_actix::core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct UserSession { id: String, count: u32 }
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct CartSession { items: Vec<i32> }
+///
+/// # let encryption_key = EncryptionKey::generate();
+/// # let signing_key = SigningKey::generate();
+/// // Client-side: the encrypted value is the cookie.
+/// let user = SessionConfig::<UserSession>::new(
+///     CookieTransport::new("user_session").max_age(Duration::from_secs(600)),
+/// )
+/// .transform(Encrypt::new(encryption_key));
+///
+/// // Server-side: the cookie carries a signed ID; the cart lives in memory.
+/// let cart = SessionConfig::<CartSession>::new(CookieTransport::new("cart_session"))
+///     .store(MemoryStore::new())
+///     .transform(Sign::new(signing_key));
+/// ```
+#[must_use]
+pub struct SessionConfig<T> {
+    transport: Transport,
+    store: Option<Arc<dyn DynSessionStore>>,
+    chain: TransformerChain,
+    serializer: Arc<dyn Serializer<T>>,
+    ttl: Option<Duration>,
+}
+
+impl<T> fmt::Debug for SessionConfig<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("type", &std::any::type_name::<T>())
+            .field("transport", &self.transport)
+            .field("server_side", &self.store.is_some())
+            .field("transformers", &self.chain)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + 'static> SessionConfig<T> {
+    /// A client-side session over `transport`, serialized as JSON, with no transformer yet.
+    pub fn new(transport: impl Into<Transport>) -> Self {
+        Self::with_serializer(transport, JsonSerializer)
+    }
+}
+
+impl<T: 'static> SessionConfig<T> {
+    /// Like [`SessionConfig::new`] with another serializer.
+    pub fn with_serializer(
+        transport: impl Into<Transport>,
+        serializer: impl Serializer<T>,
+    ) -> Self {
+        Self {
+            transport: transport.into(),
+            store: None,
+            chain: TransformerChain::new(),
+            serializer: Arc::new(serializer),
+            ttl: None,
+        }
+    }
+
+    /// Keeps the session in `store`: only its ID travels.
+    pub fn store(self, store: impl SessionStore) -> Self {
+        self.shared_store(Arc::new(store))
+    }
+
+    /// Keeps the session in a store shared with other session types.
+    pub fn shared_store(mut self, store: Arc<dyn DynSessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Appends a transformer; they seal in the order given and unseal in reverse.
+    pub fn transform(mut self, transformer: impl Transformer) -> Self {
+        self.chain = self.chain.with(transformer);
+        self
+    }
+
+    /// How long a server-side entry lives after its last write (default: the cookie's
+    /// `Max-Age`, or [`DEFAULT_SERVER_TTL`]).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    fn into_provider(self) -> Provider {
+        let cookie_max_age = match &self.transport {
+            Transport::Cookie(cookie) => cookie.max_age_value(),
+            Transport::Header(_) => None,
+        };
+        Provider {
+            core: ProviderCore {
+                name: self.transport.name().to_owned(),
+                transport: self.transport,
+                store: self.store,
+                chain: self.chain,
+                ttl: self.ttl.or(cookie_max_age).unwrap_or(DEFAULT_SERVER_TTL),
+            },
+            type_id: TypeId::of::<T>(),
+            type_name: std::any::type_name::<T>(),
+            serializer: Arc::new(SerializerBox(self.serializer)) as Arc<dyn Any + Send + Sync>,
+        }
+    }
+}
+
+/// Collects session registrations; [`SessionsBuilder::build`] checks them.
+///
+/// # Examples
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use session_actix::{ConfigError, CookieTransport, HeaderTransport, SessionConfig, Sessions};
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct A;
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct B;
+///
+/// let result = Sessions::builder()
+///     .session(SessionConfig::<A>::new(CookieTransport::new("same")))
+///     .session(SessionConfig::<B>::new(HeaderTransport::new("same")))
+///     .build();
+/// assert!(matches!(result, Err(ConfigError::DuplicateName { .. })));
+/// ```
+#[derive(Default)]
+#[must_use]
+pub struct SessionsBuilder {
+    providers: Vec<Provider>,
+}
+
+impl fmt::Debug for SessionsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.providers.iter().map(|p| p.type_name))
+            .finish()
+    }
+}
+
+impl SessionsBuilder {
+    /// Registers a session type.
+    pub fn session<T: 'static>(mut self, config: SessionConfig<T>) -> Self {
+        self.providers.push(config.into_provider());
+        self
+    }
+
+    /// Checks the registrations and builds the middleware.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::DuplicateName`] or [`ConfigError::DuplicateType`] when two registrations
+    /// share a name or a type, and the transport errors of invalid cookie or header settings.
+    pub fn build(self) -> Result<Sessions, ConfigError> {
+        let mut names = HashSet::new();
+        let mut types = HashSet::new();
+        for provider in &self.providers {
+            provider.core.transport.validate()?;
+            if !names.insert(provider.core.name.to_ascii_lowercase()) {
+                return Err(ConfigError::DuplicateName {
+                    name: provider.core.name.clone(),
+                });
+            }
+            if !types.insert(provider.type_id) {
+                return Err(ConfigError::DuplicateType {
+                    type_name: provider.type_name,
+                });
+            }
+        }
+        Ok(Sessions::from_providers(self.providers))
+    }
+}

@@ -1,0 +1,94 @@
+//! Errors for the programmer: configuration mistakes and failures inside a handler.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use session_core::{SealError, SerializeError, StoreError};
+
+/// The session setup is invalid; reported by [`SessionsBuilder::build`](crate::SessionsBuilder::build)
+/// when the app is built, never on a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Two session types were registered under the same name.
+    #[error("a session named {name:?} is already registered")]
+    DuplicateName {
+        /// The name used twice.
+        name: String,
+    },
+    /// The same session type was registered twice.
+    #[error("session type {type_name} is already registered")]
+    DuplicateType {
+        /// The type registered twice.
+        type_name: &'static str,
+    },
+    /// The cookie name is empty or has characters a cookie name cannot have.
+    #[error("{name:?} is not a valid cookie name")]
+    InvalidCookieName {
+        /// The rejected name.
+        name: String,
+    },
+    /// The header name is not a valid HTTP header name.
+    #[error("{name:?} is not a valid header name")]
+    InvalidHeaderName {
+        /// The rejected name.
+        name: String,
+    },
+    /// A cookie attribute combination that browsers reject or that would be unsafe.
+    #[error("cookie {name:?}: {reason}")]
+    InvalidCookieAttributes {
+        /// The cookie's name.
+        name: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// An error from a session handle inside a request.
+///
+/// As an actix-web error it answers 500 with an empty body and logs the cause, so nothing
+/// internal reaches the client: return it from a handler with `?`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The `Sessions` middleware does not wrap this route.
+    #[error(
+        "the Sessions middleware is not installed on this route (wrap the App or Scope with it)"
+    )]
+    MiddlewareMissing,
+    /// The session type was never registered with the middleware that wraps this route.
+    #[error("session type {type_name} is not registered with the Sessions middleware")]
+    NotRegistered {
+        /// The type asked for.
+        type_name: &'static str,
+    },
+    /// The value would make the cookie larger than browsers keep; it was not set.
+    #[error("cookie {name:?} would be {size} bytes, over the limit of {limit}")]
+    CookieTooLarge {
+        /// The cookie's name.
+        name: String,
+        /// The size of the whole Set-Cookie value.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The value could not be serialized.
+    #[error(transparent)]
+    Serialize(#[from] SerializeError),
+    /// The value could not be sealed.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// The session storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ResponseError for SessionError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
+        HttpResponse::InternalServerError().finish()
+    }
+}

@@ -1,0 +1,244 @@
+//! The typed session handle: an extractor and the way handlers read and change a session.
+
+use std::fmt;
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use actix_web::dev::{Extensions, Payload};
+use actix_web::http::header::HeaderMap;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use session_core::SessionId;
+
+use crate::SessionError;
+use crate::provider::{Provider, SerializerBox};
+use crate::slot::{Change, RequestState};
+
+/// The session of type `T` in the current request.
+///
+/// Use it as a handler argument (an extractor) or get it with
+/// [`SessionExt::session`](crate::SessionExt::session). Nothing is unsealed or read from
+/// storage until [`Session::get`] (or [`Session::id`]) is called, and nothing is written unless
+/// the handler changes the session. The handle is `Send + Sync` and cheap to clone; all clones
+/// in a request share one state.
+///
+/// # Examples
+///
+/// ```no_run
+/// use actix_web::{HttpResponse, get};
+/// use serde::{Deserialize, Serialize};
+/// use session_actix::{Session, SessionError};
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct UserSession { id: String, count: u32 }
+///
+/// #[get("/user")]
+/// async fn user(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
+///     Ok(match session.get().await? {
+///         Some(user) => {
+///             session.set(UserSession { count: user.count + 1, ..user.clone() })?;
+///             HttpResponse::Ok().body(format!("Hello {}, visit {}", user.id, user.count))
+///         }
+///         None => HttpResponse::Unauthorized().finish(),
+///     })
+/// }
+/// ```
+pub struct Session<T> {
+    state: Arc<RequestState>,
+    index: usize,
+    marker: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Session<T> {
+    fn clone(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            index: self.index,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<T> Session<T> {
+    fn provider(&self) -> &Provider {
+        &self.state.providers[self.index]
+    }
+}
+
+impl<T> fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("name", &self.provider().core.name)
+            .field("type", &self.provider().type_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone + Send + 'static> Session<T> {
+    /// Finds the handle for `T` in a request's extensions (innermost middleware first).
+    pub(crate) fn from_parts(
+        extensions: &Extensions,
+        headers: &HeaderMap,
+    ) -> Result<Self, SessionError> {
+        let mut state = extensions
+            .get::<Arc<RequestState>>()
+            .ok_or(SessionError::MiddlewareMissing)?;
+        loop {
+            if let Some(index) = state
+                .providers
+                .iter()
+                .position(|p| p.type_id == std::any::TypeId::of::<T>())
+            {
+                state.touch(index, headers);
+                return Ok(Self {
+                    state: Arc::clone(state),
+                    index,
+                    marker: PhantomData,
+                });
+            }
+            state = state.parent.as_ref().ok_or(SessionError::NotRegistered {
+                type_name: std::any::type_name::<T>(),
+            })?;
+        }
+    }
+
+    fn serializer(&self) -> &SerializerBox<T> {
+        self.provider()
+            .serializer
+            .downcast_ref::<SerializerBox<T>>()
+            .expect("registered with the serializer of its type")
+    }
+
+    /// The session's name (its cookie or header name).
+    pub fn name(&self) -> &str {
+        &self.provider().core.name
+    }
+
+    /// The session's value, or `None` when there is none.
+    ///
+    /// A value that is forged, truncated, sealed with an unknown key, of an unknown ID, expired
+    /// or of an old schema is `None` (and a cookie transport tells the client to drop it).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the storage failed; returned from a handler with `?` it
+    /// answers an empty 500.
+    pub async fn get(&self) -> Result<Option<T>, SessionError> {
+        if let Some(answer) = self.state.with_slot(self.index, |slot| slot.current::<T>()) {
+            return Ok(answer);
+        }
+        self.ensure_loaded().await?;
+        Ok(self
+            .state
+            .with_slot(self.index, |slot| slot.current::<T>().flatten()))
+    }
+
+    /// Loads and deserializes what the request carried, once.
+    async fn ensure_loaded(&self) -> Result<(), SessionError> {
+        let incoming = self.state.with_slot(self.index, |slot| {
+            slot.loaded.is_none().then(|| slot.incoming.clone())
+        });
+        let Some(incoming) = incoming else {
+            return Ok(());
+        };
+        let mut loaded = self.provider().core.load(&incoming).await?;
+        if let Some(text) = &loaded.text {
+            match self.serializer().0.deserialize(text) {
+                Ok(value) => loaded.value = Some(Box::new(value)),
+                Err(error) => {
+                    tracing::debug!(session = %self.name(), %error, "session text no longer deserializes");
+                    loaded.reject_text();
+                }
+            }
+        }
+        self.state.with_slot(self.index, |slot| {
+            slot.loaded.get_or_insert(loaded);
+        });
+        Ok(())
+    }
+
+    /// Replaces the session's value; the last `set` of a request wins. The change is written
+    /// when the response is sent, unless the response is a server error (5xx).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::CookieTooLarge`] when a client-side cookie would exceed 4096 bytes
+    /// (nothing is changed), and [`SessionError::Serialize`] or [`SessionError::Seal`].
+    pub fn set(&self, value: T) -> Result<(), SessionError> {
+        let core = &self.provider().core;
+        let text = self.serializer().0.serialize(&value)?;
+        let sealed = if core.is_server_side() {
+            None
+        } else {
+            let sealed = core.chain.seal(&core.name, &text)?;
+            core.transport.check_size(&sealed)?;
+            Some(sealed)
+        };
+        self.state.with_slot(self.index, |slot| {
+            slot.change = Change::Set {
+                text,
+                sealed,
+                value: Box::new(value),
+            };
+        });
+        Ok(())
+    }
+
+    /// Ends the session: the storage entry is deleted and a cookie transport sends an expired
+    /// cookie with the same `Path`, `Domain`, `Secure` and `SameSite`.
+    pub fn clear(&self) {
+        self.state.with_slot(self.index, |slot| {
+            slot.change = Change::Clear;
+            slot.renew = false;
+            slot.pending_id = None;
+        });
+    }
+
+    /// Gives a server-side session a new ID when the response is sent: the data moves to the new
+    /// ID and the old one is invalidated. Call it on login (session fixation defence). For a
+    /// client-side session it re-seals the value.
+    pub fn renew(&self) {
+        self.state.with_slot(self.index, |slot| {
+            slot.renew = true;
+            slot.pending_id = None;
+        });
+    }
+
+    /// The ID of a server-side session: the current one, or the one that the response will
+    /// carry after [`Session::set`] or [`Session::renew`]. `None` for client-side sessions and
+    /// when there is no session.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the storage failed while loading the session.
+    pub async fn id(&self) -> Result<Option<SessionId>, SessionError> {
+        if !self.provider().core.is_server_side() {
+            return Ok(None);
+        }
+        self.ensure_loaded().await?;
+        Ok(self.state.with_slot(self.index, |slot| {
+            let current = slot.loaded.as_ref().and_then(|l| l.id.clone());
+            let has_set = matches!(slot.change, Change::Set { .. });
+            let needs_new =
+                (slot.renew && (current.is_some() || has_set)) || (has_set && current.is_none());
+            match slot.change {
+                Change::Clear => None,
+                _ if needs_new => Some(
+                    slot.pending_id
+                        .get_or_insert_with(SessionId::generate)
+                        .clone(),
+                ),
+                _ => current,
+            }
+        }))
+    }
+}
+
+impl<T: Clone + Send + 'static> FromRequest for Session<T> {
+    type Error = SessionError;
+    type Future = Ready<Result<Self, SessionError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(Self::from_parts(&req.extensions(), req.headers()))
+    }
+}

@@ -1,0 +1,165 @@
+//! The state of every session of one request, shared by the handles and the middleware.
+
+use std::any::Any;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use actix_web::http::header::HeaderMap;
+use session_core::SessionId;
+
+use crate::provider::Provider;
+use crate::transport::Incoming;
+
+/// What a handler changed.
+#[derive(Default)]
+pub(crate) enum Change {
+    #[default]
+    None,
+    Set {
+        /// The serialized value.
+        text: String,
+        /// The sealed value, for client-side sessions (sealed at `set` to check its size).
+        sealed: Option<String>,
+        /// The typed value, returned by later `get` calls.
+        value: Box<dyn Any + Send>,
+    },
+    Clear,
+}
+
+/// What was received, once looked at.
+#[derive(Default)]
+pub(crate) struct Loaded {
+    /// The valid ID of an existing server-side entry.
+    pub(crate) id: Option<SessionId>,
+    /// The session text (stored or unsealed).
+    pub(crate) text: Option<String>,
+    /// The typed value, when the text deserialized.
+    pub(crate) value: Option<Box<dyn Any + Send>>,
+    /// The value was sealed with an older key.
+    pub(crate) stale: bool,
+    /// A value was received but cannot be used: the client should drop it.
+    pub(crate) unusable: bool,
+    /// A stored entry that no longer deserializes, to delete.
+    pub(crate) discard: Option<SessionId>,
+}
+
+impl Loaded {
+    pub(crate) fn unusable() -> Self {
+        Self {
+            unusable: true,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn client(text: String, stale: bool) -> Self {
+        Self {
+            text: Some(text),
+            stale,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn server(id: SessionId, text: String, stale: bool) -> Self {
+        Self {
+            id: Some(id),
+            text: Some(text),
+            stale,
+            ..Self::default()
+        }
+    }
+
+    /// The text did not deserialize: no session, and the entry is dropped.
+    pub(crate) fn reject_text(&mut self) {
+        self.text = None;
+        self.value = None;
+        self.discard = self.id.take();
+        self.unusable = true;
+    }
+}
+
+/// One session of one request.
+pub(crate) struct Slot {
+    pub(crate) incoming: Incoming,
+    pub(crate) loaded: Option<Loaded>,
+    pub(crate) change: Change,
+    pub(crate) renew: bool,
+    /// An ID chosen before persisting, so a handler can read it.
+    pub(crate) pending_id: Option<SessionId>,
+}
+
+impl Slot {
+    fn new(incoming: Incoming) -> Self {
+        Self {
+            incoming,
+            loaded: None,
+            change: Change::None,
+            renew: false,
+            pending_id: None,
+        }
+    }
+
+    /// The current value when it is known without loading: `Some(answer)`, else `None`.
+    pub(crate) fn current<T: Clone + 'static>(&self) -> Option<Option<T>> {
+        match &self.change {
+            Change::Set { value, .. } => Some(value.downcast_ref::<T>().cloned()),
+            Change::Clear => Some(None),
+            Change::None => self.loaded.as_ref().map(|loaded| {
+                loaded
+                    .value
+                    .as_ref()
+                    .and_then(|v| v.downcast_ref::<T>().cloned())
+            }),
+        }
+    }
+}
+
+/// The sessions of one request under one `Sessions` middleware.
+pub(crate) struct RequestState {
+    pub(crate) providers: Arc<[Provider]>,
+    /// The state of an enclosing `Sessions` middleware (nested scopes).
+    pub(crate) parent: Option<Arc<RequestState>>,
+    /// One entry per provider once any session was touched; empty until then.
+    slots: Mutex<Vec<Option<Slot>>>,
+}
+
+impl RequestState {
+    pub(crate) fn new(providers: Arc<[Provider]>, parent: Option<Arc<RequestState>>) -> Self {
+        Self {
+            providers,
+            parent,
+            slots: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Option<Slot>>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes sure the slot exists, reading what the request carried the first time.
+    pub(crate) fn touch(&self, index: usize, headers: &HeaderMap) {
+        let mut slots = self.lock();
+        if slots.is_empty() {
+            slots.resize_with(self.providers.len(), || None);
+        }
+        if slots[index].is_none() {
+            let incoming = self.providers[index].core.transport.read(headers);
+            slots[index] = Some(Slot::new(incoming));
+        }
+    }
+
+    /// Runs `f` on a touched slot.
+    pub(crate) fn with_slot<R>(&self, index: usize, f: impl FnOnce(&mut Slot) -> R) -> R {
+        let mut slots = self.lock();
+        f(slots[index]
+            .as_mut()
+            .expect("slot touched when the handle was made"))
+    }
+
+    /// Takes every touched slot, for persisting.
+    pub(crate) fn take_slots(&self) -> Vec<(usize, Slot)> {
+        std::mem::take(&mut *self.lock())
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, slot)| slot.map(|slot| (index, slot)))
+            .collect()
+    }
+}

@@ -1,0 +1,356 @@
+//! How a session's value travels: a cookie or a custom header.
+
+use std::time::Duration;
+
+use actix_web::cookie::time::{Duration as CookieDuration, OffsetDateTime};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
+
+use crate::ConfigError;
+
+/// Browsers keep cookies up to about 4096 bytes (name, value and attributes); larger ones are
+/// dropped silently, so `set` refuses them instead.
+pub(crate) const COOKIE_SIZE_LIMIT: usize = 4096;
+/// Received values longer than this are not even unsealed.
+const MAX_INCOMING_LEN: usize = 8192;
+
+/// What a request carried for one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Incoming {
+    /// Nothing was sent.
+    Absent,
+    /// A value was sent.
+    Present(String),
+    /// Something was sent that cannot be a value (too long, not text).
+    Unusable,
+}
+
+/// A session carried in a cookie. Secure defaults: `Path=/`, no `Domain`, `Secure`,
+/// `HttpOnly`, `SameSite=Lax`, and no `Max-Age` (the cookie ends with the browser session).
+///
+/// Browsers treat `http://localhost` and `http://127.0.0.1` as secure, so `Secure` cookies work
+/// in local development too.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use session_actix::CookieTransport;
+/// use session_actix::cookie::SameSite;
+///
+/// let transport = CookieTransport::new("user_session")
+///     .max_age(Duration::from_secs(3600))
+///     .same_site(SameSite::Strict);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CookieTransport {
+    name: String,
+    path: String,
+    domain: Option<String>,
+    max_age: Option<Duration>,
+    secure: bool,
+    http_only: bool,
+    same_site: SameSite,
+    attributes: Vec<String>,
+}
+
+impl CookieTransport {
+    /// A cookie named `name` with the secure defaults.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            path: "/".to_owned(),
+            domain: None,
+            max_age: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// The `Path` attribute (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The `Domain` attribute (default none: only the host that set the cookie gets it).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// `Max-Age` (and `Expires`) of the cookie; without it the cookie ends with the browser
+    /// session. It is refreshed each time the session is written.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// The `Secure` attribute (default on).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` attribute (default on: scripts cannot read the cookie).
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute (default `Lax`). `None` requires `Secure`.
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// An extra attribute appended as written, such as `Partitioned` or `Priority=High`.
+    pub fn attribute(mut self, attribute: impl Into<String>) -> Self {
+        self.attributes.push(attribute.into());
+        self
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn has_max_age(&self) -> bool {
+        self.max_age.is_some()
+    }
+
+    pub(crate) fn max_age_value(&self) -> Option<Duration> {
+        self.max_age
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let is_token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        if self.name.is_empty() || !self.name.bytes().all(is_token) {
+            return Err(ConfigError::InvalidCookieName {
+                name: self.name.clone(),
+            });
+        }
+        let invalid = |reason| ConfigError::InvalidCookieAttributes {
+            name: self.name.clone(),
+            reason,
+        };
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(invalid("SameSite=None requires Secure"));
+        }
+        if !self.path.starts_with('/') {
+            return Err(invalid("Path must start with '/'"));
+        }
+        let is_attribute_text =
+            |text: &str| text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b';');
+        if !is_attribute_text(&self.path)
+            || !self.domain.as_deref().is_none_or(is_attribute_text)
+            || !self
+                .attributes
+                .iter()
+                .all(|a| !a.is_empty() && is_attribute_text(a))
+        {
+            return Err(invalid("attributes must be printable ASCII without ';'"));
+        }
+        Ok(())
+    }
+
+    fn cookie<'a>(&'a self, value: &'a str) -> Cookie<'a> {
+        let mut cookie = Cookie::build(self.name.as_str(), value)
+            .path(self.path.as_str())
+            .secure(self.secure)
+            .http_only(self.http_only)
+            .same_site(self.same_site)
+            .finish();
+        if let Some(domain) = &self.domain {
+            cookie.set_domain(domain.as_str());
+        }
+        cookie
+    }
+
+    fn render(&self, cookie: &Cookie<'_>) -> String {
+        let mut text = cookie.encoded().to_string();
+        for attribute in &self.attributes {
+            text.push_str("; ");
+            text.push_str(attribute);
+        }
+        text
+    }
+
+    fn rendered(&self, value: &str) -> String {
+        let mut cookie = self.cookie(value);
+        if let Some(max_age) = self.max_age {
+            let seconds = i64::try_from(max_age.as_secs())
+                .unwrap_or(i64::MAX)
+                .min(i64::from(i32::MAX));
+            cookie.set_max_age(CookieDuration::seconds(seconds));
+            if let Some(expires) =
+                OffsetDateTime::now_utc().checked_add(CookieDuration::seconds(seconds))
+            {
+                cookie.set_expires(expires);
+            }
+        }
+        self.render(&cookie)
+    }
+
+    fn removal(&self) -> String {
+        let mut cookie = self.cookie("");
+        cookie.make_removal();
+        self.render(&cookie)
+    }
+
+    fn read(&self, headers: &HeaderMap) -> Incoming {
+        for header in headers.get_all(actix_web::http::header::COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            for piece in text.split(';') {
+                let piece = piece.trim();
+                let Some(rest) = piece.strip_prefix(self.name.as_str()) else {
+                    continue;
+                };
+                if !rest.trim_start().starts_with('=') {
+                    continue;
+                }
+                if piece.len() > MAX_INCOMING_LEN {
+                    return Incoming::Unusable;
+                }
+                return match Cookie::parse_encoded(piece) {
+                    Ok(cookie) if cookie.value().is_empty() => Incoming::Absent,
+                    Ok(cookie) => Incoming::Present(cookie.value().to_owned()),
+                    Err(_) => Incoming::Unusable,
+                };
+            }
+        }
+        Incoming::Absent
+    }
+}
+
+/// A session carried in a custom request and response header, for API clients.
+///
+/// The client sends back the value it received in the same header. Clearing cannot make a
+/// client forget a header: for server-side sessions the storage entry is deleted; a
+/// client-side header session stays valid as long as the client keeps it.
+///
+/// From another origin, browsers send the header only if CORS allows it and show it to scripts
+/// only if CORS exposes it: see `Sessions::cors` (feature `cors`).
+///
+/// # Examples
+///
+/// ```
+/// use session_actix::HeaderTransport;
+/// let transport = HeaderTransport::new("cart_session");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct HeaderTransport {
+    name: String,
+}
+
+impl HeaderTransport {
+    /// A header named `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A session's transport: a cookie or a header.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Transport {
+    /// See [`CookieTransport`].
+    Cookie(CookieTransport),
+    /// See [`HeaderTransport`].
+    Header(HeaderTransport),
+}
+
+impl From<CookieTransport> for Transport {
+    fn from(cookie: CookieTransport) -> Self {
+        Self::Cookie(cookie)
+    }
+}
+
+impl From<HeaderTransport> for Transport {
+    fn from(header: HeaderTransport) -> Self {
+        Self::Header(header)
+    }
+}
+
+impl Transport {
+    /// The session's name: the cookie or header name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Cookie(cookie) => cookie.name(),
+            Self::Header(header) => header.name(),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        match self {
+            Self::Cookie(cookie) => cookie.validate(),
+            Self::Header(header) => HeaderName::from_bytes(header.name.as_bytes())
+                .map(drop)
+                .map_err(|_| ConfigError::InvalidHeaderName {
+                    name: header.name.clone(),
+                }),
+        }
+    }
+
+    pub(crate) fn read(&self, headers: &HeaderMap) -> Incoming {
+        match self {
+            Self::Cookie(cookie) => cookie.read(headers),
+            Self::Header(header) => match headers.get(header.name.as_str()) {
+                None => Incoming::Absent,
+                Some(value) if value.len() > MAX_INCOMING_LEN => Incoming::Unusable,
+                Some(value) => match value.to_str() {
+                    Ok("") => Incoming::Absent,
+                    Ok(text) => Incoming::Present(text.to_owned()),
+                    Err(_) => Incoming::Unusable,
+                },
+            },
+        }
+    }
+
+    /// The size the value would take on the wire, for the cookie size limit.
+    pub(crate) fn check_size(&self, value: &str) -> Result<(), crate::SessionError> {
+        if let Self::Cookie(cookie) = self {
+            let size = cookie.rendered(value).len();
+            if size > COOKIE_SIZE_LIMIT {
+                return Err(crate::SessionError::CookieTooLarge {
+                    name: cookie.name.clone(),
+                    size,
+                    limit: COOKIE_SIZE_LIMIT,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `value` (already sealed) to the client.
+    pub(crate) fn send(&self, value: &str, headers: &mut HeaderMap) {
+        let (name, text) = match self {
+            Self::Cookie(cookie) => (SET_COOKIE, cookie.rendered(value)),
+            Self::Header(header) => match HeaderName::from_bytes(header.name.as_bytes()) {
+                Ok(name) => (name, value.to_owned()),
+                Err(_) => return,
+            },
+        };
+        match HeaderValue::from_str(&text) {
+            Ok(value) => headers.append(name, value),
+            Err(_) => tracing::error!("session value is not a valid header value; not sent"),
+        }
+    }
+
+    /// Tells the client to drop its value: an expired cookie with the same attributes. A header
+    /// cannot be revoked, so nothing is sent for it.
+    pub(crate) fn send_removal(&self, headers: &mut HeaderMap) {
+        if let Self::Cookie(cookie) = self {
+            if let Ok(value) = HeaderValue::from_str(&cookie.removal()) {
+                headers.append(SET_COOKIE, value);
+            }
+        }
+    }
+}
