@@ -1,0 +1,108 @@
+//! Helpers shared by the in-process tests: a store that counts and can fail, and cookie helpers.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use actix_web::cookie::Cookie;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::SET_COOKIE;
+use serde::{Deserialize, Serialize};
+use session_actix::core::{MemoryStore, SessionId, SessionStore, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub visits: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    pub items: Vec<i32>,
+}
+
+/// A memory store that counts its calls and fails on demand.
+#[derive(Clone, Default)]
+pub struct ProbeStore {
+    pub inner: MemoryStore,
+    pub loads: Arc<AtomicUsize>,
+    pub saves: Arc<AtomicUsize>,
+    pub deletes: Arc<AtomicUsize>,
+    pub failing: Arc<AtomicBool>,
+}
+
+impl ProbeStore {
+    pub fn loads(&self) -> usize {
+        self.loads.load(Ordering::SeqCst)
+    }
+    pub fn saves(&self) -> usize {
+        self.saves.load(Ordering::SeqCst)
+    }
+    pub fn deletes(&self) -> usize {
+        self.deletes.load(Ordering::SeqCst)
+    }
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+    fn check(&self) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            Err(StoreError::backend(std::io::Error::other(
+                "secret internal detail: db at 10.0.0.7",
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl SessionStore for ProbeStore {
+    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.load(id).await
+    }
+    async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.save(id, text, ttl).await
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.deletes.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.delete(id).await
+    }
+}
+
+/// The Set-Cookie headers of a response, parsed by the cookie crate.
+pub fn set_cookies<B>(response: &ServiceResponse<B>) -> Vec<Cookie<'static>> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .map(|value| Cookie::parse_encoded(value.to_str().unwrap().to_owned()).unwrap())
+        .collect()
+}
+
+/// The one Set-Cookie named `name`; panics unless there is exactly one.
+pub fn the_cookie<B>(response: &ServiceResponse<B>, name: &str) -> Cookie<'static> {
+    let mut found: Vec<_> = set_cookies(response)
+        .into_iter()
+        .filter(|c| c.name() == name)
+        .collect();
+    assert_eq!(found.len(), 1, "expected one Set-Cookie {name}: {found:?}");
+    found.remove(0)
+}
+
+pub fn is_removal(cookie: &Cookie<'_>) -> bool {
+    cookie.value().is_empty() && cookie.max_age() == Some(actix_web::cookie::time::Duration::ZERO)
+}
+
+/// A `Cookie` request header carrying one value, percent-encoded like a browser would echo it.
+pub fn cookie_header(cookie: &Cookie<'_>) -> (actix_web::http::header::HeaderName, String) {
+    (
+        actix_web::http::header::COOKIE,
+        Cookie::new(cookie.name().to_owned(), cookie.value().to_owned())
+            .encoded()
+            .to_string(),
+    )
+}
