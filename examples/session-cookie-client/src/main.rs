@@ -1,0 +1,77 @@
+//! Port of Ktor's `session-cookie-client` sample: the whole session lives in the client's
+//! cookie, encrypted and authenticated (AES-256-GCM) so the client can neither read nor change
+//! it.
+//!
+//! ```text
+//! SESSION_ENCRYPTION_KEY=$(openssl rand -hex 32) cargo run -p session-cookie-client
+//! ```
+//!
+//! Then open `/login`, reload `/user` a few times (the cookie lives 10 seconds), and `/logout`.
+
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, get};
+use example_support::StartError;
+use serde::{Deserialize, Serialize};
+use session_actix::core::Encrypt;
+use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
+
+#[derive(Clone, Serialize, Deserialize)]
+struct UserSession {
+    id: String,
+    count: u32,
+}
+
+#[get("/login")]
+async fn login(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
+    session.set(UserSession {
+        id: "123abc".to_owned(),
+        count: 0,
+    })?;
+    Ok(example_support::found("/user"))
+}
+
+#[get("/user")]
+async fn user(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
+    Ok(match session.get().await? {
+        Some(user) => {
+            session.set(UserSession {
+                id: user.id.clone(),
+                count: user.count + 1,
+            })?;
+            example_support::text(format!(
+                "Session ID is {}. Reload count is {}.",
+                user.id, user.count
+            ))
+        }
+        None => example_support::text("Session doesn't exist or is expired."),
+    })
+}
+
+#[get("/logout")]
+async fn logout(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
+    session.clear();
+    Ok(example_support::found("/user"))
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), StartError> {
+    example_support::init_tracing();
+    let key = example_support::encryption_key()?;
+    let sessions = Sessions::builder()
+        .session(
+            SessionConfig::<UserSession>::new(
+                CookieTransport::new("user_session").max_age(Duration::from_secs(10)),
+            )
+            .transform(Encrypt::new(key)),
+        )
+        .build()?;
+    example_support::serve(move || {
+        App::new()
+            .wrap(sessions.clone())
+            .service(login)
+            .service(user)
+            .service(logout)
+    })
+    .await
+}

@@ -1,0 +1,56 @@
+//! Port of Ktor's `session-cookie-server` sample: the cart lives on the server (in memory) and
+//! the cookie carries only its unguessable ID, signed with HMAC-SHA256.
+//!
+//! ```text
+//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-cookie-server
+//! ```
+//!
+//! Then open `/login`, `/cart` and `/logout`.
+
+use actix_web::{App, HttpResponse, get};
+use example_support::{CartSession, StartError};
+use session_actix::core::{MemoryStore, Sign};
+use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
+
+#[get("/login")]
+async fn login(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
+    // A new ID on login, so an ID planted before logging in is worthless (session fixation).
+    session.renew();
+    session.set(CartSession::sample())?;
+    Ok(example_support::found("/cart"))
+}
+
+#[get("/cart")]
+async fn cart(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
+    Ok(example_support::text(match session.get().await? {
+        Some(cart) => format!("Product IDs: {}", cart.product_list()),
+        None => "Your basket is empty.".to_owned(),
+    }))
+}
+
+#[get("/logout")]
+async fn logout(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
+    session.clear();
+    Ok(example_support::found("/cart"))
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), StartError> {
+    example_support::init_tracing();
+    let key = example_support::signing_key()?;
+    let sessions = Sessions::builder()
+        .session(
+            SessionConfig::<CartSession>::new(CookieTransport::new("cart_session"))
+                .store(MemoryStore::new())
+                .transform(Sign::new(key)),
+        )
+        .build()?;
+    example_support::serve(move || {
+        App::new()
+            .wrap(sessions.clone())
+            .service(login)
+            .service(cart)
+            .service(logout)
+    })
+    .await
+}

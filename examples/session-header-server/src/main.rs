@@ -1,0 +1,61 @@
+//! Port of Ktor's `session-header-server` sample: the cart lives on the server (in memory) and
+//! its signed ID travels in the `cart_session` header, for API clients. CORS lets scripts on
+//! other origins send that header and read it from responses.
+//!
+//! ```text
+//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-header-server
+//! ```
+//!
+//! Then `curl -i localhost:8080/login` and send the `cart_session` header it returns to
+//! `/cart` and `/logout`.
+
+use actix_cors::Cors;
+use actix_web::{App, HttpResponse, get};
+use example_support::{CartSession, StartError};
+use session_actix::core::{MemoryStore, Sign};
+use session_actix::{HeaderTransport, Session, SessionConfig, SessionError, Sessions};
+
+#[get("/login")]
+async fn login(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
+    session.renew();
+    session.set(CartSession::sample())?;
+    Ok(example_support::text("Successful login"))
+}
+
+#[get("/cart")]
+async fn cart(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
+    Ok(example_support::text(match session.get().await? {
+        Some(cart) => format!("Product IDs: {}", cart.product_list()),
+        None => "Your basket is empty.".to_owned(),
+    }))
+}
+
+#[get("/logout")]
+async fn logout(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
+    session.clear();
+    Ok(example_support::text("Successful logout"))
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), StartError> {
+    example_support::init_tracing();
+    let key = example_support::signing_key()?;
+    let sessions = Sessions::builder()
+        .session(
+            SessionConfig::<CartSession>::new(HeaderTransport::new("cart_session"))
+                .store(MemoryStore::new())
+                .transform(Sign::new(key)),
+        )
+        .build()?;
+    example_support::serve(move || {
+        // The last `wrap` is the outermost: CORS answers preflights before sessions run, and
+        // adds its headers to every response.
+        App::new()
+            .wrap(sessions.clone())
+            .wrap(sessions.cors(Cors::default().allow_any_origin().allowed_methods(["GET"])))
+            .service(login)
+            .service(cart)
+            .service(logout)
+    })
+    .await
+}
