@@ -8,16 +8,26 @@ impl Sessions {
     /// Allows every session header in requests and exposes it in responses, the two halves a
     /// browser needs to carry a header session across origins.
     ///
+    /// The headers are added to `cors`'s lists. actix-cors narrows "any header" to a list when a
+    /// header is added, so to allow or expose any header, call `allow_any_header` or
+    /// `expose_any_header` on the result rather than before.
+    ///
     /// # Examples
     ///
     /// ```no_run
     /// use actix_cors::Cors;
     /// use actix_web::App;
-    /// # fn sessions() -> session_actix::Sessions { unimplemented!() }
-    /// let sessions = sessions();
+    /// use session_actix::{HeaderTransport, SessionConfig, Sessions};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
+    /// # fn main() -> Result<(), session_actix::ConfigError> {
+    /// let sessions = Sessions::builder()
+    ///     .session(SessionConfig::<Api>::new(HeaderTransport::new("x-api-session")))
+    ///     .build()?;
+    /// // The last `wrap` is the outermost: CORS answers preflights before sessions run.
     /// let app = App::new()
     ///     .wrap(sessions.clone())
-    ///     .wrap(sessions.cors(Cors::default().allow_any_origin()));
+    ///     .wrap(sessions.cors(Cors::default().allow_any_origin().allowed_methods(["GET"])));
+    /// # Ok(()) }
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
     pub fn cors(&self, cors: Cors) -> Cors {
