@@ -347,10 +347,10 @@ impl Transport {
     /// Tells the client to drop its value: an expired cookie with the same attributes. A header
     /// cannot be revoked, so nothing is sent for it.
     pub(crate) fn send_removal(&self, headers: &mut HeaderMap) {
-        if let Self::Cookie(cookie) = self {
-            if let Ok(value) = HeaderValue::from_str(&cookie.removal()) {
-                headers.append(SET_COOKIE, value);
-            }
+        if let Self::Cookie(cookie) = self
+            && let Ok(value) = HeaderValue::from_str(&cookie.removal())
+        {
+            headers.append(SET_COOKIE, value);
         }
     }
 }
