@@ -84,3 +84,8 @@ pub use crate::handle::Session;
 pub use crate::middleware::SessionsMiddleware;
 pub use crate::sessions::Sessions;
 pub use crate::transport::{CookieTransport, HeaderTransport, Transport};
+
+/// The README's Rust examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
