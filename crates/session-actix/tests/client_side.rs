@@ -8,8 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use common::{User, cookie_header, is_removal, set_cookies, the_cookie};
-use session_actix::core::{Encrypt, EncryptionKey, Sign, SigningKey};
 use session_actix::cookie::SameSite;
+use session_actix::core::{Encrypt, EncryptionKey, Sign, SigningKey};
 use session_actix::{
     CookieTransport, HeaderTransport, Session, SessionConfig, SessionError, Sessions,
 };
@@ -29,15 +29,24 @@ fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/set/{name}",
             web::get().to(|s: Session<User>, name: web::Path<String>| async move {
-                s.set(User { name: name.into_inner(), visits: 0 })?;
+                s.set(User {
+                    name: name.into_inner(),
+                    visits: 0,
+                })?;
                 Ok::<_, SessionError>(HttpResponse::Ok().body("set"))
             }),
         )
         .route(
             "/set-twice",
             web::get().to(|s: Session<User>| async move {
-                s.set(User { name: "first".into(), visits: 1 })?;
-                s.set(User { name: "second".into(), visits: 2 })?;
+                s.set(User {
+                    name: "first".into(),
+                    visits: 1,
+                })?;
+                s.set(User {
+                    name: "second".into(),
+                    visits: 2,
+                })?;
                 let now = s.get().await?.map(|u| u.name).unwrap_or_default();
                 Ok::<_, SessionError>(HttpResponse::Ok().body(now))
             }),
@@ -52,15 +61,24 @@ fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/set-then-fail",
             web::get().to(|s: Session<User>| async move {
-                s.set(User { name: "ghost".into(), visits: 0 })?;
+                s.set(User {
+                    name: "ghost".into(),
+                    visits: 0,
+                })?;
                 Ok::<_, SessionError>(HttpResponse::InternalServerError().body("boom"))
             }),
         )
-        .route("/plain", web::get().to(|| async { HttpResponse::Ok().body("plain") }))
+        .route(
+            "/plain",
+            web::get().to(|| async { HttpResponse::Ok().body("plain") }),
+        )
         .route(
             "/big",
             web::get().to(|s: Session<User>| async move {
-                let result = s.set(User { name: "x".repeat(5000), visits: 0 });
+                let result = s.set(User {
+                    name: "x".repeat(5000),
+                    visits: 0,
+                });
                 HttpResponse::Ok().body(match result {
                     Err(SessionError::CookieTooLarge { size, limit, .. }) => {
                         format!("too large {size} > {limit}")
@@ -90,7 +108,9 @@ macro_rules! service {
     };
 }
 
-async fn body<B: actix_web::body::MessageBody>(response: actix_web::dev::ServiceResponse<B>) -> String {
+async fn body<B: actix_web::body::MessageBody>(
+    response: actix_web::dev::ServiceResponse<B>,
+) -> String {
     String::from_utf8(read_body(response).await.to_vec()).unwrap()
 }
 
@@ -109,21 +129,33 @@ async fn set_get_clear_round_trip_with_secure_cookie_defaults() {
     assert_eq!(cookie.secure(), Some(true));
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.same_site(), Some(SameSite::Lax));
-    assert_eq!(cookie.max_age(), Some(actix_web::cookie::time::Duration::seconds(60)));
+    assert_eq!(
+        cookie.max_age(),
+        Some(actix_web::cookie::time::Duration::seconds(60))
+    );
     assert!(cookie.expires().is_some());
     assert!(!cookie.value().contains("ada"), "encrypted");
 
     let response = call_service(
         &app,
-        TestRequest::get().uri("/get").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/get")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
-    assert!(set_cookies(&response).is_empty(), "a plain read writes nothing");
+    assert!(
+        set_cookies(&response).is_empty(),
+        "a plain read writes nothing"
+    );
     assert_eq!(body(response).await, "ada:0");
 
     let response = call_service(
         &app,
-        TestRequest::get().uri("/clear").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/clear")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     let removal = the_cookie(&response, "user");
@@ -179,15 +211,27 @@ async fn forged_and_garbled_values_are_no_session_and_get_expired() {
         "é☃".to_owned(),
     ];
     for value in hostile {
-        let header = format!("user={}", actix_web::cookie::Cookie::new("v", value.clone()).encoded().to_string().trim_start_matches("v="));
+        let header = format!(
+            "user={}",
+            actix_web::cookie::Cookie::new("v", value.clone())
+                .encoded()
+                .to_string()
+                .trim_start_matches("v=")
+        );
         let response = call_service(
             &app,
-            TestRequest::get().uri("/get").insert_header(("cookie", header)).to_request(),
+            TestRequest::get()
+                .uri("/get")
+                .insert_header(("cookie", header))
+                .to_request(),
         )
         .await;
         assert_eq!(response.status(), StatusCode::OK, "{value:.40}");
         let removal = the_cookie(&response, "user");
-        assert!(is_removal(&removal), "unusable value is expired: {value:.40}");
+        assert!(
+            is_removal(&removal),
+            "unusable value is expired: {value:.40}"
+        );
         assert_eq!(body(response).await, "none", "{value:.40}");
     }
 }
@@ -200,7 +244,10 @@ async fn set_twice_keeps_the_last_value_and_sends_one_cookie() {
     assert_eq!(body(response).await, "second");
     let response = call_service(
         &app,
-        TestRequest::get().uri("/get").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/get")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert_eq!(body(response).await, "second:2");
@@ -242,17 +289,27 @@ async fn rotated_key_still_reads_and_reseals_with_the_current_key() {
     let app = service!(rotated);
     let response = call_service(
         &app,
-        TestRequest::get().uri("/get").insert_header(cookie_header(&old_cookie)).to_request(),
+        TestRequest::get()
+            .uri("/get")
+            .insert_header(cookie_header(&old_cookie))
+            .to_request(),
     )
     .await;
     let resealed = the_cookie(&response, "user");
-    assert_eq!(body(response).await, "ada:0", "nobody is logged out by a rotation");
+    assert_eq!(
+        body(response).await,
+        "ada:0",
+        "nobody is logged out by a rotation"
+    );
 
     // The re-sealed cookie opens with the new key alone.
     let after = service!(encrypted(new));
     let response = call_service(
         &after,
-        TestRequest::get().uri("/get").insert_header(cookie_header(&resealed)).to_request(),
+        TestRequest::get()
+            .uri("/get")
+            .insert_header(cookie_header(&resealed))
+            .to_request(),
     )
     .await;
     assert_eq!(body(response).await, "ada:0");
@@ -279,7 +336,9 @@ async fn old_schema_payload_is_no_session() {
             .route(
                 "/",
                 web::get().to(|s: Session<OldUser>| async move {
-                    s.set(OldUser { login: "ada".into() })?;
+                    s.set(OldUser {
+                        login: "ada".into(),
+                    })?;
                     Ok::<_, SessionError>(HttpResponse::Ok().finish())
                 }),
             ),
@@ -291,7 +350,10 @@ async fn old_schema_payload_is_no_session() {
     let app = service!(encrypted(key));
     let response = call_service(
         &app,
-        TestRequest::get().uri("/get").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/get")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -314,7 +376,10 @@ async fn encrypted_value_is_bound_to_the_session_name() {
     let app = service!(renamed);
     let response = call_service(
         &app,
-        TestRequest::get().uri("/get").insert_header(("cookie", format!("admin={value}"))).to_request(),
+        TestRequest::get()
+            .uri("/get")
+            .insert_header(("cookie", format!("admin={value}")))
+            .to_request(),
     )
     .await;
     assert_eq!(body(response).await, "none");
@@ -332,14 +397,26 @@ async fn header_transport_carries_the_value_and_never_a_cookie() {
     let app = service!(sessions);
     let response = call_service(&app, TestRequest::get().uri("/set/ada").to_request()).await;
     assert!(set_cookies(&response).is_empty());
-    let value = response.headers().get("x-user-session").unwrap().to_str().unwrap().to_owned();
+    let value = response
+        .headers()
+        .get("x-user-session")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
 
     let response = call_service(
         &app,
-        TestRequest::get().uri("/get").insert_header(("x-user-session", value.clone())).to_request(),
+        TestRequest::get()
+            .uri("/get")
+            .insert_header(("x-user-session", value.clone()))
+            .to_request(),
     )
     .await;
-    assert!(response.headers().get("x-user-session").is_none(), "plain read sends nothing");
+    assert!(
+        response.headers().get("x-user-session").is_none(),
+        "plain read sends nothing"
+    );
     assert_eq!(body(response).await, "ada:0");
 
     let response = call_service(
@@ -358,7 +435,10 @@ async fn header_transport_carries_the_value_and_never_a_cookie() {
 
     let response = call_service(
         &app,
-        TestRequest::get().uri("/clear").insert_header(("x-user-session", value)).to_request(),
+        TestRequest::get()
+            .uri("/clear")
+            .insert_header(("x-user-session", value))
+            .to_request(),
     )
     .await;
     assert!(response.headers().get("x-user-session").is_none());
@@ -370,9 +450,15 @@ async fn untouched_session_costs_nothing_even_with_a_bad_cookie() {
     let app = service!(encrypted(EncryptionKey::generate()));
     let response = call_service(
         &app,
-        TestRequest::get().uri("/plain").insert_header(("cookie", "user=forged")).to_request(),
+        TestRequest::get()
+            .uri("/plain")
+            .insert_header(("cookie", "user=forged"))
+            .to_request(),
     )
     .await;
-    assert!(set_cookies(&response).is_empty(), "never looked at, never expired");
+    assert!(
+        set_cookies(&response).is_empty(),
+        "never looked at, never expired"
+    );
     assert_eq!(body(response).await, "plain");
 }

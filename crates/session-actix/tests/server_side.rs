@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use common::{Cart, ProbeStore, cookie_header, is_removal, set_cookies, the_cookie};
-use session_actix::core::{Sign, SigningKey, SessionId, SessionStore};
+use session_actix::core::{SessionId, SessionStore, Sign, SigningKey};
 use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
 fn routes(config: &mut web::ServiceConfig) {
@@ -26,7 +26,11 @@ fn routes(config: &mut web::ServiceConfig) {
                 let mut cart = s.get().await?.unwrap_or(Cart { items: vec![] });
                 cart.items.push(item.into_inner());
                 s.set(cart)?;
-                let id = s.id().await?.map(|id| id.as_str().to_owned()).unwrap_or_default();
+                let id = s
+                    .id()
+                    .await?
+                    .map(|id| id.as_str().to_owned())
+                    .unwrap_or_default();
                 Ok::<_, SessionError>(HttpResponse::Ok().body(id))
             }),
         )
@@ -41,7 +45,11 @@ fn routes(config: &mut web::ServiceConfig) {
             "/login",
             web::get().to(|s: Session<Cart>| async move {
                 s.renew();
-                let id = s.id().await?.map(|id| id.as_str().to_owned()).unwrap_or_default();
+                let id = s
+                    .id()
+                    .await?
+                    .map(|id| id.as_str().to_owned())
+                    .unwrap_or_default();
                 Ok::<_, SessionError>(HttpResponse::Ok().body(id))
             }),
         )
@@ -59,7 +67,10 @@ fn routes(config: &mut web::ServiceConfig) {
                 HttpResponse::Ok().finish()
             }),
         )
-        .route("/plain", web::get().to(|| async { HttpResponse::Ok().body("plain") }));
+        .route(
+            "/plain",
+            web::get().to(|| async { HttpResponse::Ok().body("plain") }),
+        );
 }
 
 fn sessions(store: &ProbeStore, key: &SigningKey) -> Sessions {
@@ -75,14 +86,21 @@ fn sessions(store: &ProbeStore, key: &SigningKey) -> Sessions {
 
 macro_rules! service {
     ($store:expr) => {
-        init_service(App::new().wrap(sessions(&$store, &SigningKey::generate())).configure(routes)).await
+        init_service(
+            App::new()
+                .wrap(sessions(&$store, &SigningKey::generate()))
+                .configure(routes),
+        )
+        .await
     };
     ($store:expr, $key:expr) => {
         init_service(App::new().wrap(sessions(&$store, &$key)).configure(routes)).await
     };
 }
 
-async fn body<B: actix_web::body::MessageBody>(response: actix_web::dev::ServiceResponse<B>) -> String {
+async fn body<B: actix_web::body::MessageBody>(
+    response: actix_web::dev::ServiceResponse<B>,
+) -> String {
     String::from_utf8(read_body(response).await.to_vec()).unwrap()
 }
 
@@ -99,13 +117,23 @@ async fn only_a_signed_id_travels_and_the_handler_can_read_it() {
     let response = call_service(&app, TestRequest::get().uri("/add/1").to_request()).await;
     let cookie = the_cookie(&response, "cart");
     let id = id_of(&cookie);
-    assert_eq!(body(response).await, id.as_str(), "id() before persisting is the ID sent");
-    assert_eq!(store.inner.load(&id).await.unwrap().as_deref(), Some(r#"{"items":[1]}"#));
+    assert_eq!(
+        body(response).await,
+        id.as_str(),
+        "id() before persisting is the ID sent"
+    );
+    assert_eq!(
+        store.inner.load(&id).await.unwrap().as_deref(),
+        Some(r#"{"items":[1]}"#)
+    );
 
     let loads = store.loads();
     let response = call_service(
         &app,
-        TestRequest::get().uri("/cart").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/cart")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert!(set_cookies(&response).is_empty(), "plain read: no cookie");
@@ -115,13 +143,22 @@ async fn only_a_signed_id_travels_and_the_handler_can_read_it() {
     let saves = store.saves();
     let response = call_service(
         &app,
-        TestRequest::get().uri("/add/3").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/add/3")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
-    assert!(set_cookies(&response).is_empty(), "same ID, browser-session cookie: nothing to resend");
+    assert!(
+        set_cookies(&response).is_empty(),
+        "same ID, browser-session cookie: nothing to resend"
+    );
     assert_eq!(body(response).await, id.as_str());
     assert_eq!(store.saves(), saves + 1);
-    assert_eq!(store.inner.load(&id).await.unwrap().as_deref(), Some(r#"{"items":[1,3]}"#));
+    assert_eq!(
+        store.inner.load(&id).await.unwrap().as_deref(),
+        Some(r#"{"items":[1,3]}"#)
+    );
 }
 
 #[actix_rt::test]
@@ -133,11 +170,17 @@ async fn lazy_no_storage_access_unless_asked() {
     let (loads, saves) = (store.loads(), store.saves());
     let response = call_service(
         &app,
-        TestRequest::get().uri("/plain").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/plain")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert_eq!(body(response).await, "plain");
-    assert_eq!((store.loads(), store.saves(), store.deletes()), (loads, saves, 0));
+    assert_eq!(
+        (store.loads(), store.saves(), store.deletes()),
+        (loads, saves, 0)
+    );
 }
 
 #[actix_rt::test]
@@ -148,7 +191,10 @@ async fn clear_deletes_the_entry_and_expires_the_cookie() {
     let cookie = the_cookie(&response, "cart");
     let response = call_service(
         &app,
-        TestRequest::get().uri("/logout").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/logout")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert!(is_removal(&the_cookie(&response, "cart")));
@@ -158,7 +204,10 @@ async fn clear_deletes_the_entry_and_expires_the_cookie() {
     // The replayed cookie is a valid signature of an ID that no longer exists.
     let response = call_service(
         &app,
-        TestRequest::get().uri("/cart").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/cart")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert!(is_removal(&the_cookie(&response, "cart")));
@@ -173,19 +222,32 @@ async fn renew_moves_the_data_to_a_new_id_and_invalidates_the_old() {
     let old_cookie = the_cookie(&response, "cart");
     let response = call_service(
         &app,
-        TestRequest::get().uri("/login").insert_header(cookie_header(&old_cookie)).to_request(),
+        TestRequest::get()
+            .uri("/login")
+            .insert_header(cookie_header(&old_cookie))
+            .to_request(),
     )
     .await;
     let new_cookie = the_cookie(&response, "cart");
     let new_id = id_of(&new_cookie);
     assert_ne!(new_id, id_of(&old_cookie));
-    assert_eq!(body(response).await, new_id.as_str(), "id() reports the renewed ID");
+    assert_eq!(
+        body(response).await,
+        new_id.as_str(),
+        "id() reports the renewed ID"
+    );
     assert_eq!(store.inner.load(&id_of(&old_cookie)).await.unwrap(), None);
-    assert_eq!(store.inner.load(&new_id).await.unwrap().as_deref(), Some(r#"{"items":[7]}"#));
+    assert_eq!(
+        store.inner.load(&new_id).await.unwrap().as_deref(),
+        Some(r#"{"items":[7]}"#)
+    );
 
     let response = call_service(
         &app,
-        TestRequest::get().uri("/cart").insert_header(cookie_header(&new_cookie)).to_request(),
+        TestRequest::get()
+            .uri("/cart")
+            .insert_header(cookie_header(&new_cookie))
+            .to_request(),
     )
     .await;
     assert_eq!(body(response).await, "[7]");
@@ -208,12 +270,15 @@ async fn an_id_the_server_did_not_issue_is_never_adopted() {
     let app = service!(store, key);
     // A correctly signed but never issued ID (as if the signing key had leaked).
     let planted = SessionId::generate();
-    let value = session_actix::core::Transformer::seal(&Sign::new(key), "cart", planted.as_str()).unwrap();
+    let value =
+        session_actix::core::Transformer::seal(&Sign::new(key), "cart", planted.as_str()).unwrap();
     let response = call_service(
         &app,
         TestRequest::get()
             .uri("/blind-set")
-            .insert_header(cookie_header(&actix_web::cookie::Cookie::new("cart", value)))
+            .insert_header(cookie_header(&actix_web::cookie::Cookie::new(
+                "cart", value,
+            )))
             .to_request(),
     )
     .await;
@@ -231,12 +296,18 @@ async fn set_without_reading_reuses_a_valid_existing_id() {
     let cookie = the_cookie(&response, "cart");
     let response = call_service(
         &app,
-        TestRequest::get().uri("/blind-set").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/blind-set")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert!(set_cookies(&response).is_empty());
     assert_eq!(store.inner.len(), 1, "no orphaned entry");
-    assert_eq!(store.inner.load(&id_of(&cookie)).await.unwrap().as_deref(), Some(r#"{"items":[42]}"#));
+    assert_eq!(
+        store.inner.load(&id_of(&cookie)).await.unwrap().as_deref(),
+        Some(r#"{"items":[42]}"#)
+    );
 }
 
 #[actix_rt::test]
@@ -253,7 +324,9 @@ async fn forged_and_hostile_ids_never_reach_the_storage() {
             &app,
             TestRequest::get()
                 .uri("/cart")
-                .insert_header(cookie_header(&actix_web::cookie::Cookie::new("cart", value)))
+                .insert_header(cookie_header(&actix_web::cookie::Cookie::new(
+                    "cart", value,
+                )))
                 .to_request(),
         )
         .await;
@@ -271,10 +344,21 @@ async fn stored_text_of_an_old_schema_is_no_session_and_is_removed() {
     let response = call_service(&app, TestRequest::get().uri("/add/1").to_request()).await;
     let cookie = the_cookie(&response, "cart");
     let id = id_of(&cookie);
-    store.inner.save(&id, r#"{"products":"old"}"#, std::time::Duration::from_secs(60)).await.unwrap();
+    store
+        .inner
+        .save(
+            &id,
+            r#"{"products":"old"}"#,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     let response = call_service(
         &app,
-        TestRequest::get().uri("/cart").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/cart")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -294,7 +378,10 @@ async fn storage_failure_is_an_opaque_500() {
     // Failure while loading inside the handler.
     let response = call_service(
         &app,
-        TestRequest::get().uri("/cart").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/cart")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -310,7 +397,10 @@ async fn storage_failure_is_an_opaque_500() {
     // A route that never touches the session is unaffected.
     let response = call_service(
         &app,
-        TestRequest::get().uri("/plain").insert_header(cookie_header(&cookie)).to_request(),
+        TestRequest::get()
+            .uri("/plain")
+            .insert_header(cookie_header(&cookie))
+            .to_request(),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -6,17 +6,19 @@ use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpRequest, HttpResponse, guard, web};
 use common::{Cart, User, cookie_header, is_removal, the_cookie};
+use session_actix::cookie::SameSite;
 use session_actix::core::{
     DeserializeError, Encrypt, EncryptionKey, MemoryStore, SerializeError, Serializer, Sign,
     SigningKey,
 };
-use session_actix::cookie::SameSite;
 use session_actix::{
     ConfigError, CookieTransport, HeaderTransport, Session, SessionConfig, SessionError,
     SessionExt, Sessions,
 };
 
-async fn body<B: actix_web::body::MessageBody>(response: actix_web::dev::ServiceResponse<B>) -> String {
+async fn body<B: actix_web::body::MessageBody>(
+    response: actix_web::dev::ServiceResponse<B>,
+) -> String {
     String::from_utf8(read_body(response).await.to_vec()).unwrap()
 }
 
@@ -61,22 +63,37 @@ fn duplicate_names_and_types_fail_when_the_app_is_built() {
 fn invalid_transports_fail_when_the_app_is_built() {
     for name in ["", "has space", "semi;colon", "é"] {
         let result = Sessions::builder().session(user_config(name)).build();
-        assert!(matches!(result, Err(ConfigError::InvalidCookieName { .. })), "{name:?}");
+        assert!(
+            matches!(result, Err(ConfigError::InvalidCookieName { .. })),
+            "{name:?}"
+        );
     }
     let result = Sessions::builder()
-        .session(SessionConfig::<User>::new(HeaderTransport::new("bad header")))
+        .session(SessionConfig::<User>::new(HeaderTransport::new(
+            "bad header",
+        )))
         .build();
     assert!(matches!(result, Err(ConfigError::InvalidHeaderName { .. })));
     let result = Sessions::builder()
         .session(SessionConfig::<User>::new(
-            CookieTransport::new("s").same_site(SameSite::None).secure(false),
+            CookieTransport::new("s")
+                .same_site(SameSite::None)
+                .secure(false),
         ))
         .build();
-    assert!(matches!(result, Err(ConfigError::InvalidCookieAttributes { .. })));
+    assert!(matches!(
+        result,
+        Err(ConfigError::InvalidCookieAttributes { .. })
+    ));
     let result = Sessions::builder()
-        .session(SessionConfig::<User>::new(CookieTransport::new("s").path("relative")))
+        .session(SessionConfig::<User>::new(
+            CookieTransport::new("s").path("relative"),
+        ))
         .build();
-    assert!(matches!(result, Err(ConfigError::InvalidCookieAttributes { .. })));
+    assert!(matches!(
+        result,
+        Err(ConfigError::InvalidCookieAttributes { .. })
+    ));
 }
 
 #[actix_rt::test]
@@ -88,10 +105,17 @@ async fn unregistered_type_and_missing_middleware_are_clear_errors() {
         };
         HttpResponse::Ok().body(text)
     }
-    let sessions = Sessions::builder().session(user_config("user")).build().unwrap();
+    let sessions = Sessions::builder()
+        .session(user_config("user"))
+        .build()
+        .unwrap();
     let app = init_service(
         App::new()
-            .service(web::scope("/with").wrap(sessions).route("", web::get().to(probe)))
+            .service(
+                web::scope("/with")
+                    .wrap(sessions)
+                    .route("", web::get().to(probe)),
+            )
             .route("/without", web::get().to(probe))
             .route(
                 "/extract",
@@ -100,8 +124,12 @@ async fn unregistered_type_and_missing_middleware_are_clear_errors() {
     )
     .await;
     let text = body(call_service(&app, TestRequest::get().uri("/with").to_request()).await).await;
-    assert!(text.contains("not registered") && text.contains("Cart"), "{text}");
-    let text = body(call_service(&app, TestRequest::get().uri("/without").to_request()).await).await;
+    assert!(
+        text.contains("not registered") && text.contains("Cart"),
+        "{text}"
+    );
+    let text =
+        body(call_service(&app, TestRequest::get().uri("/without").to_request()).await).await;
     assert!(text.contains("middleware is not installed"), "{text}");
     let response = call_service(&app, TestRequest::get().uri("/extract").to_request()).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -123,10 +151,15 @@ async fn several_session_types_in_one_request() {
         "/",
         web::get().to(|user: Session<User>, cart: Session<Cart>| async move {
             let visits = user.get().await?.map_or(0, |u| u.visits + 1);
-            user.set(User { name: "ada".into(), visits })?;
+            user.set(User {
+                name: "ada".into(),
+                visits,
+            })?;
             let mut items = cart.get().await?.map(|c| c.items).unwrap_or_default();
             items.push(visits as i32);
-            cart.set(Cart { items: items.clone() })?;
+            cart.set(Cart {
+                items: items.clone(),
+            })?;
             Ok::<_, SessionError>(HttpResponse::Ok().body(format!("{visits} {items:?}")))
         }),
     ))
@@ -135,14 +168,13 @@ async fn several_session_types_in_one_request() {
     let user = the_cookie(&response, "user");
     let cart = the_cookie(&response, "cart");
     assert_eq!(body(response).await, "0 [0]");
-    let header = format!(
-        "{}; {}",
-        cookie_header(&user).1,
-        cookie_header(&cart).1
-    );
+    let header = format!("{}; {}", cookie_header(&user).1, cookie_header(&cart).1);
     let response = call_service(
         &app,
-        TestRequest::get().uri("/").insert_header(("cookie", header)).to_request(),
+        TestRequest::get()
+            .uri("/")
+            .insert_header(("cookie", header))
+            .to_request(),
     )
     .await;
     assert_eq!(body(response).await, "1 [0, 1]");
@@ -150,7 +182,10 @@ async fn several_session_types_in_one_request() {
 
 #[actix_rt::test]
 async fn each_scope_has_its_own_setup_and_scopes_nest() {
-    let outer = Sessions::builder().session(user_config("user")).build().unwrap();
+    let outer = Sessions::builder()
+        .session(user_config("user"))
+        .build()
+        .unwrap();
     let inner = Sessions::builder()
         .session(
             SessionConfig::<Cart>::new(HeaderTransport::new("x-cart"))
@@ -160,38 +195,50 @@ async fn each_scope_has_its_own_setup_and_scopes_nest() {
         .build()
         .unwrap();
     let app = init_service(
-        App::new().wrap(outer).service(
-            web::scope("/shop").wrap(inner).route(
+        App::new()
+            .wrap(outer)
+            .service(web::scope("/shop").wrap(inner).route(
                 "",
                 web::get().to(|user: Session<User>, cart: Session<Cart>| async move {
-                    user.set(User { name: "ada".into(), visits: 0 })?;
+                    user.set(User {
+                        name: "ada".into(),
+                        visits: 0,
+                    })?;
                     cart.set(Cart { items: vec![1] })?;
                     Ok::<_, SessionError>(HttpResponse::Ok().finish())
                 }),
+            ))
+            .route(
+                "/cart",
+                web::get().to(|req: HttpRequest| async move {
+                    HttpResponse::Ok().body(match req.session::<Cart>() {
+                        Ok(_) => "visible".to_owned(),
+                        Err(error) => error.to_string(),
+                    })
+                }),
             ),
-        )
-        .route(
-            "/cart",
-            web::get().to(|req: HttpRequest| async move {
-                HttpResponse::Ok().body(match req.session::<Cart>() {
-                    Ok(_) => "visible".to_owned(),
-                    Err(error) => error.to_string(),
-                })
-            }),
-        ),
     )
     .await;
     let response = call_service(&app, TestRequest::get().uri("/shop").to_request()).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers().contains_key("x-cart"), "inner scope's session written");
+    assert!(
+        response.headers().contains_key("x-cart"),
+        "inner scope's session written"
+    );
     the_cookie(&response, "user"); // the outer middleware's session written too
     let text = body(call_service(&app, TestRequest::get().uri("/cart").to_request()).await).await;
-    assert!(text.contains("not registered"), "the inner setup does not leak out: {text}");
+    assert!(
+        text.contains("not registered"),
+        "the inner setup does not leak out: {text}"
+    );
 }
 
 #[actix_rt::test]
 async fn guards_can_use_sessions() {
-    let sessions = Sessions::builder().session(user_config("user")).build().unwrap();
+    let sessions = Sessions::builder()
+        .session(user_config("user"))
+        .build()
+        .unwrap();
     let app = init_service(
         App::new()
             .wrap(sessions)
@@ -238,10 +285,19 @@ async fn removal_cookie_repeats_domain_path_and_flags() {
     .await;
     let response = call_service(
         &app,
-        TestRequest::get().uri("/app/logout").insert_header(("cookie", "user=anything")).to_request(),
+        TestRequest::get()
+            .uri("/app/logout")
+            .insert_header(("cookie", "user=anything"))
+            .to_request(),
     )
     .await;
-    let raw = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let raw = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(raw.ends_with("; Partitioned"), "{raw}");
     let removal = the_cookie(&response, "user");
     assert!(is_removal(&removal));
@@ -265,7 +321,10 @@ async fn custom_serializer() {
                 .split_once(';')
                 .ok_or_else(|| DeserializeError("no ';'".into()))?;
             let visits = visits.parse().map_err(|e| DeserializeError(Box::new(e)))?;
-            Ok(User { name: name.to_owned(), visits })
+            Ok(User {
+                name: name.to_owned(),
+                visits,
+            })
         }
     }
     let store = MemoryStore::new();
@@ -280,7 +339,10 @@ async fn custom_serializer() {
     let app = init_service(App::new().wrap(sessions).route(
         "/",
         web::get().to(|s: Session<User>| async move {
-            s.set(User { name: "ada".into(), visits: 3 })?;
+            s.set(User {
+                name: "ada".into(),
+                visits: 3,
+            })?;
             let id = s.id().await?.expect("server-side");
             Ok::<_, SessionError>(HttpResponse::Ok().body(id.as_str().to_owned()))
         }),
@@ -288,7 +350,9 @@ async fn custom_serializer() {
     .await;
     let response = call_service(&app, TestRequest::get().uri("/").to_request()).await;
     let id = session_actix::core::SessionId::parse(&body(response).await).unwrap();
-    let stored = session_actix::core::SessionStore::load(&store, &id).await.unwrap();
+    let stored = session_actix::core::SessionStore::load(&store, &id)
+        .await
+        .unwrap();
     assert_eq!(stored.as_deref(), Some("ada;3"));
 }
 
@@ -304,11 +368,18 @@ async fn cors_wiring_allows_and_exposes_session_headers() {
         .build()
         .unwrap();
     assert_eq!(sessions.header_names().collect::<Vec<_>>(), ["x-user"]);
-    let cors = sessions.cors(actix_cors::Cors::default().allow_any_origin().allowed_methods(["GET"]));
+    let cors = sessions.cors(
+        actix_cors::Cors::default()
+            .allow_any_origin()
+            .allowed_methods(["GET"]),
+    );
     let app = init_service(App::new().wrap(sessions).wrap(cors).route(
         "/",
         web::get().to(|s: Session<User>| async move {
-            s.set(User { name: "ada".into(), visits: 0 })?;
+            s.set(User {
+                name: "ada".into(),
+                visits: 0,
+            })?;
             Ok::<_, SessionError>(HttpResponse::Ok().finish())
         }),
     ))
@@ -325,14 +396,23 @@ async fn cors_wiring_allows_and_exposes_session_headers() {
     )
     .await;
     assert!(preflight.status().is_success(), "{}", preflight.status());
-    let allowed = preflight.headers().get("access-control-allow-headers").unwrap();
+    let allowed = preflight
+        .headers()
+        .get("access-control-allow-headers")
+        .unwrap();
     assert!(allowed.to_str().unwrap().contains("x-user"));
     let response = call_service(
         &app,
-        TestRequest::get().uri("/").insert_header(("origin", "http://other.example")).to_request(),
+        TestRequest::get()
+            .uri("/")
+            .insert_header(("origin", "http://other.example"))
+            .to_request(),
     )
     .await;
-    let exposed = response.headers().get("access-control-expose-headers").unwrap();
+    let exposed = response
+        .headers()
+        .get("access-control-expose-headers")
+        .unwrap();
     assert!(exposed.to_str().unwrap().contains("x-user"));
     assert!(response.headers().contains_key("x-user"));
 }

@@ -34,6 +34,9 @@ mod key;
 mod memory;
 mod serializer;
 mod store;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
 mod transform;
 
 pub use crate::error::{

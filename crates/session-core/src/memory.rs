@@ -219,6 +219,12 @@ mod tests {
 
     use super::*;
 
+    #[cfg(feature = "test-util")]
+    #[test]
+    fn conformance() {
+        block_on(crate::test_util::run_conformance_suite(&MemoryStore::new()));
+    }
+
     #[test]
     fn entries_expire_and_are_removed() {
         block_on(async {

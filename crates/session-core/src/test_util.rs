@@ -1,0 +1,165 @@
+//! The store conformance suite: the contract of [`SessionStore`], checked against any store.
+
+use std::time::Duration;
+
+use crate::{SessionId, SessionStore};
+
+/// Checks that `store` keeps the [`SessionStore`] contract, panicking with the broken rule.
+///
+/// Every storage crate runs it against a real backend. It sleeps briefly (blocking the thread,
+/// under half a second in total) to observe expiry.
+///
+/// # Panics
+///
+/// When the store breaks a rule, or returns an error.
+///
+/// # Examples
+///
+/// ```
+/// use session_core::MemoryStore;
+/// # futures::executor::block_on(async {
+/// session_core::test_util::run_conformance_suite(&MemoryStore::new()).await;
+/// # });
+/// ```
+pub async fn run_conformance_suite<S: SessionStore>(store: &S) {
+    missing_is_none(store).await;
+    save_then_load(store).await;
+    overwrite_replaces_whole_text(store).await;
+    delete_removes_and_tolerates_missing(store).await;
+    entries_are_independent(store).await;
+    text_is_kept_byte_for_byte(store).await;
+    entries_expire_after_ttl(store).await;
+    touch_extends_without_rewriting(store).await;
+}
+
+async fn missing_is_none<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "unknown ID must load as None"
+    );
+}
+
+async fn save_then_load<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    store
+        .save(&id, r#"{"a":1}"#, Duration::from_secs(60))
+        .await
+        .expect("save");
+    assert_eq!(
+        store.load(&id).await.expect("load").as_deref(),
+        Some(r#"{"a":1}"#)
+    );
+}
+
+async fn overwrite_replaces_whole_text<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    store
+        .save(&id, "test1 with a long tail", ttl)
+        .await
+        .expect("save");
+    store.save(&id, "test2", ttl).await.expect("save again");
+    assert_eq!(
+        store.load(&id).await.expect("load").as_deref(),
+        Some("test2"),
+        "a shorter rewrite must not keep the old tail"
+    );
+}
+
+async fn delete_removes_and_tolerates_missing<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    store
+        .save(&id, "x", Duration::from_secs(60))
+        .await
+        .expect("save");
+    store.delete(&id).await.expect("delete");
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "deleted entry must be gone"
+    );
+    store
+        .delete(&id)
+        .await
+        .expect("deleting a missing entry must succeed");
+}
+
+async fn entries_are_independent<S: SessionStore>(store: &S) {
+    let ids: Vec<SessionId> = (0..20).map(|_| SessionId::generate()).collect();
+    for (n, id) in ids.iter().enumerate() {
+        store
+            .save(id, &n.to_string(), Duration::from_secs(60))
+            .await
+            .expect("save");
+    }
+    store.delete(&ids[3]).await.expect("delete");
+    for (n, id) in ids.iter().enumerate() {
+        let expected = (n != 3).then(|| n.to_string());
+        assert_eq!(store.load(id).await.expect("load"), expected, "entry {n}");
+    }
+}
+
+async fn text_is_kept_byte_for_byte<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    let text = format!("{{\"s\":\"é☃ \\n\\u0000 {}\"}}", "x".repeat(64 * 1024));
+    store
+        .save(&id, &text, Duration::from_secs(60))
+        .await
+        .expect("save");
+    assert_eq!(
+        store.load(&id).await.expect("load").as_deref(),
+        Some(text.as_str())
+    );
+}
+
+async fn entries_expire_after_ttl<S: SessionStore>(store: &S) {
+    let short = SessionId::generate();
+    let long = SessionId::generate();
+    store
+        .save(&short, "short", Duration::from_millis(100))
+        .await
+        .expect("save");
+    store
+        .save(&long, "long", Duration::from_secs(60))
+        .await
+        .expect("save");
+    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(
+        store.load(&short).await.expect("load"),
+        None,
+        "entry must expire after its ttl"
+    );
+    assert_eq!(
+        store.load(&long).await.expect("load").as_deref(),
+        Some("long")
+    );
+}
+
+async fn touch_extends_without_rewriting<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    assert!(
+        !store
+            .touch(&id, Duration::from_secs(60))
+            .await
+            .expect("touch"),
+        "touch of missing"
+    );
+    store
+        .save(&id, "kept", Duration::from_millis(100))
+        .await
+        .expect("save");
+    assert!(
+        store
+            .touch(&id, Duration::from_secs(60))
+            .await
+            .expect("touch")
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        store.load(&id).await.expect("load").as_deref(),
+        Some("kept"),
+        "touch must extend the ttl and keep the text"
+    );
+}
