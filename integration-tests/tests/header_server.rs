@@ -1,0 +1,184 @@
+//! `session-header-server`: the cart in server memory, its signed ID in the `cart_session`
+//! header, with CORS for other origins.
+
+use actix_web::http::Method;
+use integration_tests::{Example, HEADER_SERVER, Reply, Server, fetch};
+
+const NAME: &str = "cart_session";
+const CART: &str = "Product IDs: [1, 3, 7]";
+const EMPTY: &str = "Your basket is empty.";
+const ORIGIN: &str = "http://other.example";
+
+fn assert_no_session_header(reply: &Reply) {
+    assert!(
+        reply.header_values(NAME).is_empty(),
+        "unexpected {NAME}: {:?}",
+        reply.header_values(NAME)
+    );
+    assert!(
+        reply.set_cookies().is_empty(),
+        "{:?}",
+        reply.raw_set_cookies()
+    );
+}
+
+/// Logs in (sending `previous` if given) and returns the `cart_session` value.
+async fn login(server: &Server, previous: Option<&str>) -> String {
+    let mut request = server.get("/login");
+    if let Some(previous) = previous {
+        request = request.insert_header((NAME, previous));
+    }
+    let reply = fetch(request).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, "Successful login");
+    assert!(
+        reply.set_cookies().is_empty(),
+        "{:?}",
+        reply.raw_set_cookies()
+    );
+    let value = reply
+        .header(NAME)
+        .unwrap_or_else(|| panic!("no {NAME} header in {reply:?}"));
+    let (id, mac) = value.rsplit_once('/').expect("a signed ID");
+    assert_eq!(id.len(), 43, "{value}");
+    assert_eq!(mac.len(), 64, "{value}");
+    value
+}
+
+async fn get(server: &Server, path: &str, header: Option<&str>) -> Reply {
+    let mut request = server.get(path);
+    if let Some(header) = header {
+        request = request.insert_header((NAME, header));
+    }
+    let reply = fetch(request).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply
+}
+
+#[actix_rt::test]
+async fn ktor_flow_login_cart_logout() {
+    let server = Example::with_keys(HEADER_SERVER).start();
+    let value = login(&server, None).await;
+
+    let reply = get(&server, "/cart", Some(&value)).await;
+    assert_eq!(reply.body, CART);
+    assert_no_session_header(&reply);
+
+    let reply = get(&server, "/logout", Some(&value)).await;
+    assert_eq!(reply.body, "Successful logout");
+    assert_no_session_header(&reply);
+
+    let reply = get(&server, "/cart", Some(&value)).await;
+    assert_eq!(reply.body, EMPTY, "the old header still works after logout");
+    assert_no_session_header(&reply);
+}
+
+#[actix_rt::test]
+async fn cart_without_a_header_is_empty() {
+    let server = Example::with_keys(HEADER_SERVER).start();
+    let reply = get(&server, "/cart", None).await;
+    assert_eq!(reply.body, EMPTY);
+    assert_no_session_header(&reply);
+
+    let reply = get(&server, "/logout", None).await;
+    assert_eq!(reply.body, "Successful logout");
+    assert_no_session_header(&reply);
+}
+
+#[actix_rt::test]
+async fn login_again_renews_the_id_and_invalidates_the_old_one() {
+    let server = Example::with_keys(HEADER_SERVER).start();
+    let first = login(&server, None).await;
+    let second = login(&server, Some(&first)).await;
+    assert_ne!(first.split('/').next(), second.split('/').next());
+    assert_eq!(get(&server, "/cart", Some(&second)).await.body, CART);
+    assert_eq!(get(&server, "/cart", Some(&first)).await.body, EMPTY);
+}
+
+#[actix_rt::test]
+async fn cors_preflight_allows_the_session_header() {
+    let server = Example::with_keys(HEADER_SERVER).start();
+    let reply = fetch(
+        server
+            .request(Method::OPTIONS, "/cart")
+            .insert_header(("Origin", ORIGIN))
+            .insert_header(("Access-Control-Request-Method", "GET"))
+            .insert_header(("Access-Control-Request-Headers", NAME)),
+    )
+    .await;
+    assert!(reply.status.is_success(), "{reply:?}");
+    let allowed = reply
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.split(',').any(|h| h.trim() == NAME),
+        "Access-Control-Allow-Headers: {allowed:?}"
+    );
+    let origin = reply.header("access-control-allow-origin");
+    assert!(
+        origin.as_deref() == Some(ORIGIN) || origin.as_deref() == Some("*"),
+        "Access-Control-Allow-Origin: {origin:?}"
+    );
+    let methods = reply
+        .header("access-control-allow-methods")
+        .unwrap_or_default();
+    assert!(
+        methods.contains("GET"),
+        "Access-Control-Allow-Methods: {methods:?}"
+    );
+    assert_no_session_header(&reply);
+}
+
+#[actix_rt::test]
+async fn cors_preflight_refuses_other_headers() {
+    let server = Example::with_keys(HEADER_SERVER).start();
+    let reply = fetch(
+        server
+            .request(Method::OPTIONS, "/cart")
+            .insert_header(("Origin", ORIGIN))
+            .insert_header(("Access-Control-Request-Method", "GET"))
+            .insert_header(("Access-Control-Request-Headers", "x-something-else")),
+    )
+    .await;
+    let allowed = reply
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        !reply.status.is_success() || !allowed.contains("x-something-else"),
+        "an unrelated header was allowed: {reply:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn cors_responses_expose_the_session_header() {
+    let server = Example::with_keys(HEADER_SERVER).start();
+    let reply = fetch(server.get("/login").insert_header(("Origin", ORIGIN))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, "Successful login");
+    let exposed = reply
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        exposed.split(',').any(|h| h.trim() == NAME),
+        "Access-Control-Expose-Headers: {exposed:?}"
+    );
+    assert!(
+        reply.header("access-control-allow-origin").is_some(),
+        "{reply:?}"
+    );
+    let value = reply.header(NAME).expect("the session header");
+
+    // The cross-origin client sends it back.
+    let reply = fetch(
+        server
+            .get("/cart")
+            .insert_header(("Origin", ORIGIN))
+            .insert_header((NAME, value)),
+    )
+    .await;
+    assert_eq!(reply.body, CART);
+    assert!(reply.header("access-control-allow-origin").is_some());
+}
