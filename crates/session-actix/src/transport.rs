@@ -200,20 +200,24 @@ impl CookieTransport {
         self.render(&cookie)
     }
 
+    /// Finds this cookie in the `Cookie` headers, looking at bytes so that another cookie's
+    /// non-ASCII value cannot hide it; a first match that is not text is unusable.
     fn read(&self, headers: &HeaderMap) -> Incoming {
         for header in headers.get_all(actix_web::http::header::COOKIE) {
-            let Ok(text) = header.to_str() else { continue };
-            for piece in text.split(';') {
-                let piece = piece.trim();
-                let Some(rest) = piece.strip_prefix(self.name.as_str()) else {
+            for piece in header.as_bytes().split(|&b| b == b';') {
+                let piece = piece.trim_ascii();
+                let Some(rest) = piece.strip_prefix(self.name.as_bytes()) else {
                     continue;
                 };
-                if !rest.trim_start().starts_with('=') {
+                if !rest.trim_ascii_start().starts_with(b"=") {
                     continue;
                 }
                 if piece.len() > MAX_INCOMING_LEN {
                     return Incoming::Unusable;
                 }
+                let Ok(piece) = std::str::from_utf8(piece) else {
+                    return Incoming::Unusable;
+                };
                 return match Cookie::parse_encoded(piece) {
                     Ok(cookie) if cookie.value().is_empty() => Incoming::Absent,
                     Ok(cookie) => Incoming::Present(cookie.value().to_owned()),

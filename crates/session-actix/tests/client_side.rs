@@ -462,3 +462,39 @@ async fn untouched_session_costs_nothing_even_with_a_bad_cookie() {
     );
     assert_eq!(body(response).await, "plain");
 }
+
+#[actix_rt::test]
+async fn a_non_ascii_neighbour_cookie_does_not_hide_the_session() {
+    let app = service!(encrypted(EncryptionKey::generate()));
+    let response = call_service(&app, TestRequest::get().uri("/set/ada").to_request()).await;
+    let cookie = the_cookie(&response, "user");
+    let mut header = b"theme=caf\xc3\xa9; junk=\xff\xfe; ".to_vec();
+    header.extend_from_slice(cookie_header(&cookie).1.as_bytes());
+    let response = call_service(
+        &app,
+        TestRequest::get()
+            .uri("/get")
+            .insert_header((
+                "cookie",
+                actix_web::http::header::HeaderValue::from_bytes(&header).unwrap(),
+            ))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(body(response).await, "ada:0");
+
+    // Our own cookie with raw non-UTF-8 bytes is unusable: no session, and expired.
+    let response = call_service(
+        &app,
+        TestRequest::get()
+            .uri("/get")
+            .insert_header((
+                "cookie",
+                actix_web::http::header::HeaderValue::from_bytes(b"user=\xff\xfe").unwrap(),
+            ))
+            .to_request(),
+    )
+    .await;
+    assert!(is_removal(&the_cookie(&response, "user")));
+    assert_eq!(body(response).await, "none");
+}
