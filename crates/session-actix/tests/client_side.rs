@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
-use common::{User, cookie_header, is_removal, set_cookies, the_cookie};
+use common::{User, cookie_header, get, is_removal, set_cookies, the_cookie};
 use session_actix::cookie::SameSite;
 use session_actix::core::{Encrypt, EncryptionKey, Sign, SigningKey};
 use session_actix::{
@@ -118,11 +118,11 @@ async fn body<B: actix_web::body::MessageBody>(
 async fn set_get_clear_round_trip_with_secure_cookie_defaults() {
     let app = service!(encrypted(EncryptionKey::generate()));
 
-    let response = call_service(&app, TestRequest::get().uri("/get").to_request()).await;
+    let response = get(&app, "/get", None).await;
     assert!(set_cookies(&response).is_empty(), "no session, no cookie");
     assert_eq!(body(response).await, "none");
 
-    let response = call_service(&app, TestRequest::get().uri("/set/ada").to_request()).await;
+    let response = get(&app, "/set/ada", None).await;
     let cookie = the_cookie(&response, "user");
     assert_eq!(cookie.path(), Some("/"));
     assert_eq!(cookie.domain(), None);
@@ -136,28 +136,14 @@ async fn set_get_clear_round_trip_with_secure_cookie_defaults() {
     assert!(cookie.expires().is_some());
     assert!(!cookie.value().contains("ada"), "encrypted");
 
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/get")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/get", Some(&cookie)).await;
     assert!(
         set_cookies(&response).is_empty(),
         "a plain read writes nothing"
     );
     assert_eq!(body(response).await, "ada:0");
 
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/clear")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/clear", Some(&cookie)).await;
     let removal = the_cookie(&response, "user");
     assert!(is_removal(&removal), "{removal:?}");
     assert_eq!(removal.path(), Some("/"));
@@ -175,7 +161,7 @@ async fn browser_session_cookie_without_max_age() {
         .build()
         .unwrap();
     let app = service!(sessions);
-    let response = call_service(&app, TestRequest::get().uri("/set/ada").to_request()).await;
+    let response = get(&app, "/set/ada", None).await;
     let cookie = the_cookie(&response, "user");
     assert_eq!(cookie.max_age(), None);
     assert_eq!(cookie.expires(), None);
@@ -184,7 +170,7 @@ async fn browser_session_cookie_without_max_age() {
 #[actix_rt::test]
 async fn clear_without_incoming_value_sends_nothing() {
     let app = service!(encrypted(EncryptionKey::generate()));
-    let response = call_service(&app, TestRequest::get().uri("/clear").to_request()).await;
+    let response = get(&app, "/clear", None).await;
     assert!(set_cookies(&response).is_empty());
 }
 
@@ -192,7 +178,7 @@ async fn clear_without_incoming_value_sends_nothing() {
 async fn forged_and_garbled_values_are_no_session_and_get_expired() {
     let key = EncryptionKey::generate();
     let app = service!(encrypted(key.clone()));
-    let response = call_service(&app, TestRequest::get().uri("/set/ada").to_request()).await;
+    let response = get(&app, "/set/ada", None).await;
     let good = the_cookie(&response, "user").value().to_owned();
     let other_key = {
         let other = service!(encrypted(EncryptionKey::generate()));
@@ -239,24 +225,17 @@ async fn forged_and_garbled_values_are_no_session_and_get_expired() {
 #[actix_rt::test]
 async fn set_twice_keeps_the_last_value_and_sends_one_cookie() {
     let app = service!(encrypted(EncryptionKey::generate()));
-    let response = call_service(&app, TestRequest::get().uri("/set-twice").to_request()).await;
+    let response = get(&app, "/set-twice", None).await;
     let cookie = the_cookie(&response, "user");
     assert_eq!(body(response).await, "second");
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/get")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/get", Some(&cookie)).await;
     assert_eq!(body(response).await, "second:2");
 }
 
 #[actix_rt::test]
 async fn server_error_responses_do_not_persist_changes() {
     let app = service!(encrypted(EncryptionKey::generate()));
-    let response = call_service(&app, TestRequest::get().uri("/set-then-fail").to_request()).await;
+    let response = get(&app, "/set-then-fail", None).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&response).is_empty());
 }
@@ -264,7 +243,7 @@ async fn server_error_responses_do_not_persist_changes() {
 #[actix_rt::test]
 async fn oversized_cookie_is_an_error_from_set() {
     let app = service!(encrypted(EncryptionKey::generate()));
-    let response = call_service(&app, TestRequest::get().uri("/big").to_request()).await;
+    let response = get(&app, "/big", None).await;
     assert!(set_cookies(&response).is_empty(), "nothing was set");
     let text = body(response).await;
     assert!(text.starts_with("too large"), "{text}");
@@ -287,14 +266,7 @@ async fn rotated_key_still_reads_and_reseals_with_the_current_key() {
         .build()
         .unwrap();
     let app = service!(rotated);
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/get")
-            .insert_header(cookie_header(&old_cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/get", Some(&old_cookie)).await;
     let resealed = the_cookie(&response, "user");
     assert_eq!(
         body(response).await,
@@ -348,14 +320,7 @@ async fn old_schema_payload_is_no_session() {
     let cookie = the_cookie(&response, "user");
 
     let app = service!(encrypted(key));
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/get")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/get", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(is_removal(&the_cookie(&response, "user")));
     assert_eq!(body(response).await, "none");
@@ -365,7 +330,7 @@ async fn old_schema_payload_is_no_session() {
 async fn encrypted_value_is_bound_to_the_session_name() {
     let key = EncryptionKey::generate();
     let app = service!(encrypted(key.clone()));
-    let response = call_service(&app, TestRequest::get().uri("/set/ada").to_request()).await;
+    let response = get(&app, "/set/ada", None).await;
     let value = the_cookie(&response, "user").value().to_owned();
     let renamed = Sessions::builder()
         .session(
@@ -395,7 +360,7 @@ async fn header_transport_carries_the_value_and_never_a_cookie() {
         .build()
         .unwrap();
     let app = service!(sessions);
-    let response = call_service(&app, TestRequest::get().uri("/set/ada").to_request()).await;
+    let response = get(&app, "/set/ada", None).await;
     assert!(set_cookies(&response).is_empty());
     let value = response
         .headers()
@@ -466,7 +431,7 @@ async fn untouched_session_costs_nothing_even_with_a_bad_cookie() {
 #[actix_rt::test]
 async fn a_non_ascii_neighbour_cookie_does_not_hide_the_session() {
     let app = service!(encrypted(EncryptionKey::generate()));
-    let response = call_service(&app, TestRequest::get().uri("/set/ada").to_request()).await;
+    let response = get(&app, "/set/ada", None).await;
     let cookie = the_cookie(&response, "user");
     let mut header = b"theme=caf\xc3\xa9; junk=\xff\xfe; ".to_vec();
     header.extend_from_slice(cookie_header(&cookie).1.as_bytes());

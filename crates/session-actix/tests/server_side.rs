@@ -5,7 +5,7 @@ mod common;
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
-use common::{Cart, ProbeStore, cookie_header, is_removal, set_cookies, the_cookie};
+use common::{Cart, ProbeStore, cookie_header, get, is_removal, set_cookies, the_cookie};
 use session_actix::core::{SessionId, SessionStore, Sign, SigningKey};
 use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
@@ -114,7 +114,7 @@ fn id_of(cookie: &actix_web::cookie::Cookie<'_>) -> SessionId {
 async fn only_a_signed_id_travels_and_the_handler_can_read_it() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/add/1").to_request()).await;
+    let response = get(&app, "/add/1", None).await;
     let cookie = the_cookie(&response, "cart");
     let id = id_of(&cookie);
     assert_eq!(
@@ -128,27 +128,13 @@ async fn only_a_signed_id_travels_and_the_handler_can_read_it() {
     );
 
     let loads = store.loads();
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/cart")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/cart", Some(&cookie)).await;
     assert!(set_cookies(&response).is_empty(), "plain read: no cookie");
     assert_eq!(body(response).await, "[1]");
     assert_eq!(store.loads(), loads + 1, "one storage read");
 
     let saves = store.saves();
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/add/3")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/add/3", Some(&cookie)).await;
     assert!(
         set_cookies(&response).is_empty(),
         "same ID, browser-session cookie: nothing to resend"
@@ -165,17 +151,10 @@ async fn only_a_signed_id_travels_and_the_handler_can_read_it() {
 async fn lazy_no_storage_access_unless_asked() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/add/1").to_request()).await;
+    let response = get(&app, "/add/1", None).await;
     let cookie = the_cookie(&response, "cart");
     let (loads, saves) = (store.loads(), store.saves());
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/plain")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/plain", Some(&cookie)).await;
     assert_eq!(body(response).await, "plain");
     assert_eq!(
         (store.loads(), store.saves(), store.deletes()),
@@ -187,29 +166,15 @@ async fn lazy_no_storage_access_unless_asked() {
 async fn clear_deletes_the_entry_and_expires_the_cookie() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/add/1").to_request()).await;
+    let response = get(&app, "/add/1", None).await;
     let cookie = the_cookie(&response, "cart");
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/logout")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/logout", Some(&cookie)).await;
     assert!(is_removal(&the_cookie(&response, "cart")));
     assert_eq!(store.inner.load(&id_of(&cookie)).await.unwrap(), None);
     assert!(store.inner.is_empty());
 
     // The replayed cookie is a valid signature of an ID that no longer exists.
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/cart")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/cart", Some(&cookie)).await;
     assert!(is_removal(&the_cookie(&response, "cart")));
     assert_eq!(body(response).await, "empty");
 }
@@ -218,16 +183,9 @@ async fn clear_deletes_the_entry_and_expires_the_cookie() {
 async fn renew_moves_the_data_to_a_new_id_and_invalidates_the_old() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/add/7").to_request()).await;
+    let response = get(&app, "/add/7", None).await;
     let old_cookie = the_cookie(&response, "cart");
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/login")
-            .insert_header(cookie_header(&old_cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/login", Some(&old_cookie)).await;
     let new_cookie = the_cookie(&response, "cart");
     let new_id = id_of(&new_cookie);
     assert_ne!(new_id, id_of(&old_cookie));
@@ -242,14 +200,7 @@ async fn renew_moves_the_data_to_a_new_id_and_invalidates_the_old() {
         Some(r#"{"items":[7]}"#)
     );
 
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/cart")
-            .insert_header(cookie_header(&new_cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/cart", Some(&new_cookie)).await;
     assert_eq!(body(response).await, "[7]");
 }
 
@@ -257,7 +208,7 @@ async fn renew_moves_the_data_to_a_new_id_and_invalidates_the_old() {
 async fn renew_without_a_session_sends_nothing() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/login").to_request()).await;
+    let response = get(&app, "/login", None).await;
     assert!(set_cookies(&response).is_empty());
     assert_eq!(body(response).await, "");
     assert!(store.inner.is_empty());
@@ -292,16 +243,9 @@ async fn an_id_the_server_did_not_issue_is_never_adopted() {
 async fn set_without_reading_reuses_a_valid_existing_id() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/add/1").to_request()).await;
+    let response = get(&app, "/add/1", None).await;
     let cookie = the_cookie(&response, "cart");
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/blind-set")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/blind-set", Some(&cookie)).await;
     assert!(set_cookies(&response).is_empty());
     assert_eq!(store.inner.len(), 1, "no orphaned entry");
     assert_eq!(
@@ -341,7 +285,7 @@ async fn forged_and_hostile_ids_never_reach_the_storage() {
 async fn stored_text_of_an_old_schema_is_no_session_and_is_removed() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/add/1").to_request()).await;
+    let response = get(&app, "/add/1", None).await;
     let cookie = the_cookie(&response, "cart");
     let id = id_of(&cookie);
     store
@@ -353,14 +297,7 @@ async fn stored_text_of_an_old_schema_is_no_session_and_is_removed() {
         )
         .await
         .unwrap();
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/cart")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/cart", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(is_removal(&the_cookie(&response, "cart")));
     assert_eq!(body(response).await, "empty");
@@ -371,38 +308,24 @@ async fn stored_text_of_an_old_schema_is_no_session_and_is_removed() {
 async fn storage_failure_is_an_opaque_500() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/add/1").to_request()).await;
+    let response = get(&app, "/add/1", None).await;
     let cookie = the_cookie(&response, "cart");
     store.fail(true);
 
     // Failure while loading inside the handler.
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/cart")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/cart", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&response).is_empty());
     assert_eq!(body(response).await, "");
 
     // Failure while persisting after the handler.
-    let response = call_service(&app, TestRequest::get().uri("/blind-set").to_request()).await;
+    let response = get(&app, "/blind-set", None).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&response).is_empty());
     assert_eq!(body(response).await, "");
 
     // A route that never touches the session is unaffected.
-    let response = call_service(
-        &app,
-        TestRequest::get()
-            .uri("/plain")
-            .insert_header(cookie_header(&cookie))
-            .to_request(),
-    )
-    .await;
+    let response = get(&app, "/plain", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -410,6 +333,6 @@ async fn storage_failure_is_an_opaque_500() {
 async fn id_is_none_without_a_session() {
     let store = ProbeStore::default();
     let app = service!(store);
-    let response = call_service(&app, TestRequest::get().uri("/id").to_request()).await;
+    let response = get(&app, "/id", None).await;
     assert_eq!(body(response).await, "none");
 }

@@ -106,3 +106,19 @@ pub fn cookie_header(cookie: &Cookie<'_>) -> (actix_web::http::header::HeaderNam
             .to_string(),
     )
 }
+
+/// `GET uri`, with the cookie echoed back when given.
+pub async fn get<S, B>(app: &S, uri: &str, cookie: Option<&Cookie<'_>>) -> ServiceResponse<B>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    let mut request = actix_web::test::TestRequest::get().uri(uri);
+    if let Some(cookie) = cookie {
+        request = request.insert_header(cookie_header(cookie));
+    }
+    actix_web::test::call_service(app, request.to_request()).await
+}
