@@ -171,12 +171,15 @@ impl Collected {
 
 /// An example process to start: which binary and its environment.
 ///
-/// The session key variables, `RUST_LOG` and `BIND_ADDR` of the test's own environment are
-/// never passed on; the process listens on `127.0.0.1:0`.
+/// The session key variables, `RUST_LOG`, `BIND_ADDR`, `SESSIONS_DIR` and `REDIS_URL` of the
+/// test's own environment are never passed on; the process listens on `127.0.0.1:0`. Its
+/// working directory is a fresh temporary directory, shared by every start of the same
+/// `Example` (so files it keeps, such as `build/.sessions`, survive a restart).
 #[derive(Debug, Clone)]
 pub struct Example {
     name: &'static str,
     env: Vec<(String, String)>,
+    workdir: Arc<tempfile::TempDir>,
 }
 
 impl Example {
@@ -185,7 +188,13 @@ impl Example {
         Self {
             name,
             env: Vec::new(),
+            workdir: Arc::new(tempfile::tempdir().expect("a temporary working directory")),
         }
+    }
+
+    /// The process's working directory.
+    pub fn workdir(&self) -> &Path {
+        self.workdir.path()
     }
 
     /// The example `name` with fresh random keys in both key variables.
@@ -210,6 +219,9 @@ impl Example {
             .env_remove(ENCRYPTION_KEY_VAR)
             .env_remove(SIGNING_KEY_VAR)
             .env_remove("RUST_LOG")
+            .env_remove("SESSIONS_DIR")
+            .env_remove("REDIS_URL")
+            .current_dir(self.workdir.path())
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -267,6 +279,7 @@ impl Example {
             stdout,
             stderr,
             threads: vec![stdout_thread, stderr_thread],
+            _workdir: Arc::clone(&self.workdir),
         }
     }
 
@@ -330,6 +343,8 @@ pub struct Server {
     stdout: Collected,
     stderr: Collected,
     threads: Vec<JoinHandle<()>>,
+    /// Kept alive as long as the process runs in it.
+    _workdir: Arc<tempfile::TempDir>,
 }
 
 impl fmt::Debug for Server {

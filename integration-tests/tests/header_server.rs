@@ -1,4 +1,4 @@
-//! `session-header-server`: the cart in server memory, its signed ID in the `cart_session`
+//! `session-header-server`: the cart in a session directory, its signed ID in the `cart_session`
 //! header, with CORS for other origins.
 
 use actix_web::http::Method;
@@ -181,4 +181,47 @@ async fn cors_responses_expose_the_session_header() {
     .await;
     assert_eq!(reply.body, CART);
     assert!(reply.header("access-control-allow-origin").is_some());
+}
+
+#[actix_rt::test]
+async fn a_session_survives_a_server_restart() {
+    let example = Example::with_keys(HEADER_SERVER);
+    let server = example.start();
+    let header = login(&server, None).await;
+    server.stop();
+
+    let sessions = example.workdir().join("build/.sessions");
+    let shards: Vec<_> = std::fs::read_dir(&sessions)
+        .expect("build/.sessions in the working directory")
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(shards.len(), 1, "{shards:?}");
+    let id = header.rsplit_once('/').unwrap().0;
+    let file = shards[0].join(id);
+    assert!(file.is_file(), "{} is the session file", file.display());
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(file.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+
+    let server = example.start();
+    assert_eq!(get(&server, "/cart", Some(&header)).await.body, CART);
+    assert_eq!(
+        get(&server, "/logout", Some(&header)).await.body,
+        "Successful logout"
+    );
+    assert!(!file.exists(), "logout deleted the session file");
+    server.stop();
+
+    let server = example.start();
+    assert_eq!(get(&server, "/cart", Some(&header)).await.body, EMPTY);
+}
+
+#[actix_rt::test]
+async fn sessions_dir_overrides_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Example::with_keys(HEADER_SERVER)
+        .env("SESSIONS_DIR", dir.path().to_str().unwrap())
+        .start();
+    let header = login(&server, None).await;
+    let id = header.rsplit_once('/').unwrap().0;
+    assert!(dir.path().join(&id[..2]).join(id).is_file());
 }

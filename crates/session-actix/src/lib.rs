@@ -18,6 +18,8 @@
 //! | Feature | Description | Default |
 //! |---|---|---|
 //! | `cors` | [`Sessions::cors`], wiring header transports into actix-cors | no |
+//! | `fs` | `FsSessionStore`, the directory storage of `session-fs` | no |
+//! | `redis` | `RedisSessionStore`, the Redis storage of `session-redis` | no |
 //!
 //! # Example
 //!
@@ -84,6 +86,9 @@ pub use crate::handle::Session;
 pub use crate::middleware::SessionsMiddleware;
 pub use crate::sessions::Sessions;
 pub use crate::transport::{CookieTransport, HeaderTransport, Transport};
+#[cfg(feature = "fs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
+pub use session_fs::{Durability, FsSessionStore, FsStoreError};
 
 /// The README's Rust examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

@@ -16,8 +16,8 @@ use actix_web::dev::{AppConfig, Response, Service, ServiceFactory};
 use actix_web::http::header::{ContentType, LOCATION};
 use actix_web::{HttpResponse, HttpServer};
 use serde::{Deserialize, Serialize};
-use session_actix::ConfigError;
 use session_actix::core::{EncryptionKey, KeyError, SigningKey};
+use session_actix::{ConfigError, FsSessionStore, FsStoreError};
 use zeroize::Zeroizing;
 
 /// The variable holding the [`EncryptionKey`]: 32 bytes as hex.
@@ -28,6 +28,11 @@ pub const SIGNING_KEY_VAR: &str = "SESSION_SIGNING_KEY";
 pub const BIND_ADDR_VAR: &str = "BIND_ADDR";
 /// The address used when [`BIND_ADDR_VAR`] is not set.
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+/// The variable naming the directory of [`directory_store`].
+pub const SESSIONS_DIR_VAR: &str = "SESSIONS_DIR";
+/// The directory used when [`SESSIONS_DIR_VAR`] is not set (relative to the working
+/// directory, as in Ktor's sample).
+pub const DEFAULT_SESSIONS_DIR: &str = "build/.sessions";
 
 /// Why an example could not start. `main` returns it; its `Debug` is its message, so the
 /// process prints one readable line (and never key material: [`KeyError`] carries none).
@@ -56,6 +61,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The session directory could not be used.
+    #[error("session directory: {0}")]
+    Directory(#[from] FsStoreError),
     /// The server failed while starting or running.
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
@@ -121,6 +129,21 @@ pub fn encryption_key() -> Result<EncryptionKey, StartError> {
 /// [`StartError::Key`] when the variable is set but is not 32 to 64 bytes of hex.
 pub fn signing_key() -> Result<SigningKey, StartError> {
     key_from_env(SIGNING_KEY_VAR, SigningKey::from_hex, SigningKey::generate)
+}
+
+/// A directory storage at [`SESSIONS_DIR_VAR`], or [`DEFAULT_SESSIONS_DIR`], swept of expired
+/// sessions every five minutes (call it inside the Tokio runtime, as in `main`).
+///
+/// # Errors
+///
+/// [`StartError::Directory`] when the directory cannot be created.
+pub fn directory_store() -> Result<FsSessionStore, StartError> {
+    let dir = std::env::var_os(SESSIONS_DIR_VAR).unwrap_or_else(|| DEFAULT_SESSIONS_DIR.into());
+    let store = FsSessionStore::new(&dir)?;
+    tracing::info!(directory = %store.root().display(), "sessions are kept in a directory");
+    // Runs for the life of the process.
+    drop(store.spawn_sweeper(std::time::Duration::from_secs(300)));
+    Ok(store)
 }
 
 /// The address to listen on: [`BIND_ADDR_VAR`], or [`DEFAULT_BIND_ADDR`].

@@ -1,5 +1,6 @@
-//! Port of Ktor's `session-header-server` sample: the cart lives on the server (in memory) and
-//! its signed ID travels in the `cart_session` header, for API clients. CORS lets scripts on
+//! Port of Ktor's `session-header-server` sample: the cart lives on the server, one file per
+//! session in `build/.sessions` (or `$SESSIONS_DIR`), so carts survive a restart, and its signed
+//! ID travels in the `cart_session` header, for API clients. CORS lets scripts on
 //! other origins send that header and read it from responses.
 //!
 //! ```text
@@ -12,7 +13,7 @@
 use actix_cors::Cors;
 use actix_web::{App, HttpResponse, get};
 use example_support::{CartSession, StartError};
-use session_actix::core::{MemoryStore, Sign};
+use session_actix::core::Sign;
 use session_actix::{HeaderTransport, Session, SessionConfig, SessionError, Sessions};
 
 #[get("/login")]
@@ -43,7 +44,7 @@ async fn main() -> Result<(), StartError> {
     let sessions = Sessions::builder()
         .session(
             SessionConfig::<CartSession>::new(HeaderTransport::new("cart_session"))
-                .store(MemoryStore::new())
+                .store(example_support::directory_store()?)
                 .transform(Sign::new(key)),
         )
         .build()?;

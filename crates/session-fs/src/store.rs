@@ -1,0 +1,189 @@
+//! [`FsSessionStore`]: the `SessionStore` implementation over a directory.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use session_core::{SessionId, SessionStore, StoreError};
+
+use crate::sweep::{SweepReport, sweep};
+use crate::{FsStoreError, layout};
+
+/// Sessions as files in a directory: one file per session, written atomically, expiring by
+/// themselves, safe to share between processes on one host.
+///
+/// - **Layout**: `<root>/<two-character shard>/<session ID>`; IDs are validated by
+///   [`SessionId`] before any path is built, so no client input can name a path.
+/// - **Atomic, durable writes**: a temporary file in the same directory, flushed, then renamed
+///   over the old one; a crash leaves the old or the new session, never a torn file. With
+///   [`Durability::Fsync`] (the default) file and directory are fsynced before a write returns.
+/// - **Expiry**: a file's modification time is its expiry; reading an expired session removes
+///   it, [`FsSessionStore::sweep_expired`] removes all expired files and empty shards, and
+///   [`FsSessionStore::spawn_sweeper`] does that periodically.
+/// - **Permissions** (Unix): files `0600`, directories `0700`.
+/// - **Several processes** may share a root: there is no cache, every read sees the latest
+///   completed write.
+///
+/// File operations run on the Tokio blocking pool (the runtime under actix-web).
+///
+/// # Examples
+///
+/// ```no_run
+/// use session_fs::FsSessionStore;
+///
+/// let store = FsSessionStore::new("build/.sessions")?;
+/// # Ok::<(), session_fs::FsStoreError>(())
+/// ```
+#[derive(Clone)]
+pub struct FsSessionStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    durability: Durability,
+}
+
+/// Whether writes are fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Fsync the file and its directory before a write returns: a session that was written
+    /// survives a power loss.
+    #[default]
+    Fsync,
+    /// Leave flushing to the operating system: still atomic (old or new content after a
+    /// crash), much faster, but the last writes may be lost on power loss.
+    NoFsync,
+}
+
+impl fmt::Debug for FsSessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FsSessionStore")
+            .field("root", &self.inner.root)
+            .field("durability", &self.inner.durability)
+            .finish()
+    }
+}
+
+impl FsSessionStore {
+    /// A store in `root`, which is created (mode `0700`) if missing. Nothing else is ever
+    /// created until a session is written.
+    ///
+    /// # Errors
+    ///
+    /// [`FsStoreError::CreateRoot`] when the directory cannot be created and
+    /// [`FsStoreError::NotADirectory`] when `root` is something else.
+    pub fn new(root: impl AsRef<Path>) -> Result<Self, FsStoreError> {
+        let root = root.as_ref().to_path_buf();
+        if root.exists() && !root.is_dir() {
+            return Err(FsStoreError::NotADirectory { root });
+        }
+        if let Err(source) = layout::create_private_dir(&root, true) {
+            return Err(FsStoreError::CreateRoot { root, source });
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                root,
+                durability: Durability::default(),
+            }),
+        })
+    }
+
+    /// The same store with another durability setting.
+    #[must_use]
+    pub fn with_durability(self, durability: Durability) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                root: self.inner.root.clone(),
+                durability,
+            }),
+        }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// Removes expired session files, abandoned temporary files and empty shard directories.
+    /// Blocking: call it from a blocking context or use [`FsSessionStore::spawn_sweeper`].
+    ///
+    /// # Errors
+    ///
+    /// [`FsStoreError::Io`] when the root cannot be listed; problems with single files are
+    /// logged and skipped.
+    pub fn sweep_expired(&self) -> Result<SweepReport, FsStoreError> {
+        sweep(&self.inner.root, SystemTime::now())
+    }
+
+    /// Runs [`FsSessionStore::sweep_expired`] every `period` on the Tokio runtime this is
+    /// called from, until the returned handle is aborted.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (such as actix-web's).
+    pub fn spawn_sweeper(&self, period: Duration) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let store = store.clone();
+                match tokio::task::spawn_blocking(move || store.sweep_expired()).await {
+                    Ok(Ok(report)) => tracing::debug!(?report, "session directory swept"),
+                    Ok(Err(error)) => tracing::warn!(%error, "session directory sweep failed"),
+                    Err(_) => return,
+                }
+            }
+        })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        operation: impl FnOnce(&Path, Durability) -> Result<T, FsStoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || operation(&inner.root, inner.durability))
+            .await
+            .map_err(|_| FsStoreError::Cancelled)?
+            .map_err(StoreError::from)
+    }
+}
+
+impl SessionStore for FsSessionStore {
+    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        let id = id.clone();
+        self.blocking(move |root, _| layout::read(root, &id)).await
+    }
+
+    async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
+        let (id, text) = (id.clone(), text.to_owned());
+        let expires_at = layout::expiry_after(ttl);
+        self.blocking(move |root, durability| {
+            layout::write(
+                root,
+                &id,
+                &text,
+                expires_at,
+                durability == Durability::Fsync,
+            )
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        let id = id.clone();
+        self.blocking(move |root, _| layout::remove(&layout::session_file(root, &id)))
+            .await
+    }
+
+    async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
+        let id = id.clone();
+        let expires_at = layout::expiry_after(ttl);
+        self.blocking(move |root, _| layout::touch(root, &id, expires_at))
+            .await
+    }
+}
