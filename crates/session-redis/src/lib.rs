@@ -1,3 +1,119 @@
-//! Redis storage for typed sessions (work in progress).
+//! # session-redis
+//!
+//! A Redis storage for typed sessions: [`RedisSessionStore`] implements
+//! [`SessionStore`](session_core::SessionStore), so every instance of an application behind a
+//! load balancer sees the same server-side sessions, and Redis expires them by itself.
+//!
+//! | Feature | Description | Default |
+//! |---|---|---|
+//! | `tls-rustls` | `rediss://` URLs, through rustls (ring provider) and the system's root certificates | no |
+//! | `tls-rustls-webpki-roots` | like `tls-rustls`, trusting Mozilla's roots compiled in instead of the system's | no |
+//! | `cluster` | Redis Cluster, through `RedisSessionStore::cluster_builder` | no |
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use session_core::{SessionId, SessionStore};
+//! use session_redis::RedisSessionStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // In an actix-web `main`, then handed to the session middleware as its store.
+//! let store = RedisSessionStore::builder(std::env::var("REDIS_URL")?)
+//!     .key_prefix("shop:session:")
+//!     .build()
+//!     .await?;
+//!
+//! let id = SessionId::generate();
+//! store.save(&id, r#"{"user":"ada"}"#, Duration::from_secs(3600)).await?;
+//! assert_eq!(store.load(&id).await?.as_deref(), Some(r#"{"user":"ada"}"#));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Keys and commands
+//!
+//! A session lives under `<prefix><session ID>`, `session:` by default; give each application
+//! its own prefix when several share a Redis database. Each operation is a single command
+//! (`GET`, `SET … PX`, `DEL`, `PEXPIRE`), so one round trip, and expiry is Redis's own: no
+//! sweeper, no stale reads.
+//!
+//! # Connection and failures
+//!
+//! The store holds one [`ConnectionManager`](redis::aio::ConnectionManager) of the `redis`
+//! crate, shared by all its clones: a single multiplexed connection that pipelines the
+//! commands of concurrent requests, and replaces itself when it breaks.
+//!
+//! - **Fail fast.** Every operation is bounded by the
+//!   [response timeout](RedisSessionStoreBuilder::response_timeout) (1 s by default), including
+//!   any wait for a reconnection. While Redis is down, operations fail with
+//!   [`RedisStoreError::Unavailable`] (connection refused: within milliseconds) or
+//!   [`RedisStoreError::Timeout`] (hung or unreachable server); the middleware answers an
+//!   opaque server error and requests do not pile up.
+//! - **Recover by itself.** A broken connection is replaced by a single connection attempt,
+//!   without a backoff schedule; while Redis is down, each operation starts a new attempt.
+//!   Once Redis is back, the next operation reconnects and succeeds: no restart, no rebuild.
+//! - **One retry after a dropped connection.** A command that finds the connection dropped
+//!   (Redis restarted, or closed it after its idle `timeout`) is sent once more on the new
+//!   connection, within the same time limit. All four commands are idempotent, so this is
+//!   safe (actix-session added the same retry after its issue #230).
+//!
+//! The store must be built inside a Tokio runtime, such as actix-web's (`actix-rt`).
+//!
+//! ## Why `redis` with its `ConnectionManager`
+//!
+//! - Against a pool (`deadpool-redis`, `bb8`): session commands are small and independent,
+//!   so one multiplexed connection pipelines hundreds of concurrent requests without
+//!   checkout, pool sizing or per-connection handshakes, and there is no pool to exhaust when
+//!   Redis is slow. A pool would only help with blocking commands or `WATCH`, which sessions
+//!   do not use.
+//! - Against `fred`: it is a fine client with reconnection policies of its own, but `redis`
+//!   is the reference client (actix-session uses it), has the reconnecting multiplexed
+//!   connection built in, and its time limits and retry count are all this store needs to
+//!   configure.
+//!
+//! # TLS
+//!
+//! With the `tls-rustls` feature, `rediss://` URLs connect over TLS, verifying the server
+//! against the system's root certificates (`tls-rustls-webpki-roots`: Mozilla's). If no rustls
+//! crypto provider is installed when the store is built, the store installs rustls's `ring`
+//! provider as the process default; an application that wants another provider installs it
+//! first. Without the feature, a `rediss://` URL is refused with
+//! [`RedisStoreError::InvalidUrl`] rather than silently connecting in clear text.
+//!
+//! # Redis Cluster
+//!
+//! With the `cluster` feature, `RedisSessionStore::cluster_builder` connects to a Redis
+//! Cluster through the `redis` crate's asynchronous cluster client, which routes each command
+//! to the node holding the key's slot, follows `MOVED`/`ASK` redirections and reconnects to
+//! nodes by itself. Every command touches exactly one key, so no hash tags are needed. The
+//! same time limits apply; the cluster client does its own retries within the response
+//! timeout.
+//!
+//! # Concurrent requests
+//!
+//! Two requests that change the same session at once both write it whole, and the last write
+//! wins, as with every store of `session-core` today. A conditional update (compare a version
+//! and write in one step) would be a Lua script on the single key: `WATCH`/`MULTI` cannot work
+//! on a connection multiplexed between requests.
+//!
+//! # Testing against Redis
+//!
+//! The crate's tests run against a real Redis: the one at `REDIS_URL` if set, otherwise a
+//! private `redis-server` they start on a free loopback port; without either they are skipped
+//! with a message, except when `CI=true`, where they fail.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
+mod command;
+mod connection;
+mod error;
+mod store;
+#[cfg(feature = "tls-rustls")]
+mod tls;
+
+pub use crate::builder::RedisSessionStoreBuilder;
+pub use crate::error::RedisStoreError;
+pub use crate::store::RedisSessionStore;

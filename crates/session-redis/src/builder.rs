@@ -1,0 +1,278 @@
+//! The builder of [`RedisSessionStore`]: where Redis is, the key prefix, and the time limits.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::connection::Connection;
+use crate::{RedisSessionStore, RedisStoreError};
+
+/// Where the store connects to.
+enum Target {
+    /// A server URL (may hold a password: never printed).
+    Url(String),
+    /// The URLs of some Redis Cluster nodes (the rest are discovered).
+    #[cfg(feature = "cluster")]
+    Cluster(Vec<String>),
+}
+
+/// Configures and connects a [`RedisSessionStore`]; made by [`RedisSessionStore::builder`].
+///
+/// | Option | Default |
+/// |---|---|
+/// | [`key_prefix`](Self::key_prefix) | `"session:"` |
+/// | [`connect_timeout`](Self::connect_timeout) | 2 s |
+/// | [`response_timeout`](Self::response_timeout) | 1 s |
+///
+/// `Debug` does not show the URL, which may hold a password.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use session_redis::RedisSessionStore;
+///
+/// # async fn run() -> Result<(), session_redis::RedisStoreError> {
+/// let store = RedisSessionStore::builder("redis://127.0.0.1:6379/0")
+///     .key_prefix("shop:session:")
+///     .connect_timeout(Duration::from_secs(1))
+///     .response_timeout(Duration::from_millis(500))
+///     .build()
+///     .await?;
+/// assert_eq!(store.key_prefix(), "shop:session:");
+/// # Ok(())
+/// # }
+/// ```
+#[must_use]
+pub struct RedisSessionStoreBuilder {
+    target: Target,
+    key_prefix: String,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+}
+
+impl RedisSessionStoreBuilder {
+    pub(crate) fn new(url: String) -> Self {
+        Self::with_target(Target::Url(url))
+    }
+
+    #[cfg(feature = "cluster")]
+    pub(crate) fn cluster(nodes: Vec<String>) -> Self {
+        Self::with_target(Target::Cluster(nodes))
+    }
+
+    fn with_target(target: Target) -> Self {
+        Self {
+            target,
+            key_prefix: RedisSessionStore::DEFAULT_KEY_PREFIX.to_owned(),
+            connect_timeout: RedisSessionStore::DEFAULT_CONNECT_TIMEOUT,
+            response_timeout: RedisSessionStore::DEFAULT_RESPONSE_TIMEOUT,
+        }
+    }
+
+    /// The text put before every session ID to make its Redis key, `"session:"` by default.
+    ///
+    /// Give each application (or each kind of session) its own prefix when they share a Redis
+    /// database, so their sessions stay apart. The prefix is used as is: it may be empty, and
+    /// any separator is part of it.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// How long one attempt to connect (TCP, TLS and the handshake) may take, 2 s by default.
+    ///
+    /// It bounds [`build`](Self::build) and every reconnection made in the background.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a storage operation may take in all, 1 s by default: sending the command,
+    /// waiting for a reconnection if the connection was lost, and reading the reply.
+    ///
+    /// When Redis is down or hung, every operation fails within this time with
+    /// [`RedisStoreError::Timeout`] or [`RedisStoreError::Unavailable`], so requests are
+    /// answered promptly instead of piling up.
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Connects to Redis and returns the store.
+    ///
+    /// Must be called inside a Tokio runtime (such as actix-web's): the connection runs as a
+    /// task on it.
+    ///
+    /// # Errors
+    ///
+    /// - [`RedisStoreError::InvalidConfig`] when a time limit is zero.
+    /// - [`RedisStoreError::InvalidUrl`] when the URL does not parse, or needs a feature this
+    ///   build lacks (`rediss://` needs `tls-rustls`).
+    /// - [`RedisStoreError::Connect`] when Redis cannot be reached or refuses the credentials,
+    ///   and [`RedisStoreError::Timeout`] when it does not answer within the connect timeout.
+    pub async fn build(self) -> Result<RedisSessionStore, RedisStoreError> {
+        if self.connect_timeout.is_zero() {
+            return Err(RedisStoreError::InvalidConfig {
+                reason: "the connect timeout must be above zero",
+            });
+        }
+        if self.response_timeout.is_zero() {
+            return Err(RedisStoreError::InvalidConfig {
+                reason: "the response timeout must be above zero",
+            });
+        }
+        let connection = match &self.target {
+            Target::Url(url) => Connection::Single(self.connect_single(url).await?),
+            #[cfg(feature = "cluster")]
+            Target::Cluster(nodes) => Connection::Cluster(self.connect_cluster(nodes).await?),
+        };
+        Ok(RedisSessionStore::from_parts(
+            connection,
+            self.key_prefix,
+            self.connect_timeout,
+            self.response_timeout,
+        ))
+    }
+
+    async fn connect_single(&self, url: &str) -> Result<ConnectionManager, RedisStoreError> {
+        #[cfg(feature = "tls-rustls")]
+        crate::tls::prepare(url);
+        let client = redis::Client::open(url).map_err(RedisStoreError::InvalidUrl)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.response_timeout))
+            // One connection attempt per reconnection, no backoff: while Redis is down,
+            // operations fail at once instead of waiting out a retry schedule, and the
+            // next operation after Redis is back triggers a fresh, successful attempt.
+            .set_number_of_retries(0);
+        self.first_connection(ConnectionManager::new_with_config(client, config))
+            .await
+    }
+
+    #[cfg(feature = "cluster")]
+    async fn connect_cluster(
+        &self,
+        nodes: &[String],
+    ) -> Result<redis::cluster_async::ClusterConnection, RedisStoreError> {
+        #[cfg(feature = "tls-rustls")]
+        nodes.iter().for_each(|url| crate::tls::prepare(url));
+        let client = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+            .connection_timeout(self.connect_timeout)
+            // Per attempt and, by default, for the whole request with its retries and
+            // redirections.
+            .response_timeout(self.response_timeout)
+            .build()
+            .map_err(RedisStoreError::InvalidUrl)?;
+        self.first_connection(client.get_async_connection()).await
+    }
+
+    /// Awaits the first connection, bounded even if the client's own limits are not.
+    async fn first_connection<C>(
+        &self,
+        connect: impl Future<Output = redis::RedisResult<C>>,
+    ) -> Result<C, RedisStoreError> {
+        let limit = self.connect_timeout.saturating_add(self.response_timeout);
+        match tokio::time::timeout(limit, connect).await {
+            Ok(result) => {
+                result.map_err(|error| RedisStoreError::from_connect(error, self.connect_timeout))
+            }
+            Err(_elapsed) => Err(RedisStoreError::Timeout { after: limit }),
+        }
+    }
+}
+
+impl fmt::Debug for RedisSessionStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("RedisSessionStoreBuilder");
+        match &self.target {
+            Target::Url(_) => debug.field("url", &"<redacted>"),
+            #[cfg(feature = "cluster")]
+            Target::Cluster(nodes) => debug.field("cluster_nodes", &nodes.len()),
+        };
+        debug
+            .field("key_prefix", &self.key_prefix)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_does_not_show_the_url() {
+        let builder = RedisSessionStore::builder("redis://user:hunter2@db.internal:6380/3")
+            .key_prefix("app:");
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains("db.internal"), "{debug}");
+        assert!(debug.contains("\"app:\""), "{debug}");
+    }
+
+    #[actix_rt::test]
+    async fn zero_timeouts_are_rejected() {
+        let error = RedisSessionStore::builder("redis://127.0.0.1:1")
+            .response_timeout(Duration::ZERO)
+            .build()
+            .await
+            .unwrap_err();
+        assert!(matches!(error, RedisStoreError::InvalidConfig { .. }));
+        let error = RedisSessionStore::builder("redis://127.0.0.1:1")
+            .connect_timeout(Duration::ZERO)
+            .build()
+            .await
+            .unwrap_err();
+        assert!(matches!(error, RedisStoreError::InvalidConfig { .. }));
+    }
+
+    #[actix_rt::test]
+    async fn invalid_urls_are_reported_without_the_url() {
+        for url in [
+            "not a url",
+            "http://user:hunter2@example.com",
+            "redis://user:hunter2@/",
+        ] {
+            let error = RedisSessionStore::new(url).await.unwrap_err();
+            assert!(
+                matches!(error, RedisStoreError::InvalidUrl(_)),
+                "{url}: {error:?}"
+            );
+            let chain = error_chain(&error);
+            assert!(!chain.contains("hunter2"), "{chain}");
+        }
+    }
+
+    #[cfg(not(feature = "tls-rustls"))]
+    #[actix_rt::test]
+    async fn tls_urls_need_the_feature() {
+        let error = RedisSessionStore::new("rediss://127.0.0.1:1")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, RedisStoreError::InvalidUrl(_)), "{error:?}");
+    }
+
+    #[actix_rt::test]
+    async fn unreachable_redis_fails_to_build() {
+        // Port 1 on loopback: nothing listens there, the connection is refused at once.
+        let error = RedisSessionStore::builder("redis://:hunter2@127.0.0.1:1")
+            .build()
+            .await
+            .unwrap_err();
+        assert!(matches!(error, RedisStoreError::Connect(_)), "{error:?}");
+        assert!(!error_chain(&error).contains("hunter2"));
+    }
+
+    fn error_chain(error: &dyn std::error::Error) -> String {
+        let mut text = format!("{error} / {error:?}");
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(" / {cause} / {cause:?}"));
+            source = cause.source();
+        }
+        text
+    }
+}

@@ -1,0 +1,103 @@
+//! The Redis commands of each storage operation: one command, one round trip, each.
+//!
+//! A conditional update (read-modify-write with a version check) belongs here too, as a Lua
+//! script on the one key: `WATCH`/`MULTI` cannot be used, because the connection is
+//! multiplexed between concurrent requests and `WATCH` state belongs to the connection.
+
+use std::time::Duration;
+
+use redis::Cmd;
+
+/// The longest time to live sent to Redis: 100 years, "practically never".
+///
+/// Redis rejects an expiry whose deadline in milliseconds overflows a signed 64-bit integer,
+/// so larger TTLs (up to [`Duration::MAX`]) are clamped to this.
+pub(crate) const MAX_TTL_MILLIS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// The time to live in whole milliseconds, between 1 (Redis refuses 0) and
+/// [`MAX_TTL_MILLIS`].
+pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_TTL_MILLIS)
+}
+
+/// `GET key`: the text, or nil.
+pub(crate) fn get(key: &str) -> Cmd {
+    let mut cmd = redis::cmd("GET");
+    cmd.arg(key);
+    cmd
+}
+
+/// `SET key text PX ttl`: insert or replace, with native expiry.
+pub(crate) fn set(key: &str, text: &str, ttl: Duration) -> Cmd {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(key).arg(text).arg("PX").arg(ttl_millis(ttl));
+    cmd
+}
+
+/// `DEL key`: 0 or 1, both success.
+pub(crate) fn del(key: &str) -> Cmd {
+    let mut cmd = redis::cmd("DEL");
+    cmd.arg(key);
+    cmd
+}
+
+/// `PEXPIRE key ttl`: 1 when the key exists (its TTL was set), 0 when it does not.
+pub(crate) fn pexpire(key: &str, ttl: Duration) -> Cmd {
+    let mut cmd = redis::cmd("PEXPIRE");
+    cmd.arg(key).arg(ttl_millis(ttl));
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(cmd: &Cmd) -> Vec<String> {
+        cmd.args_iter()
+            .map(|arg| match arg {
+                redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                _ => "<other>".to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ttl_is_whole_milliseconds() {
+        assert_eq!(ttl_millis(Duration::from_secs(90)), 90_000);
+        assert_eq!(ttl_millis(Duration::from_micros(2_500)), 2);
+    }
+
+    #[test]
+    fn zero_and_sub_millisecond_ttls_become_one_millisecond() {
+        assert_eq!(ttl_millis(Duration::ZERO), 1);
+        assert_eq!(ttl_millis(Duration::from_nanos(1)), 1);
+        assert_eq!(ttl_millis(Duration::from_micros(999)), 1);
+    }
+
+    #[test]
+    fn huge_ttls_are_clamped() {
+        assert_eq!(ttl_millis(Duration::MAX), MAX_TTL_MILLIS);
+        assert_eq!(
+            ttl_millis(Duration::from_secs(u64::MAX / 1000)),
+            MAX_TTL_MILLIS
+        );
+        // Far from overflowing Redis's deadline arithmetic (now + ttl in i64 milliseconds).
+        assert!(MAX_TTL_MILLIS < (i64::MAX as u64) / 2);
+    }
+
+    #[test]
+    fn commands_are_single_round_trips() {
+        assert_eq!(args(&get("p:id")), ["GET", "p:id"]);
+        assert_eq!(
+            args(&set("p:id", "{}", Duration::from_secs(2))),
+            ["SET", "p:id", "{}", "PX", "2000"]
+        );
+        assert_eq!(args(&del("p:id")), ["DEL", "p:id"]);
+        assert_eq!(
+            args(&pexpire("p:id", Duration::ZERO)),
+            ["PEXPIRE", "p:id", "1"]
+        );
+    }
+}
