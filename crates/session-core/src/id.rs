@@ -10,6 +10,15 @@ use crate::IdError;
 
 const ID_BYTES: usize = 32;
 
+/// 256 random bits from the operating system's CSPRNG as 43 characters of URL-safe base64.
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0u8; ID_BYTES];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the operating system's random number generator failed");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// An unguessable session ID: 32 random bytes (256 bits) from the operating system's CSPRNG,
 /// written as 43 characters of URL-safe base64 without padding.
 ///
@@ -43,12 +52,8 @@ impl SessionId {
     ///
     /// If the operating system's random number generator fails, which leaves no safe way on.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; ID_BYTES];
-        SystemRandom::new()
-            .fill(&mut bytes)
-            .expect("the operating system's random number generator failed");
         Self {
-            text: URL_SAFE_NO_PAD.encode(bytes).into_boxed_str(),
+            text: random_token().into_boxed_str(),
         }
     }
 

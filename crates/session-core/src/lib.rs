@@ -28,10 +28,12 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod clock;
 mod error;
 mod id;
 mod key;
 mod memory;
+mod record;
 mod serializer;
 mod store;
 #[cfg(feature = "test-util")]
@@ -39,12 +41,14 @@ mod store;
 pub mod test_util;
 mod transform;
 
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::error::{
     DeserializeError, IdError, KeyError, SealError, SerializeError, StoreError,
 };
 pub use crate::id::SessionId;
 pub use crate::key::{EncryptionKey, SigningKey};
 pub use crate::memory::MemoryStore;
+pub use crate::record::Record;
 pub use crate::serializer::{JsonSerializer, Serializer};
-pub use crate::store::{DynSessionStore, SessionStore, StoreFuture};
+pub use crate::store::{DynSessionStore, SessionStore, StoreFuture, StoredEntry};
 pub use crate::transform::{Encrypt, Sign, Transformer, TransformerChain, Unsealed};

@@ -4,9 +4,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
-use crate::{SessionId, SessionStore, StoreError};
+use crate::{Clock, SessionId, SessionStore, StoreError, StoredEntry, SystemClock};
 
 const SHARDS: usize = 16;
 /// Expired entries removed per write, so the cost of expiry is spread over requests and never
@@ -15,14 +15,14 @@ const SWEEP_PER_WRITE: usize = 4;
 
 struct Entry {
     text: Box<str>,
-    expires_at: Instant,
+    expires_at: SystemTime,
 }
 
 #[derive(Default)]
 struct Shard {
     entries: HashMap<SessionId, Entry>,
     /// The same entries ordered by expiry, so expired ones are found without a scan.
-    by_expiry: BTreeSet<(Instant, SessionId)>,
+    by_expiry: BTreeSet<(SystemTime, SessionId)>,
 }
 
 impl Shard {
@@ -33,7 +33,7 @@ impl Shard {
     }
 
     /// Removes up to `limit` expired entries (all of them for `usize::MAX`).
-    fn sweep(&mut self, now: Instant, limit: usize) -> usize {
+    fn sweep(&mut self, now: SystemTime, limit: usize) -> usize {
         let mut removed = 0;
         while removed < limit {
             match self.by_expiry.first() {
@@ -48,7 +48,7 @@ impl Shard {
         removed
     }
 
-    fn set_expiry(&mut self, id: &SessionId, expires_at: Instant) {
+    fn set_expiry(&mut self, id: &SessionId, expires_at: SystemTime) {
         if let Some(entry) = self.entries.get_mut(id) {
             self.by_expiry.remove(&(entry.expires_at, id.clone()));
             entry.expires_at = expires_at;
@@ -84,21 +84,43 @@ impl Shard {
 /// # Ok::<(), session_core::StoreError>(())
 /// # }).unwrap();
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryStore {
     inner: std::sync::Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     shards: [Mutex<Shard>; SHARDS],
     hasher: RandomState,
+    clock: std::sync::Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_clock(SystemClock)
+    }
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose entries expire by `clock` (a [`ManualClock`](crate::ManualClock)
+    /// in tests of timeouts).
+    pub fn with_clock(clock: impl Clock) -> Self {
+        Self {
+            inner: std::sync::Arc::new(Inner {
+                shards: Default::default(),
+                hasher: RandomState::new(),
+                clock: std::sync::Arc::new(clock),
+            }),
+        }
+    }
+
+    fn now(&self) -> SystemTime {
+        self.inner.clock.now()
     }
 
     fn shard(&self, id: &SessionId) -> MutexGuard<'_, Shard> {
@@ -112,7 +134,7 @@ impl MemoryStore {
 
     /// Removes every expired entry and returns how many there were.
     pub fn sweep_expired(&self) -> usize {
-        let now = Instant::now();
+        let now = self.now();
         self.inner
             .shards
             .iter()
@@ -154,7 +176,7 @@ impl fmt::Debug for MemoryStore {
     }
 }
 
-fn deadline(now: Instant, ttl: Duration) -> Instant {
+fn deadline(now: SystemTime, ttl: Duration) -> SystemTime {
     // A TTL too large to represent means "practically never".
     now.checked_add(ttl)
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
@@ -162,10 +184,17 @@ fn deadline(now: Instant, ttl: Duration) -> Instant {
 
 impl SessionStore for MemoryStore {
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
-        let now = Instant::now();
+        Ok(self.load_entry(id).await?.map(|entry| entry.text))
+    }
+
+    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
+        let now = self.now();
         let mut shard = self.shard(id);
         match shard.entries.get(id) {
-            Some(entry) if entry.expires_at > now => Ok(Some(entry.text.to_string())),
+            Some(entry) if entry.expires_at > now => Ok(Some(StoredEntry::new(
+                entry.text.to_string(),
+                Some(entry.expires_at),
+            ))),
             Some(_) => {
                 shard.remove(id);
                 Ok(None)
@@ -175,7 +204,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let expires_at = deadline(now, ttl);
         let mut shard = self.shard(id);
         shard.sweep(now, SWEEP_PER_WRITE);
@@ -197,7 +226,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut shard = self.shard(id);
         match shard.entries.get(id) {
             Some(entry) if entry.expires_at > now => {

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::{SessionId, StoreError};
 
@@ -17,6 +17,10 @@ use crate::{SessionId, StoreError};
 /// - `delete` of an unknown ID succeeds.
 /// - `touch` extends the time to live without rewriting the text, and tells whether the entry
 ///   existed; the default implementation loads and saves again.
+///
+/// - `load_entry` is `load` plus the entry's expiry time when the store knows it (in one round
+///   trip), so middleware can refresh an idle timeout only when a useful part of it has passed;
+///   the default reports no expiry.
 ///
 /// IDs reach a store only after [`SessionId::parse`] validated them, so an implementation may
 /// use them as file names or keys without escaping.
@@ -58,6 +62,23 @@ pub trait SessionStore: Send + Sync + 'static {
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
+    /// Like [`SessionStore::load`], with the entry's expiry time when the store knows it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the storage failed.
+    fn load_entry(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<StoredEntry>, StoreError>> + Send {
+        async move {
+            Ok(self.load(id).await?.map(|text| StoredEntry {
+                text,
+                expires_at: None,
+            }))
+        }
+    }
+
     /// Inserts or replaces the text under `id`, to expire after `ttl`.
     ///
     /// # Errors
@@ -97,6 +118,23 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 }
 
+/// A stored session and when it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredEntry {
+    /// The stored text.
+    pub text: String,
+    /// When the entry expires, if the store can tell.
+    pub expires_at: Option<SystemTime>,
+}
+
+impl StoredEntry {
+    /// An entry with its expiry, for [`SessionStore::load_entry`] implementations.
+    pub fn new(text: String, expires_at: Option<SystemTime>) -> Self {
+        Self { text, expires_at }
+    }
+}
+
 /// A boxed future, as returned by [`DynSessionStore`].
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
@@ -105,6 +143,8 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 pub trait DynSessionStore: Send + Sync + 'static {
     /// See [`SessionStore::load`].
     fn load<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<String>>;
+    /// See [`SessionStore::load_entry`].
+    fn load_entry<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<StoredEntry>>;
     /// See [`SessionStore::save`].
     fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration) -> StoreFuture<'a, ()>;
     /// See [`SessionStore::delete`].
@@ -116,6 +156,10 @@ pub trait DynSessionStore: Send + Sync + 'static {
 impl<S: SessionStore> DynSessionStore for S {
     fn load<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<String>> {
         Box::pin(SessionStore::load(self, id))
+    }
+
+    fn load_entry<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<StoredEntry>> {
+        Box::pin(SessionStore::load_entry(self, id))
     }
 
     fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {

@@ -30,6 +30,7 @@ pub async fn run_conformance_suite<S: SessionStore>(store: &S) {
     text_is_kept_byte_for_byte(store).await;
     entries_expire_after_ttl(store).await;
     touch_extends_without_rewriting(store).await;
+    load_entry_agrees_with_load(store).await;
 }
 
 async fn missing_is_none<S: SessionStore>(store: &S) {
@@ -162,4 +163,28 @@ async fn touch_extends_without_rewriting<S: SessionStore>(store: &S) {
         Some("kept"),
         "touch must extend the ttl and keep the text"
     );
+}
+
+async fn load_entry_agrees_with_load<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    assert_eq!(store.load_entry(&id).await.expect("load_entry"), None);
+    let before = std::time::SystemTime::now();
+    store
+        .save(&id, "entry", Duration::from_secs(600))
+        .await
+        .expect("save");
+    let entry = store
+        .load_entry(&id)
+        .await
+        .expect("load_entry")
+        .expect("saved entry");
+    assert_eq!(entry.text, "entry");
+    if let Some(expires_at) = entry.expires_at {
+        let lower = before + Duration::from_secs(590);
+        let upper = std::time::SystemTime::now() + Duration::from_secs(610);
+        assert!(
+            lower <= expires_at && expires_at <= upper,
+            "load_entry must report the expiry set by save (about 600 s from now)"
+        );
+    }
 }

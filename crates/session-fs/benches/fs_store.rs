@@ -13,7 +13,10 @@ use session_fs::{Durability, FsSessionStore};
 const TTL: Duration = Duration::from_secs(3600);
 
 fn payload() -> String {
-    format!(r#"{{"userID":"123","productIDs":[{}]}}"#, vec!["1"; 30].join(","))
+    format!(
+        r#"{{"userID":"123","productIDs":[{}]}}"#,
+        vec!["1"; 30].join(",")
+    )
 }
 
 fn bench_store<S: SessionStore>(c: &mut Criterion, name: &str, store: &S) {
@@ -31,7 +34,9 @@ fn bench_store<S: SessionStore>(c: &mut Criterion, name: &str, store: &S) {
     group.bench_function("write", |b| {
         b.iter(|| {
             next = (next + 1) % ids.len();
-            runtime.block_on(store.save(&ids[next], &text, TTL)).expect("save");
+            runtime
+                .block_on(store.save(&ids[next], &text, TTL))
+                .expect("save");
         });
     });
     group.bench_function("read", |b| {

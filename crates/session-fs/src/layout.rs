@@ -111,9 +111,13 @@ pub(crate) fn write(
     Ok(())
 }
 
-/// Reads the session text, or `None` when there is none. An expired file is removed; a file
-/// that is not in this format (which this crate never writes) is logged and removed.
-pub(crate) fn read(root: &Path, id: &SessionId) -> Result<Option<String>, FsStoreError> {
+/// Reads the session text and its expiry, or `None` when there is none. An expired file is
+/// removed; a file that is not in this format (which this crate never writes) is logged and
+/// removed.
+pub(crate) fn read(
+    root: &Path,
+    id: &SessionId,
+) -> Result<Option<(String, SystemTime)>, FsStoreError> {
     let path = session_file(root, id);
     let mut file = match File::open(&path) {
         Ok(file) => file,
@@ -134,7 +138,7 @@ pub(crate) fn read(root: &Path, id: &SessionId) -> Result<Option<String>, FsStor
         .strip_prefix(FORMAT_LINE)
         .and_then(|text| std::str::from_utf8(text).ok())
     {
-        Some(text) => Ok(Some(text.to_owned())),
+        Some(text) => Ok(Some((text.to_owned(), expires_at))),
         None => {
             tracing::warn!("removing a session file that is not in session-fs format");
             remove_if_unchanged(&path, &metadata)?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use session_core::{SessionId, SessionStore, StoreError};
+use session_core::{SessionId, SessionStore, StoreError, StoredEntry};
 
 use crate::sweep::{SweepReport, sweep};
 use crate::{FsStoreError, layout};
@@ -155,8 +155,15 @@ impl FsSessionStore {
 
 impl SessionStore for FsSessionStore {
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        Ok(self.load_entry(id).await?.map(|entry| entry.text))
+    }
+
+    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
         let id = id.clone();
-        self.blocking(move |root, _| layout::read(root, &id)).await
+        let found = self
+            .blocking(move |root, _| layout::read(root, &id))
+            .await?;
+        Ok(found.map(|(text, expires_at)| StoredEntry::new(text, Some(expires_at))))
     }
 
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {

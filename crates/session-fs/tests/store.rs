@@ -237,11 +237,17 @@ async fn the_background_sweeper_removes_expired_files() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsSessionStore::new(dir.path()).unwrap();
     let id = SessionId::generate();
-    store.save(&id, "short", Duration::from_millis(30)).await.unwrap();
+    store
+        .save(&id, "short", Duration::from_millis(30))
+        .await
+        .unwrap();
     let sweeper = store.spawn_sweeper(Duration::from_millis(50));
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !files_under(dir.path()).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the sweeper never ran");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweeper never ran"
+        );
         actix_rt::time::sleep(Duration::from_millis(20)).await;
     }
     sweeper.abort();

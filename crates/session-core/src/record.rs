@@ -1,0 +1,164 @@
+//! The envelope around a session's serialized value: when the session started, when a
+//! client-side copy stops being valid, and its CSRF token.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::id::random_token;
+
+const VERSION: &str = "s1";
+
+/// A session value with the metadata that timeouts and CSRF protection need.
+///
+/// Middleware seals the encoded record (client-side sessions) or stores it (server-side
+/// sessions), so the metadata is as authentic as the value: a client cannot extend its
+/// session's expiry or choose its CSRF token.
+///
+/// Encoded as one header line, `s1 <created ms> <expires ms or 0> <csrf token>`, then the value.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use session_core::Record;
+///
+/// let now = SystemTime::now();
+/// let record = Record::new(r#"{"id":1}"#.into(), now, Some(now + Duration::from_secs(10)));
+/// let decoded = Record::decode(&record.encode()).unwrap();
+/// assert_eq!(decoded.text, r#"{"id":1}"#);
+/// assert_eq!(decoded.csrf_token, record.csrf_token);
+/// assert!(Record::decode("garbage").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Record {
+    /// When the session started (at login, or when it was renewed). Millisecond precision.
+    pub created_at: SystemTime,
+    /// When a client-side copy stops being valid; `None` for server-side records, whose
+    /// storage expires them.
+    pub expires_at: Option<SystemTime>,
+    /// The session's CSRF token: 256 random bits, URL-safe base64.
+    pub csrf_token: String,
+    /// The serialized session value.
+    pub text: String,
+}
+
+fn to_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn from_millis(millis: u64) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_millis(millis))
+}
+
+impl Record {
+    /// A new session's record, with a fresh CSRF token.
+    pub fn new(text: String, created_at: SystemTime, expires_at: Option<SystemTime>) -> Self {
+        Self {
+            created_at: from_millis(to_millis(created_at)).unwrap_or(UNIX_EPOCH),
+            expires_at: expires_at.and_then(|at| from_millis(to_millis(at))),
+            csrf_token: random_token(),
+            text,
+        }
+    }
+
+    /// The same session with another value and expiry (its start and token are kept).
+    #[must_use]
+    pub fn with_text(self, text: String, expires_at: Option<SystemTime>) -> Self {
+        Self {
+            text,
+            expires_at: expires_at.and_then(|at| from_millis(to_millis(at))),
+            ..self
+        }
+    }
+
+    /// The text form.
+    pub fn encode(&self) -> String {
+        let expires = self.expires_at.map_or(0, to_millis);
+        format!(
+            "{VERSION} {} {expires} {}\n{}",
+            to_millis(self.created_at),
+            self.csrf_token,
+            self.text
+        )
+    }
+
+    /// Parses the text form; `None` for anything else.
+    pub fn decode(encoded: &str) -> Option<Self> {
+        let (header, text) = encoded.split_once('\n')?;
+        let mut fields = header.split(' ');
+        if fields.next()? != VERSION {
+            return None;
+        }
+        let created_at = from_millis(fields.next()?.parse().ok()?)?;
+        let expires_at = match fields.next()?.parse::<u64>().ok()? {
+            0 => None,
+            millis => Some(from_millis(millis)?),
+        };
+        let csrf_token = fields.next()?;
+        let well_formed = csrf_token.len() == crate::SessionId::LEN
+            && csrf_token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed || fields.next().is_some() {
+            return None;
+        }
+        Some(Self {
+            created_at,
+            expires_at,
+            csrf_token: csrf_token.to_owned(),
+            text: text.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_everything_at_millisecond_precision() {
+        let created = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let record = Record::new("a\nb".into(), created, None);
+        let decoded = Record::decode(&record.encode()).unwrap();
+        assert_eq!(decoded, record);
+        assert_eq!(decoded.created_at, created);
+        assert_eq!(decoded.expires_at, None);
+    }
+
+    #[test]
+    fn tokens_are_fresh_per_record_and_kept_by_with_text() {
+        let now = SystemTime::now();
+        let a = Record::new(String::new(), now, None);
+        let b = Record::new(String::new(), now, None);
+        assert_ne!(a.csrf_token, b.csrf_token);
+        let token = a.csrf_token.clone();
+        assert_eq!(a.with_text("new".into(), None).csrf_token, token);
+    }
+
+    #[test]
+    fn malformed_headers_are_rejected() {
+        let good = Record::new("v".into(), SystemTime::now(), None).encode();
+        let token = good
+            .split(' ')
+            .nth(3)
+            .unwrap()
+            .split('\n')
+            .next()
+            .unwrap()
+            .to_owned();
+        for bad in [
+            String::new(),
+            "s1".into(),
+            "s1 1 0\nv".into(),
+            format!("s2 1 0 {token}\nv"),
+            format!("s1 x 0 {token}\nv"),
+            format!("s1 1 0 {token} extra\nv"),
+            format!("s1 1 0 short\nv"),
+            format!("s1 -1 0 {token}\nv"),
+            format!("s1 1 0 {token}"),
+        ] {
+            assert!(Record::decode(&bad).is_none(), "{bad:?}");
+        }
+    }
+}
