@@ -1,0 +1,221 @@
+//! Where the tests find a real Redis, and private `redis-server`s they own.
+//!
+//! - `REDIS_URL`, when set, names a Redis the tests may use (they only touch keys under
+//!   prefixes of their own, with random parts, and never flush).
+//! - Otherwise, when `redis-server` is on `PATH`, each test starts a private server on a free
+//!   loopback port, without persistence, in a temporary directory; it is killed on drop.
+//! - Otherwise the test is skipped with a loud message on stderr, except when `CI=true`, where
+//!   it fails: CI must run these tests (`.ci/install-redis` installs `redis-server`).
+//!
+//! Tests that kill, pause or reconfigure their server always start a private one.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use session_core::SessionId;
+use tempfile::TempDir;
+
+/// A Redis to test against: its URL, and the private server behind it, if any.
+pub struct TestRedis {
+    pub url: String,
+    pub server: Option<RedisServer>,
+}
+
+/// The Redis for a test that only needs some Redis; `None` when the test is to be skipped.
+pub fn redis(test: &str) -> Option<TestRedis> {
+    if let Some(url) = std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
+        return Some(TestRedis { url, server: None });
+    }
+    let server = private_server(test, &[])?;
+    Some(TestRedis {
+        url: server.url(),
+        server: Some(server),
+    })
+}
+
+/// A private server started with `extra` arguments; `None` when the test is to be skipped.
+pub fn private_server(test: &str, extra: &[&str]) -> Option<RedisServer> {
+    if !redis_server_available() {
+        skip(test, "no redis-server on PATH");
+        return None;
+    }
+    Some(RedisServer::start(extra))
+}
+
+fn skip(test: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!(
+            "{test}: {why}, and CI=true requires the Redis tests to run: \
+             install redis-server (.ci/install-redis) or set REDIS_URL"
+        );
+    }
+    // Straight to the process's stderr: the test harness captures `eprintln!` of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED {test}: {why} (install redis-server or set REDIS_URL) ***\n"
+    );
+}
+
+fn redis_server_available() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A port on the loopback interface that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// A `redis-server` of this test's own, killed (SIGKILL) on drop.
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    extra: Vec<String>,
+    dir: TempDir,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port, trying other ports if one was taken meanwhile.
+    pub fn start(extra: &[&str]) -> Self {
+        let extra: Vec<String> = extra.iter().map(|arg| (*arg).to_owned()).collect();
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            match Self::spawn(free_port(), extra.clone(), dir) {
+                Ok(server) => return server,
+                Err(error) => last_error = error,
+            }
+        }
+        panic!("could not start redis-server: {last_error}");
+    }
+
+    /// Starts a server again on the port of a killed one, with the same arguments.
+    pub fn restart_on(port: u16, extra: &[String]) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Self::spawn(port, extra.to_vec(), dir)
+            .unwrap_or_else(|error| panic!("could not restart redis-server: {error}"))
+    }
+
+    fn spawn(port: u16, extra: Vec<String>, dir: TempDir) -> Result<Self, String> {
+        let log = std::fs::File::create(dir.path().join("redis.log")).expect("log file");
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(&extra)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        let child = command.spawn().map_err(|error| error.to_string())?;
+        let mut server = Self {
+            child,
+            port,
+            extra,
+            dir,
+        };
+        server.wait_until_ready()?;
+        Ok(server)
+    }
+
+    fn wait_until_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("exited with {status}: {}", self.log()));
+            }
+            if answers_ping(self.port) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("no answer to PING within 10 s: {}", self.log()))
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn extra_args(&self) -> &[String] {
+        &self.extra
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `redis://127.0.0.1:<port>`, without credentials.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Sends a signal (`STOP`, `CONT`) to the server process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        // A stopped process still dies of SIGKILL.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// True when a server on `port` answers `PING` (or asks for a password first).
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).is_ok()
+        && (line.starts_with("+PONG") || line.starts_with("-NOAUTH"))
+}
+
+/// A plain connection of the test's own, to look at what the store wrote.
+pub async fn raw(url: &str) -> MultiplexedConnection {
+    redis::Client::open(url)
+        .expect("valid URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection to Redis")
+}
+
+/// A key prefix no other test (or earlier run on a shared Redis) uses.
+pub fn unique_prefix(test: &str) -> String {
+    format!("test:{test}:{}:", &SessionId::generate().as_str()[..10])
+}

@@ -1,0 +1,310 @@
+//! The store against a real Redis: the contract, keys, native expiry, credentials, concurrency.
+
+mod common;
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use redis::AsyncCommands;
+use session_core::{SessionId, SessionStore, StoreError};
+use session_redis::{RedisSessionStore, RedisStoreError};
+
+use common::{private_server, raw, redis, unique_prefix};
+
+async fn store_with_prefix(url: &str, prefix: &str) -> RedisSessionStore {
+    RedisSessionStore::builder(url)
+        .key_prefix(prefix)
+        .build()
+        .await
+        .expect("connect to Redis")
+}
+
+#[actix_rt::test]
+async fn conformance_suite_passes() {
+    let Some(redis) = redis("conformance_suite_passes") else {
+        return;
+    };
+    let store = store_with_prefix(&redis.url, &unique_prefix("conformance")).await;
+    session_core::test_util::run_conformance_suite(&store).await;
+}
+
+#[actix_rt::test]
+async fn keys_are_prefix_then_id_and_prefixes_keep_stores_apart() {
+    let Some(redis) = redis("keys_are_prefix_then_id") else {
+        return;
+    };
+    let prefix_a = unique_prefix("app-a");
+    let prefix_b = unique_prefix("app-b");
+    let a = store_with_prefix(&redis.url, &prefix_a).await;
+    let b = store_with_prefix(&redis.url, &prefix_b).await;
+    let mut raw = raw(&redis.url).await;
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+
+    a.save(&id, "from a", ttl).await.unwrap();
+    assert_eq!(
+        b.load(&id).await.unwrap(),
+        None,
+        "b must not see a's session"
+    );
+    assert!(!b.touch(&id, ttl).await.unwrap());
+
+    b.save(&id, "from b", ttl).await.unwrap();
+    assert_eq!(a.load(&id).await.unwrap().as_deref(), Some("from a"));
+    assert_eq!(b.load(&id).await.unwrap().as_deref(), Some("from b"));
+
+    let key_a = format!("{prefix_a}{}", id.as_str());
+    let key_b = format!("{prefix_b}{}", id.as_str());
+    let raw_a: Option<String> = raw.get(&key_a).await.unwrap();
+    let raw_b: Option<String> = raw.get(&key_b).await.unwrap();
+    assert_eq!(raw_a.as_deref(), Some("from a"));
+    assert_eq!(raw_b.as_deref(), Some("from b"));
+
+    b.delete(&id).await.unwrap();
+    assert_eq!(a.load(&id).await.unwrap().as_deref(), Some("from a"));
+    assert!(!raw.exists::<_, bool>(&key_b).await.unwrap());
+    a.delete(&id).await.unwrap();
+    assert!(!raw.exists::<_, bool>(&key_a).await.unwrap());
+}
+
+#[actix_rt::test]
+async fn default_prefix_is_session_colon() {
+    let Some(redis) = redis("default_prefix_is_session_colon") else {
+        return;
+    };
+    let store = RedisSessionStore::new(&redis.url).await.unwrap();
+    assert_eq!(store.key_prefix(), "session:");
+    let id = SessionId::generate();
+    store.save(&id, "x", Duration::from_secs(5)).await.unwrap();
+    let key = format!("session:{}", id.as_str());
+    let mut raw = raw(&redis.url).await;
+    assert_eq!(
+        raw.get::<_, Option<String>>(&key).await.unwrap().as_deref(),
+        Some("x")
+    );
+    store.delete(&id).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn entries_expire_natively_in_redis() {
+    let Some(redis) = redis("entries_expire_natively_in_redis") else {
+        return;
+    };
+    let prefix = unique_prefix("expiry");
+    let store = store_with_prefix(&redis.url, &prefix).await;
+    let mut raw = raw(&redis.url).await;
+    let id = SessionId::generate();
+    let key = format!("{prefix}{}", id.as_str());
+
+    store
+        .save(&id, "short", Duration::from_millis(300))
+        .await
+        .unwrap();
+    let pttl: i64 = raw.pttl(&key).await.unwrap();
+    assert!((1..=300).contains(&pttl), "PTTL right after save: {pttl}");
+
+    // Nothing reads through the store from here on: Redis removes the key by itself.
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !raw.exists::<_, bool>(&key).await.unwrap(),
+        "key outlived its TTL"
+    );
+    assert_eq!(
+        raw.pttl::<_, i64>(&key).await.unwrap(),
+        -2,
+        "PTTL of a missing key"
+    );
+
+    if redis.server.is_some() {
+        // A private server holds no other key: its active expiry cycle evicts the entry
+        // without any client touching it.
+        let save_other = SessionId::generate();
+        store
+            .save(&save_other, "gone", Duration::from_millis(50))
+            .await
+            .unwrap();
+        let mut dbsize: i64 = 1;
+        for _ in 0..40 {
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+            dbsize = redis::cmd("DBSIZE").query_async(&mut raw).await.unwrap();
+            if dbsize == 0 {
+                break;
+            }
+        }
+        assert_eq!(dbsize, 0, "expired keys must be evicted without being read");
+    }
+}
+
+#[actix_rt::test]
+async fn touch_extends_the_ttl_and_keeps_the_value() {
+    let Some(redis) = redis("touch_extends_the_ttl_and_keeps_the_value") else {
+        return;
+    };
+    let prefix = unique_prefix("touch");
+    let store = store_with_prefix(&redis.url, &prefix).await;
+    let mut raw = raw(&redis.url).await;
+    let id = SessionId::generate();
+    let key = format!("{prefix}{}", id.as_str());
+
+    assert!(!store.touch(&id, Duration::from_secs(60)).await.unwrap());
+    assert!(
+        !raw.exists::<_, bool>(&key).await.unwrap(),
+        "touch must not create"
+    );
+
+    store
+        .save(&id, "kept", Duration::from_secs(1))
+        .await
+        .unwrap();
+    let before: i64 = raw.pttl(&key).await.unwrap();
+    assert!(before <= 1_000, "{before}");
+    assert!(store.touch(&id, Duration::from_secs(60)).await.unwrap());
+    let after: i64 = raw.pttl(&key).await.unwrap();
+    assert!(
+        (59_000..=60_000).contains(&after),
+        "PTTL after touch: {after}"
+    );
+    let value: Option<String> = raw.get(&key).await.unwrap();
+    assert_eq!(value.as_deref(), Some("kept"));
+    store.delete(&id).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn zero_and_huge_ttls_are_accepted() {
+    let Some(redis) = redis("zero_and_huge_ttls_are_accepted") else {
+        return;
+    };
+    let prefix = unique_prefix("ttl-edges");
+    let store = store_with_prefix(&redis.url, &prefix).await;
+    let mut raw = raw(&redis.url).await;
+
+    let zero = SessionId::generate();
+    store
+        .save(&zero, "now gone", Duration::ZERO)
+        .await
+        .expect("zero TTL saves");
+    actix_rt::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(
+        store.load(&zero).await.unwrap(),
+        None,
+        "zero TTL expires at once"
+    );
+
+    let huge = SessionId::generate();
+    let key = format!("{prefix}{}", huge.as_str());
+    store
+        .save(&huge, "forever", Duration::MAX)
+        .await
+        .expect("Duration::MAX saves");
+    let pttl: i64 = raw.pttl(&key).await.unwrap();
+    let fifty_years_ms = 50 * 365 * 24 * 3600 * 1000_i64;
+    assert!(
+        pttl > fifty_years_ms,
+        "clamped TTL is practically forever: {pttl}"
+    );
+    assert!(
+        store
+            .touch(&huge, Duration::MAX)
+            .await
+            .expect("touch with Duration::MAX")
+    );
+    assert!(
+        store
+            .touch(&huge, Duration::ZERO)
+            .await
+            .expect("touch with zero")
+    );
+    actix_rt::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(store.load(&huge).await.unwrap(), None);
+}
+
+#[actix_rt::test]
+async fn two_hundred_concurrent_operations_share_one_connection() {
+    let Some(redis) = redis("two_hundred_concurrent_operations") else {
+        return;
+    };
+    let store = store_with_prefix(&redis.url, &unique_prefix("concurrency")).await;
+    let ids: Vec<SessionId> = (0..200).map(|_| SessionId::generate()).collect();
+    let ttl = Duration::from_secs(60);
+
+    let texts: Vec<String> = (0..ids.len()).map(|n| format!("{{\"n\":{n}}}")).collect();
+    let saves = join_all(
+        ids.iter()
+            .zip(&texts)
+            .map(|(id, text)| store.save(id, text, ttl)),
+    )
+    .await;
+    assert!(saves.iter().all(Result::is_ok), "{saves:?}");
+
+    // Loads and saves interleaved, on clones of the store, as request handlers would.
+    let mixed = join_all(ids.iter().enumerate().map(|(n, id)| {
+        let store = store.clone();
+        async move {
+            let loaded = store.load(id).await?;
+            store
+                .save(id, &format!("{{\"n\":{n},\"again\":true}}"), ttl)
+                .await?;
+            Ok::<_, StoreError>(loaded)
+        }
+    }))
+    .await;
+    for (n, result) in mixed.into_iter().enumerate() {
+        assert_eq!(result.unwrap(), Some(format!("{{\"n\":{n}}}")));
+    }
+    let loads = join_all(ids.iter().map(|id| store.load(id))).await;
+    for (n, loaded) in loads.into_iter().enumerate() {
+        assert_eq!(
+            loaded.unwrap(),
+            Some(format!("{{\"n\":{n},\"again\":true}}"))
+        );
+    }
+    let deletes = join_all(ids.iter().map(|id| store.delete(id))).await;
+    assert!(deletes.iter().all(Result::is_ok));
+}
+
+#[actix_rt::test]
+async fn passwords_work_and_never_show() {
+    const PASSWORD: &str = "s3cret-Pa55word";
+    let Some(server) = private_server(
+        "passwords_work_and_never_show",
+        &["--requirepass", PASSWORD],
+    ) else {
+        return;
+    };
+    let url = format!("redis://:{PASSWORD}@127.0.0.1:{}", server.port());
+    let store = RedisSessionStore::builder(&url)
+        .key_prefix("pw:")
+        .build()
+        .await
+        .expect("connect with the password");
+    let id = SessionId::generate();
+    store
+        .save(&id, "ok", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("ok"));
+
+    let debug = format!("{store:?}");
+    assert!(
+        !debug.contains(PASSWORD) && !debug.contains("127.0.0.1"),
+        "{debug}"
+    );
+    assert!(debug.contains("\"pw:\""), "{debug}");
+
+    let wrong = format!("redis://:not-{PASSWORD}@127.0.0.1:{}", server.port());
+    let error = RedisSessionStore::new(&wrong).await.unwrap_err();
+    assert!(matches!(error, RedisStoreError::Connect(_)), "{error:?}");
+    let chain = error_chain(&error);
+    assert!(!chain.contains(PASSWORD), "{chain}");
+    eprintln!("wrong password: {chain}");
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = format!("{error} / {error:?}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(" / {cause}"));
+        source = cause.source();
+    }
+    text
+}
