@@ -9,15 +9,21 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use session_core::{
-    DynSessionStore, JsonSerializer, Serializer, SessionStore, Transformer, TransformerChain,
+    Clock, DynSessionStore, JsonSerializer, Serializer, SessionStore, SystemClock, Transformer,
+    TransformerChain,
 };
 
+use crate::lifetime::Lifetime;
 use crate::provider::{Provider, ProviderCore, SerializerBox};
 use crate::{ConfigError, Sessions, Transport};
 
-/// Server-side entries live this long when neither [`SessionConfig::ttl`] nor a cookie
-/// `Max-Age` says otherwise.
-pub const DEFAULT_SERVER_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// The idle timeout when neither [`SessionConfig::idle_timeout`] nor a cookie `Max-Age` sets
+/// one: a session unused for a day ends.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The absolute timeout unless [`SessionConfig::absolute_timeout`] changes it: a week after
+/// login a session ends, however active.
+pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// How one session type is carried and kept: its transport (whose name is the session's
 /// name), an optional storage, the transformers and the serializer.
@@ -60,7 +66,8 @@ pub struct SessionConfig<T> {
     store: Option<Arc<dyn DynSessionStore>>,
     chain: TransformerChain,
     serializer: Arc<dyn Serializer<T>>,
-    ttl: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    absolute_timeout: Option<Duration>,
 }
 
 impl<T> fmt::Debug for SessionConfig<T> {
@@ -70,7 +77,8 @@ impl<T> fmt::Debug for SessionConfig<T> {
             .field("transport", &self.transport)
             .field("server_side", &self.store.is_some())
             .field("transformers", &self.chain)
-            .field("ttl", &self.ttl)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("absolute_timeout", &self.absolute_timeout)
             .finish()
     }
 }
@@ -93,7 +101,8 @@ impl<T: 'static> SessionConfig<T> {
             store: None,
             chain: TransformerChain::new(),
             serializer: Arc::new(serializer),
-            ttl: None,
+            idle_timeout: None,
+            absolute_timeout: Some(DEFAULT_ABSOLUTE_TIMEOUT),
         }
     }
 
@@ -114,14 +123,32 @@ impl<T: 'static> SessionConfig<T> {
         self
     }
 
-    /// How long a server-side entry lives after its last write (default: the cookie's
-    /// `Max-Age`, or [`DEFAULT_SERVER_TTL`]).
-    pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = Some(ttl);
+    /// The idle timeout: a session not used for this long ends; every use extends it (sliding).
+    /// Default: the cookie's `Max-Age`, else [`DEFAULT_IDLE_TIMEOUT`].
+    ///
+    /// Extending costs a write only once more than a quarter of the window has passed: a
+    /// storage `touch` (no rewrite of the data) for server-side sessions, a re-sealed value for
+    /// client-side ones.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
         self
     }
 
-    fn into_provider(self) -> Provider {
+    /// The absolute timeout: a session ends this long after it started (at login, or at
+    /// [`Session::renew`](crate::Session::renew)), whatever its activity. Default:
+    /// [`DEFAULT_ABSOLUTE_TIMEOUT`].
+    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.absolute_timeout = Some(timeout);
+        self
+    }
+
+    /// No absolute timeout: an active session never ends by age.
+    pub fn without_absolute_timeout(mut self) -> Self {
+        self.absolute_timeout = None;
+        self
+    }
+
+    fn into_provider(self, clock: Arc<dyn Clock>) -> Provider {
         let cookie_max_age = match &self.transport {
             Transport::Cookie(cookie) => cookie.max_age_value(),
             Transport::Header(_) => None,
@@ -132,7 +159,14 @@ impl<T: 'static> SessionConfig<T> {
                 transport: self.transport,
                 store: self.store,
                 chain: self.chain,
-                ttl: self.ttl.or(cookie_max_age).unwrap_or(DEFAULT_SERVER_TTL),
+                lifetime: Lifetime {
+                    idle: self
+                        .idle_timeout
+                        .or(cookie_max_age)
+                        .unwrap_or(DEFAULT_IDLE_TIMEOUT),
+                    absolute: self.absolute_timeout,
+                    clock,
+                },
             },
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),
@@ -160,16 +194,26 @@ impl<T: 'static> SessionConfig<T> {
 ///     .build();
 /// assert!(matches!(result, Err(ConfigError::DuplicateName { .. })));
 /// ```
-#[derive(Default)]
 #[must_use]
 pub struct SessionsBuilder {
-    providers: Vec<Provider>,
+    registrations: Vec<Box<dyn FnOnce(Arc<dyn Clock>) -> Provider>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for SessionsBuilder {
+    fn default() -> Self {
+        Self {
+            registrations: Vec::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
 }
 
 impl fmt::Debug for SessionsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.providers.iter().map(|p| p.type_name))
+        f.debug_struct("SessionsBuilder")
+            .field("sessions", &self.registrations.len())
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -177,7 +221,16 @@ impl fmt::Debug for SessionsBuilder {
 impl SessionsBuilder {
     /// Registers a session type.
     pub fn session<T: 'static>(mut self, config: SessionConfig<T>) -> Self {
-        self.providers.push(config.into_provider());
+        self.registrations
+            .push(Box::new(move |clock| config.into_provider(clock)));
+        self
+    }
+
+    /// The clock that timeouts are measured by (default: the system clock). Tests pass a
+    /// [`ManualClock`](session_core::ManualClock), shared with a
+    /// [`MemoryStore::with_clock`](session_core::MemoryStore::with_clock), to move time on.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -188,9 +241,15 @@ impl SessionsBuilder {
     /// [`ConfigError::DuplicateName`] or [`ConfigError::DuplicateType`] when two registrations
     /// share a name or a type, and the transport errors of invalid cookie or header settings.
     pub fn build(self) -> Result<Sessions, ConfigError> {
+        let clock = self.clock;
+        let providers: Vec<Provider> = self
+            .registrations
+            .into_iter()
+            .map(|register| register(Arc::clone(&clock)))
+            .collect();
         let mut names = HashSet::new();
         let mut types = HashSet::new();
-        for provider in &self.providers {
+        for provider in &providers {
             provider.core.transport.validate()?;
             if !names.insert(provider.core.name.to_ascii_lowercase()) {
                 return Err(ConfigError::DuplicateName {
@@ -203,6 +262,6 @@ impl SessionsBuilder {
                 });
             }
         }
-        Ok(Sessions::from_providers(self.providers))
+        Ok(Sessions::from_providers(providers))
     }
 }

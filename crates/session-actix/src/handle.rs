@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::dev::{Extensions, Payload};
 use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use session_core::SessionId;
+use session_core::{Record, SessionId};
 
 use crate::SessionError;
 use crate::provider::{Provider, SerializerBox};
@@ -142,8 +142,8 @@ impl<T: Clone + Send + 'static> Session<T> {
             return Ok(());
         };
         let mut loaded = self.provider().core.load(&incoming).await?;
-        if let Some(text) = &loaded.text {
-            match self.serializer().0.deserialize(text) {
+        if let Some(record) = &loaded.record {
+            match self.serializer().0.deserialize(&record.text) {
                 Ok(value) => loaded.value = Some(Box::new(value)),
                 Err(error) => {
                     tracing::debug!(session = %self.name(), %error, "session text no longer deserializes");
@@ -160,6 +160,9 @@ impl<T: Clone + Send + 'static> Session<T> {
     /// Replaces the session's value; the last `set` of a request wins. The change is written
     /// when the response is sent, unless the response is a server error (5xx).
     ///
+    /// The session keeps its start time (for the absolute timeout) and its CSRF token when it
+    /// was read in this request first; otherwise `set` starts a new session.
+    ///
     /// # Errors
     ///
     /// [`SessionError::CookieTooLarge`] when a client-side cookie would exceed 4096 bytes
@@ -167,21 +170,39 @@ impl<T: Clone + Send + 'static> Session<T> {
     pub fn set(&self, value: T) -> Result<(), SessionError> {
         let core = &self.provider().core;
         let text = self.serializer().0.serialize(&value)?;
-        let sealed = if core.is_server_side() {
-            None
-        } else {
-            let sealed = core.chain.seal(&core.name, &text)?;
-            core.transport.check_size(&sealed)?;
-            Some(sealed)
-        };
+        let base = self
+            .state
+            .with_slot(self.index, |slot| slot.base_record().cloned());
+        let record = self.record_for(base, text);
+        let sealed = core.seal_record(&record)?;
         self.state.with_slot(self.index, |slot| {
             slot.change = Change::Set {
-                text,
+                record,
                 sealed,
                 value: Box::new(value),
             };
         });
         Ok(())
+    }
+
+    /// The record holding `text`: `base`'s session continued, or a new one.
+    fn record_for(&self, base: Option<Record>, text: String) -> Record {
+        let lifetime = &self.provider().core.lifetime;
+        let now = lifetime.now();
+        let server_side = self.provider().core.is_server_side();
+        let expiry = |created_at| {
+            // A client-side copy carries its expiry; a server-side one lives in a store.
+            (!server_side)
+                .then(|| lifetime.deadline(created_at, now))
+                .flatten()
+        };
+        match base.filter(|base| lifetime.deadline(base.created_at, now).is_some()) {
+            Some(base) => {
+                let expires_at = expiry(base.created_at);
+                base.with_text(text, expires_at)
+            }
+            None => Record::new(text, now, expiry(now)),
+        }
     }
 
     /// Ends the session: the storage entry is deleted and a cookie transport sends an expired
@@ -194,14 +215,60 @@ impl<T: Clone + Send + 'static> Session<T> {
         });
     }
 
-    /// Gives a server-side session a new ID when the response is sent: the data moves to the new
-    /// ID and the old one is invalidated. Call it on login (session fixation defence). For a
-    /// client-side session it re-seals the value.
-    pub fn renew(&self) {
-        self.state.with_slot(self.index, |slot| {
+    /// Starts the session anew, as on login (session fixation defence): a server-side session
+    /// moves to a new ID when the response is sent and its old ID is invalidated; the session's
+    /// start time (absolute timeout) and CSRF token are new too. A value set later in the
+    /// request goes to the new session. Without a session, the next `set` starts one anyway.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the storage failed while loading the session, and the
+    /// errors of [`Session::set`] when re-sealing a client-side value.
+    pub async fn renew(&self) -> Result<(), SessionError> {
+        self.ensure_loaded().await?;
+        let current = self.state.with_slot(self.index, |slot| {
             slot.renew = true;
             slot.pending_id = None;
+            match &slot.change {
+                Change::Set { record, value, .. } => value
+                    .downcast_ref::<T>()
+                    .cloned()
+                    .map(|v| (record.text.clone(), v)),
+                Change::Clear => None,
+                Change::None => slot.loaded.as_ref().and_then(|loaded| {
+                    let text = loaded.record.as_ref()?.text.clone();
+                    let value = loaded.value.as_ref()?.downcast_ref::<T>()?.clone();
+                    Some((text, value))
+                }),
+            }
         });
+        let Some((text, value)) = current else {
+            return Ok(());
+        };
+        let record = self.record_for(None, text);
+        let sealed = self.provider().core.seal_record(&record)?;
+        self.state.with_slot(self.index, |slot| {
+            slot.change = Change::Set {
+                record,
+                sealed,
+                value: Box::new(value),
+            };
+        });
+        Ok(())
+    }
+
+    /// The session's CSRF token (256 random bits, URL-safe), for a hidden form field or a
+    /// request header checked by [`CsrfProtection`](crate::CsrfProtection); `None` without a
+    /// session. It stays the same for the whole session and changes with [`Session::renew`].
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the storage failed while loading the session.
+    pub async fn csrf_token(&self) -> Result<Option<String>, SessionError> {
+        self.ensure_loaded().await?;
+        Ok(self.state.with_slot(self.index, |slot| {
+            slot.base_record().map(|record| record.csrf_token.clone())
+        }))
     }
 
     /// The ID of a server-side session: the current one, or the one that the response will

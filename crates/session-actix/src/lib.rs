@@ -68,7 +68,9 @@ mod cors;
 mod error;
 mod ext;
 mod handle;
+mod lifetime;
 mod middleware;
+mod persist;
 mod provider;
 mod sessions;
 mod slot;
@@ -78,7 +80,9 @@ pub use actix_web::cookie;
 /// The framework-agnostic core: keys, transformers, serializers, IDs and storages.
 pub use session_core as core;
 
-pub use crate::config::{DEFAULT_SERVER_TTL, SessionConfig, SessionsBuilder};
+pub use crate::config::{
+    DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, SessionConfig, SessionsBuilder,
+};
 pub use crate::error::{ConfigError, SessionError};
 pub use crate::ext::SessionExt;
 pub use crate::handle::Session;

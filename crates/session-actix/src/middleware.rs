@@ -10,7 +10,7 @@ use actix_web::{Error, HttpMessage, HttpResponse};
 use futures::future::LocalBoxFuture;
 
 use crate::Sessions;
-use crate::provider::Outgoing;
+use crate::persist::Outgoing;
 use crate::slot::RequestState;
 
 impl<S, B> Transform<S, ServiceRequest> for Sessions

@@ -1,14 +1,14 @@
-//! One registered session type at run time: loading a received value and persisting changes.
+//! One registered session type at run time: reading what a request carried.
 
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use session_core::{DynSessionStore, Serializer, SessionId, TransformerChain};
+use session_core::{DynSessionStore, Record, Serializer, SessionId, TransformerChain};
 
 use crate::SessionError;
-use crate::slot::{Change, Loaded, Slot};
+use crate::lifetime::Lifetime;
+use crate::slot::Loaded;
 use crate::transport::{Incoming, Transport};
 
 /// The typed serializer, boxed so a provider can hold it without knowing `T`.
@@ -37,15 +37,7 @@ pub(crate) struct ProviderCore {
     pub(crate) transport: Transport,
     pub(crate) store: Option<Arc<dyn DynSessionStore>>,
     pub(crate) chain: TransformerChain,
-    pub(crate) ttl: Duration,
-}
-
-/// What the response must carry for one session.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Outgoing {
-    Nothing,
-    Send(String),
-    Remove,
+    pub(crate) lifetime: Lifetime,
 }
 
 impl ProviderCore {
@@ -55,7 +47,7 @@ impl ProviderCore {
 
     /// Unseals a received value; for server-side sessions, validates the ID too (no storage
     /// access). `None` when the value is not authentic or not well-formed.
-    fn unseal(&self, incoming: &Incoming) -> Option<(String, bool)> {
+    pub(crate) fn unseal(&self, incoming: &Incoming) -> Option<(String, bool)> {
         let Incoming::Present(raw) = incoming else {
             return None;
         };
@@ -66,94 +58,56 @@ impl ProviderCore {
         Some((unsealed.value, unsealed.stale))
     }
 
-    /// Turns what the request carried into session text (not yet deserialized).
+    /// The sealed transport value of a client-side record (`None` for server-side sessions),
+    /// checked against the cookie size limit.
+    pub(crate) fn seal_record(&self, record: &Record) -> Result<Option<String>, SessionError> {
+        if self.is_server_side() {
+            return Ok(None);
+        }
+        let sealed = self.chain.seal(&self.name, &record.encode())?;
+        self.transport.check_size(&sealed)?;
+        Ok(Some(sealed))
+    }
+
+    /// Turns what the request carried into a session record (not yet deserialized), applying
+    /// the timeouts.
     pub(crate) async fn load(&self, incoming: &Incoming) -> Result<Loaded, SessionError> {
         if *incoming == Incoming::Absent {
             return Ok(Loaded::default());
         }
         let Some((value, stale)) = self.unseal(incoming) else {
             tracing::debug!(session = %self.name, "received session value rejected");
-            return Ok(Loaded::unusable());
+            return Ok(Loaded::unusable(None));
         };
+        let now = self.lifetime.now();
         let Some(store) = &self.store else {
-            return Ok(Loaded::client(value, stale));
+            let live = Record::decode(&value).and_then(|record| {
+                let expires_at = record.expires_at?;
+                let deadline = self.lifetime.deadline(record.created_at, now)?;
+                (expires_at > now).then_some((record, expires_at, deadline))
+            });
+            let Some((record, expires_at, deadline)) = live else {
+                tracing::debug!(session = %self.name, "client-side session expired or malformed");
+                return Ok(Loaded::unusable(None));
+            };
+            let refresh = self.lifetime.refresh_due(Some(expires_at), deadline);
+            return Ok(Loaded::live(None, record, stale, refresh));
         };
         let id = SessionId::parse(&value).expect("validated by unseal");
-        match store.load(&id).await? {
-            Some(text) => Ok(Loaded::server(id, text, stale)),
-            None => {
-                tracing::debug!(session = %self.name, "unknown or expired session ID");
-                Ok(Loaded::unusable())
-            }
-        }
-    }
-
-    fn seal(&self, value: &str) -> Result<Outgoing, SessionError> {
-        Ok(Outgoing::Send(self.chain.seal(&self.name, value)?))
-    }
-
-    /// Applies a request's changes to the storage and says what the response must carry.
-    pub(crate) async fn persist(&self, mut slot: Slot) -> Result<Outgoing, SessionError> {
-        let needs_load = matches!(slot.change, Change::Set { .. }) || slot.renew;
-        if slot.loaded.is_none() && needs_load && self.is_server_side() {
-            slot.loaded = Some(self.load(&slot.incoming).await?);
-        }
-        let store = self.store.as_deref();
-        let loaded = slot.loaded.take().unwrap_or_default();
-        if let (Some(store), Some(discard)) = (store, &loaded.discard) {
-            store.delete(discard).await?;
-        }
-        match slot.change {
-            Change::Set { text, sealed, .. } => match store {
-                None => Ok(Outgoing::Send(sealed.unwrap_or_default())),
-                Some(store) => {
-                    let existing = loaded.id;
-                    let id = match (&existing, slot.renew) {
-                        (Some(id), false) => id.clone(),
-                        _ => slot.pending_id.take().unwrap_or_else(SessionId::generate),
-                    };
-                    store.save(&id, &text, self.ttl).await?;
-                    let moved = existing.as_ref() != Some(&id);
-                    if let Some(old) = existing.filter(|_| moved) {
-                        store.delete(&old).await?;
-                    }
-                    let refresh =
-                        matches!(&self.transport, Transport::Cookie(c) if c.has_max_age());
-                    if moved || refresh || loaded.stale {
-                        self.seal(id.as_str())
-                    } else {
-                        Ok(Outgoing::Nothing)
-                    }
-                }
-            },
-            Change::Clear => {
-                if let Some(store) = store {
-                    let id = loaded.id.or_else(|| {
-                        self.unseal(&slot.incoming)
-                            .and_then(|(value, _)| SessionId::parse(&value).ok())
-                    });
-                    if let Some(id) = id {
-                        store.delete(&id).await?;
-                    }
-                }
-                Ok(if slot.incoming == Incoming::Absent {
-                    Outgoing::Nothing
-                } else {
-                    Outgoing::Remove
-                })
-            }
-            Change::None if loaded.unusable => Ok(Outgoing::Remove),
-            Change::None => match (store, loaded.id, loaded.text) {
-                (Some(store), Some(old), Some(text)) if slot.renew => {
-                    let id = slot.pending_id.take().unwrap_or_else(SessionId::generate);
-                    store.save(&id, &text, self.ttl).await?;
-                    store.delete(&old).await?;
-                    self.seal(id.as_str())
-                }
-                (Some(_), Some(id), Some(_)) if loaded.stale => self.seal(id.as_str()),
-                (None, _, Some(text)) if slot.renew || loaded.stale => self.seal(&text),
-                _ => Ok(Outgoing::Nothing),
-            },
-        }
+        let Some(entry) = store.load_entry(&id).await? else {
+            tracing::debug!(session = %self.name, "unknown or expired session ID");
+            return Ok(Loaded::unusable(None));
+        };
+        let live = Record::decode(&entry.text).and_then(|record| {
+            let deadline = self.lifetime.deadline(record.created_at, now)?;
+            let expired = entry.expires_at.is_some_and(|at| at <= now);
+            (!expired).then_some((record, deadline))
+        });
+        let Some((record, deadline)) = live else {
+            tracing::debug!(session = %self.name, "stored session expired or malformed");
+            return Ok(Loaded::unusable(Some(id)));
+        };
+        let refresh = self.lifetime.refresh_due(entry.expires_at, deadline);
+        Ok(Loaded::live(Some(id), record, stale, refresh))
     }
 }

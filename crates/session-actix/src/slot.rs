@@ -4,7 +4,7 @@ use std::any::Any;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use actix_web::http::header::HeaderMap;
-use session_core::SessionId;
+use session_core::{Record, SessionId};
 
 use crate::provider::Provider;
 use crate::transport::Incoming;
@@ -15,9 +15,9 @@ pub(crate) enum Change {
     #[default]
     None,
     Set {
-        /// The serialized value.
-        text: String,
-        /// The sealed value, for client-side sessions (sealed at `set` to check its size).
+        /// The session's record, with its serialized value.
+        record: Record,
+        /// The sealed record, for client-side sessions (sealed at `set` to check its size).
         sealed: Option<String>,
         /// The typed value, returned by later `get` calls.
         value: Box<dyn Any + Send>,
@@ -30,47 +30,45 @@ pub(crate) enum Change {
 pub(crate) struct Loaded {
     /// The valid ID of an existing server-side entry.
     pub(crate) id: Option<SessionId>,
-    /// The session text (stored or unsealed).
-    pub(crate) text: Option<String>,
-    /// The typed value, when the text deserialized.
+    /// The live session's record.
+    pub(crate) record: Option<Record>,
+    /// The typed value, when the record's text deserialized.
     pub(crate) value: Option<Box<dyn Any + Send>>,
     /// The value was sealed with an older key.
     pub(crate) stale: bool,
-    /// A value was received but cannot be used: the client should drop it.
+    /// Enough of the idle window has passed to extend it.
+    pub(crate) refresh: bool,
+    /// A value was received but cannot be used (forged, expired, unknown): the client should
+    /// drop it.
     pub(crate) unusable: bool,
-    /// A stored entry that no longer deserializes, to delete.
+    /// A stored entry that can no longer be used, to delete.
     pub(crate) discard: Option<SessionId>,
 }
 
 impl Loaded {
-    pub(crate) fn unusable() -> Self {
+    pub(crate) fn unusable(discard: Option<SessionId>) -> Self {
         Self {
             unusable: true,
+            discard,
             ..Self::default()
         }
     }
 
-    pub(crate) fn client(text: String, stale: bool) -> Self {
+    pub(crate) fn live(id: Option<SessionId>, record: Record, stale: bool, refresh: bool) -> Self {
         Self {
-            text: Some(text),
+            id,
+            record: Some(record),
             stale,
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn server(id: SessionId, text: String, stale: bool) -> Self {
-        Self {
-            id: Some(id),
-            text: Some(text),
-            stale,
+            refresh,
             ..Self::default()
         }
     }
 
     /// The text did not deserialize: no session, and the entry is dropped.
     pub(crate) fn reject_text(&mut self) {
-        self.text = None;
+        self.record = None;
         self.value = None;
+        self.refresh = false;
         self.discard = self.id.take();
         self.unusable = true;
     }
@@ -94,6 +92,17 @@ impl Slot {
             change: Change::None,
             renew: false,
             pending_id: None,
+        }
+    }
+
+    /// The record a `set` now builds on: the one set earlier in this request (`renew` makes a
+    /// fresh one), or the loaded one unless `renew` started a new session; none after `clear`.
+    pub(crate) fn base_record(&self) -> Option<&Record> {
+        match &self.change {
+            Change::Set { record, .. } => Some(record),
+            Change::Clear => None,
+            Change::None if self.renew => None,
+            Change::None => self.loaded.as_ref().and_then(|l| l.record.as_ref()),
         }
     }
 

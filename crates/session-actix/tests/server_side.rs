@@ -5,7 +5,9 @@ mod common;
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
-use common::{Cart, ProbeStore, cookie_header, get, is_removal, set_cookies, the_cookie};
+use common::{
+    Cart, ProbeStore, cookie_header, get, is_removal, set_cookies, stored_value, the_cookie,
+};
 use session_actix::core::{SessionId, SessionStore, Sign, SigningKey};
 use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
@@ -44,7 +46,7 @@ fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/login",
             web::get().to(|s: Session<Cart>| async move {
-                s.renew();
+                s.renew().await?;
                 let id = s
                     .id()
                     .await?
@@ -123,7 +125,7 @@ async fn only_a_signed_id_travels_and_the_handler_can_read_it() {
         "id() before persisting is the ID sent"
     );
     assert_eq!(
-        store.inner.load(&id).await.unwrap().as_deref(),
+        stored_value(&store.inner, &id).await.as_deref(),
         Some(r#"{"items":[1]}"#)
     );
 
@@ -142,7 +144,7 @@ async fn only_a_signed_id_travels_and_the_handler_can_read_it() {
     assert_eq!(body(response).await, id.as_str());
     assert_eq!(store.saves(), saves + 1);
     assert_eq!(
-        store.inner.load(&id).await.unwrap().as_deref(),
+        stored_value(&store.inner, &id).await.as_deref(),
         Some(r#"{"items":[1,3]}"#)
     );
 }
@@ -196,7 +198,7 @@ async fn renew_moves_the_data_to_a_new_id_and_invalidates_the_old() {
     );
     assert_eq!(store.inner.load(&id_of(&old_cookie)).await.unwrap(), None);
     assert_eq!(
-        store.inner.load(&new_id).await.unwrap().as_deref(),
+        stored_value(&store.inner, &new_id).await.as_deref(),
         Some(r#"{"items":[7]}"#)
     );
 
@@ -249,7 +251,7 @@ async fn set_without_reading_reuses_a_valid_existing_id() {
     assert!(set_cookies(&response).is_empty());
     assert_eq!(store.inner.len(), 1, "no orphaned entry");
     assert_eq!(
-        store.inner.load(&id_of(&cookie)).await.unwrap().as_deref(),
+        stored_value(&store.inner, &id_of(&cookie)).await.as_deref(),
         Some(r#"{"items":[42]}"#)
     );
 }
@@ -292,7 +294,12 @@ async fn stored_text_of_an_old_schema_is_no_session_and_is_removed() {
         .inner
         .save(
             &id,
-            r#"{"products":"old"}"#,
+            &session_actix::core::Record::new(
+                r#"{"products":"old"}"#.to_owned(),
+                std::time::SystemTime::now(),
+                None,
+            )
+            .encode(),
             std::time::Duration::from_secs(60),
         )
         .await

@@ -350,10 +350,10 @@ async fn custom_serializer() {
     .await;
     let response = call_service(&app, TestRequest::get().uri("/").to_request()).await;
     let id = session_actix::core::SessionId::parse(&body(response).await).unwrap();
-    let stored = session_actix::core::SessionStore::load(&store, &id)
-        .await
-        .unwrap();
-    assert_eq!(stored.as_deref(), Some("ada;3"));
+    assert_eq!(
+        common::stored_value(&store, &id).await.as_deref(),
+        Some("ada;3")
+    );
 }
 
 #[cfg(feature = "cors")]

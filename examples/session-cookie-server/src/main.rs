@@ -15,7 +15,7 @@ use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessi
 #[get("/login")]
 async fn login(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
     // A new ID on login, so an ID planted before logging in is worthless (session fixation).
-    session.renew();
+    session.renew().await?;
     session.set(CartSession::sample())?;
     Ok(example_support::found("/cart"))
 }

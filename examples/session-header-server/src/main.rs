@@ -18,7 +18,7 @@ use session_actix::{HeaderTransport, Session, SessionConfig, SessionError, Sessi
 
 #[get("/login")]
 async fn login(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
-    session.renew();
+    session.renew().await?;
     session.set(CartSession::sample())?;
     Ok(example_support::text("Successful login"))
 }

@@ -9,7 +9,7 @@ use actix_web::cookie::Cookie;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
-use session_actix::core::{MemoryStore, SessionId, SessionStore, StoreError};
+use session_actix::core::{MemoryStore, SessionId, SessionStore, StoreError, StoredEntry};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
@@ -23,16 +23,33 @@ pub struct Cart {
 }
 
 /// A memory store that counts its calls and fails on demand.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ProbeStore {
     pub inner: MemoryStore,
     pub loads: Arc<AtomicUsize>,
     pub saves: Arc<AtomicUsize>,
     pub deletes: Arc<AtomicUsize>,
+    pub touches: Arc<AtomicUsize>,
     pub failing: Arc<AtomicBool>,
 }
 
+impl Default for ProbeStore {
+    fn default() -> Self {
+        Self::with_store(MemoryStore::new())
+    }
+}
+
 impl ProbeStore {
+    pub fn with_store(inner: MemoryStore) -> Self {
+        Self {
+            inner,
+            loads: Arc::default(),
+            saves: Arc::default(),
+            deletes: Arc::default(),
+            touches: Arc::default(),
+            failing: Arc::default(),
+        }
+    }
     pub fn loads(&self) -> usize {
         self.loads.load(Ordering::SeqCst)
     }
@@ -41,6 +58,9 @@ impl ProbeStore {
     }
     pub fn deletes(&self) -> usize {
         self.deletes.load(Ordering::SeqCst)
+    }
+    pub fn touches(&self) -> usize {
+        self.touches.load(Ordering::SeqCst)
     }
     pub fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
@@ -58,9 +78,17 @@ impl ProbeStore {
 
 impl SessionStore for ProbeStore {
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        Ok(self.load_entry(id).await?.map(|entry| entry.text))
+    }
+    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
         self.check()?;
-        self.inner.load(id).await
+        self.inner.load_entry(id).await
+    }
+    async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
+        self.touches.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.touch(id, ttl).await
     }
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
         self.saves.fetch_add(1, Ordering::SeqCst);
@@ -121,4 +149,14 @@ where
         request = request.insert_header(cookie_header(cookie));
     }
     actix_web::test::call_service(app, request.to_request()).await
+}
+
+/// The session value stored under `id`, without its record header.
+pub async fn stored_value(store: &impl SessionStore, id: &SessionId) -> Option<String> {
+    let text = store.load(id).await.unwrap()?;
+    Some(
+        session_actix::core::Record::decode(&text)
+            .expect("a session record")
+            .text,
+    )
 }
