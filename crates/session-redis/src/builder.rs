@@ -24,6 +24,7 @@ enum Target {
 /// | [`key_prefix`](Self::key_prefix) | `"session:"` |
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s |
 /// | [`response_timeout`](Self::response_timeout) | 1 s |
+/// | `tls_root_certificates` (feature `tls-rustls`) | the system's (or Mozilla's) roots |
 ///
 /// `Debug` does not show the URL, which may hold a password.
 ///
@@ -50,6 +51,8 @@ pub struct RedisSessionStoreBuilder {
     key_prefix: String,
     connect_timeout: Duration,
     response_timeout: Duration,
+    #[cfg(feature = "tls-rustls")]
+    tls_root_certificates: Option<Vec<u8>>,
 }
 
 impl RedisSessionStoreBuilder {
@@ -68,6 +71,8 @@ impl RedisSessionStoreBuilder {
             key_prefix: RedisSessionStore::DEFAULT_KEY_PREFIX.to_owned(),
             connect_timeout: RedisSessionStore::DEFAULT_CONNECT_TIMEOUT,
             response_timeout: RedisSessionStore::DEFAULT_RESPONSE_TIMEOUT,
+            #[cfg(feature = "tls-rustls")]
+            tls_root_certificates: None,
         }
     }
 
@@ -100,6 +105,31 @@ impl RedisSessionStoreBuilder {
         self
     }
 
+    /// Trusts the certificate authorities in `pem` (one or more PEM certificates) to verify
+    /// the server of a `rediss://` URL, instead of the system's (or Mozilla's) roots: for a
+    /// Redis whose certificate comes from a private CA.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use session_redis::RedisSessionStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ca = std::fs::read("/etc/redis/tls/ca.crt")?;
+    /// let store = RedisSessionStore::builder("rediss://redis.internal:6380")
+    ///     .tls_root_certificates(ca)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tls-rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls-rustls")))]
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_certificates = Some(pem.into());
+        self
+    }
+
     /// Connects to Redis and returns the store.
     ///
     /// Must be called inside a Tokio runtime (such as actix-web's): the connection runs as a
@@ -110,6 +140,8 @@ impl RedisSessionStoreBuilder {
     /// - [`RedisStoreError::InvalidConfig`] when a time limit is zero.
     /// - [`RedisStoreError::InvalidUrl`] when the URL does not parse, or needs a feature this
     ///   build lacks (`rediss://` needs `tls-rustls`).
+    /// - `RedisStoreError::InvalidTls` (feature `tls-rustls`) when the root certificates do
+    ///   not parse, or are given with a URL that is not `rediss://`.
     /// - [`RedisStoreError::Connect`] when Redis cannot be reached or refuses the credentials,
     ///   and [`RedisStoreError::Timeout`] when it does not answer within the connect timeout.
     pub async fn build(self) -> Result<RedisSessionStore, RedisStoreError> {
@@ -139,7 +171,7 @@ impl RedisSessionStoreBuilder {
     async fn connect_single(&self, url: &str) -> Result<ConnectionManager, RedisStoreError> {
         #[cfg(feature = "tls-rustls")]
         crate::tls::prepare(url);
-        let client = redis::Client::open(url).map_err(RedisStoreError::InvalidUrl)?;
+        let client = self.client(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.response_timeout))
@@ -151,20 +183,47 @@ impl RedisSessionStoreBuilder {
             .await
     }
 
+    fn client(&self, url: &str) -> Result<redis::Client, RedisStoreError> {
+        #[cfg(feature = "tls-rustls")]
+        if let Some(pem) = &self.tls_root_certificates {
+            use redis::IntoConnectionInfo as _;
+            let info = url
+                .into_connection_info()
+                .map_err(RedisStoreError::InvalidUrl)?;
+            return redis::Client::build_with_tls(info, crate::tls::certificates(pem))
+                .map_err(RedisStoreError::InvalidTls);
+        }
+        redis::Client::open(url).map_err(RedisStoreError::InvalidUrl)
+    }
+
     #[cfg(feature = "cluster")]
     async fn connect_cluster(
         &self,
         nodes: &[String],
     ) -> Result<redis::cluster_async::ClusterConnection, RedisStoreError> {
-        #[cfg(feature = "tls-rustls")]
-        nodes.iter().for_each(|url| crate::tls::prepare(url));
-        let client = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+        use redis::IntoConnectionInfo as _;
+        for url in nodes {
+            url.as_str()
+                .into_connection_info()
+                .map_err(RedisStoreError::InvalidUrl)?;
+            #[cfg(feature = "tls-rustls")]
+            crate::tls::prepare(url);
+        }
+        let builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
             .connection_timeout(self.connect_timeout)
             // Per attempt and, by default, for the whole request with its retries and
             // redirections.
-            .response_timeout(self.response_timeout)
-            .build()
-            .map_err(RedisStoreError::InvalidUrl)?;
+            .response_timeout(self.response_timeout);
+        #[cfg(feature = "tls-rustls")]
+        if let Some(pem) = &self.tls_root_certificates {
+            let client = builder
+                .certs(crate::tls::certificates(pem))
+                .build()
+                .map_err(RedisStoreError::InvalidTls)?;
+            return self.first_connection(client.get_async_connection()).await;
+        }
+        // The URLs parsed: what is left to refuse is their combination (mixed credentials).
+        let client = builder.build().map_err(RedisStoreError::InvalidUrl)?;
         self.first_connection(client.get_async_connection()).await
     }
 
@@ -194,8 +253,13 @@ impl fmt::Debug for RedisSessionStoreBuilder {
         debug
             .field("key_prefix", &self.key_prefix)
             .field("connect_timeout", &self.connect_timeout)
-            .field("response_timeout", &self.response_timeout)
-            .finish()
+            .field("response_timeout", &self.response_timeout);
+        #[cfg(feature = "tls-rustls")]
+        debug.field(
+            "tls_root_certificates",
+            &self.tls_root_certificates.as_ref().map(|_| "<set>"),
+        );
+        debug.finish()
     }
 }
 

@@ -21,6 +21,12 @@ pub enum RedisStoreError {
     /// `rediss://` URL without a TLS feature. The message does not repeat the URL.
     #[error("invalid Redis URL")]
     InvalidUrl(#[source] RedisError),
+    /// The TLS root certificates do not parse, or were given for a URL that is not
+    /// `rediss://`.
+    #[cfg(feature = "tls-rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls-rustls")))]
+    #[error("invalid TLS configuration for Redis")]
+    InvalidTls(#[source] RedisError),
     /// A builder option is out of range.
     #[error("invalid Redis storage configuration: {reason}")]
     InvalidConfig {

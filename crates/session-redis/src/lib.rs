@@ -75,7 +75,9 @@
 //! # TLS
 //!
 //! With the `tls-rustls` feature, `rediss://` URLs connect over TLS, verifying the server
-//! against the system's root certificates (`tls-rustls-webpki-roots`: Mozilla's). If no rustls
+//! against the system's root certificates (`tls-rustls-webpki-roots`: Mozilla's), or against
+//! the CA given to `RedisSessionStoreBuilder::tls_root_certificates` for a Redis certified by a
+//! private CA. Client certificates (mutual TLS) are not offered yet. If no rustls
 //! crypto provider is installed when the store is built, the store installs rustls's `ring`
 //! provider as the process default; an application that wants another provider installs it
 //! first. Without the feature, a `rediss://` URL is refused with

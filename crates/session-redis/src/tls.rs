@@ -1,5 +1,6 @@
 //! TLS through rustls: make sure a crypto provider is there before a `rediss://` connection.
 
+use redis::TlsCertificates;
 use rustls::crypto::CryptoProvider;
 
 /// Installs rustls's ring provider as the process default when `url` asks for TLS and no
@@ -13,6 +14,14 @@ pub(crate) fn prepare(url: &str) {
     if wants_tls(url) && CryptoProvider::get_default().is_none() {
         // Fails only when another thread installed one meanwhile, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+/// Root certificates to verify the server with, and no client certificate.
+pub(crate) fn certificates(root_pem: &[u8]) -> TlsCertificates {
+    TlsCertificates {
+        client_tls: None,
+        root_cert: Some(root_pem.to_vec()),
     }
 }
 
