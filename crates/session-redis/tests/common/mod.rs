@@ -65,8 +65,12 @@ fn skip(test: &str, why: &str) {
 }
 
 fn redis_server_available() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
+    command_available("redis-server", "--version")
+}
+
+fn command_available(program: &str, version_arg: &str) -> bool {
+    Command::new(program)
+        .arg(version_arg)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -81,11 +85,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A private TLS server, certified by a fresh CA (`ca.crt` in [`RedisServer::dir`]) for
+/// `127.0.0.1` only; `None` when the test is to be skipped.
+pub fn private_tls_server(test: &str) -> Option<RedisServer> {
+    if !redis_server_available() {
+        skip(test, "no redis-server on PATH");
+        return None;
+    }
+    if !command_available("openssl", "version") {
+        skip(test, "no openssl on PATH to make test certificates");
+        return None;
+    }
+    Some(RedisServer::start_tls())
+}
+
 /// A `redis-server` of this test's own, killed (SIGKILL) on drop.
 pub struct RedisServer {
     child: Child,
     port: u16,
     extra: Vec<String>,
+    tls: bool,
     dir: TempDir,
 }
 
@@ -96,7 +115,7 @@ impl RedisServer {
         let mut last_error = String::new();
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("temporary directory");
-            match Self::spawn(free_port(), extra.clone(), dir) {
+            match Self::spawn(free_port(), extra.clone(), false, dir) {
                 Ok(server) => return server,
                 Err(error) => last_error = error,
             }
@@ -104,18 +123,47 @@ impl RedisServer {
         panic!("could not start redis-server: {last_error}");
     }
 
+    /// Starts a server that speaks only TLS, with certificates made by `openssl`.
+    fn start_tls() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        make_certificates(dir.path());
+        let extra: Vec<String> = [
+            "--tls-cert-file",
+            "server.crt",
+            "--tls-key-file",
+            "server.key",
+            "--tls-ca-cert-file",
+            "ca.crt",
+            "--tls-auth-clients",
+            "no",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .collect();
+        Self::spawn(free_port(), extra, true, dir)
+            .unwrap_or_else(|error| panic!("could not start a TLS redis-server: {error}"))
+    }
+
     /// Starts a server again on the port of a killed one, with the same arguments.
     pub fn restart_on(port: u16, extra: &[String]) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        Self::spawn(port, extra.to_vec(), dir)
+        Self::spawn(port, extra.to_vec(), false, dir)
             .unwrap_or_else(|error| panic!("could not restart redis-server: {error}"))
     }
 
-    fn spawn(port: u16, extra: Vec<String>, dir: TempDir) -> Result<Self, String> {
+    fn spawn(port: u16, extra: Vec<String>, tls: bool, dir: TempDir) -> Result<Self, String> {
         let log = std::fs::File::create(dir.path().join("redis.log")).expect("log file");
         let mut command = Command::new("redis-server");
+        let port_arg = port.to_string();
+        let listen: &[&str] = if tls {
+            &["--port", "0", "--tls-port", &port_arg]
+        } else {
+            &["--port", &port_arg]
+        };
         command
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .current_dir(dir.path())
+            .args(listen)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(dir.path())
@@ -128,6 +176,7 @@ impl RedisServer {
             child,
             port,
             extra,
+            tls,
             dir,
         };
         server.wait_until_ready()?;
@@ -140,7 +189,13 @@ impl RedisServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("exited with {status}: {}", self.log()));
             }
-            if answers_ping(self.port) {
+            // A TLS port cannot be pinged in plain text; Redis listens once it is ready.
+            let ready = if self.tls {
+                TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            } else {
+                answers_ping(self.port)
+            };
+            if ready {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -189,6 +244,34 @@ impl Drop for RedisServer {
         // A stopped process still dies of SIGKILL.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A CA (`ca.crt`) and a server certificate it signed (`server.crt`, `server.key`) for
+/// `127.0.0.1` only, in `dir`.
+fn make_certificates(dir: &Path) {
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n")
+        .expect("write extensions");
+    let steps = [
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+         -keyout ca.key -out ca.crt -days 2 -subj /CN=session-redis-test-ca",
+        "req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+         -keyout server.key -out server.csr -subj /CN=session-redis-test-server",
+        "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+         -out server.crt -days 2 -extfile server.ext",
+    ];
+    for step in steps {
+        let args: Vec<&str> = step.split_whitespace().collect();
+        let output = Command::new("openssl")
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
 
