@@ -194,9 +194,12 @@ impl<T: 'static> SessionConfig<T> {
 ///     .build();
 /// assert!(matches!(result, Err(ConfigError::DuplicateName { .. })));
 /// ```
+/// A registration waiting for the clock chosen on the builder.
+type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Provider>;
+
 #[must_use]
 pub struct SessionsBuilder {
-    registrations: Vec<Box<dyn FnOnce(Arc<dyn Clock>) -> Provider>>,
+    registrations: Vec<Registration>,
     clock: Arc<dyn Clock>,
 }
 

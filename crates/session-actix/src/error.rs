@@ -61,6 +61,12 @@ pub enum SessionError {
         /// The type asked for.
         type_name: &'static str,
     },
+    /// The operation needs a server-side session (one with a storage).
+    #[error("session type {type_name} is client-side: it has no storage to invalidate")]
+    NotServerSide {
+        /// The type asked for.
+        type_name: &'static str,
+    },
     /// The value would make the cookie larger than browsers keep; it was not set.
     #[error("cookie {name:?} would be {size} bytes, over the limit of {limit}")]
     CookieTooLarge {

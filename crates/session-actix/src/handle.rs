@@ -271,6 +271,17 @@ impl<T: Clone + Send + 'static> Session<T> {
         }))
     }
 
+    /// Ends another server-side session of this type by its ID (for example the user's
+    /// sessions on other devices, whose IDs the app recorded with [`Session::id`]). The current
+    /// session is not affected unless `id` is its own.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotServerSide`] for a client-side session, and [`SessionError::Store`].
+    pub async fn invalidate_id(&self, id: &SessionId) -> Result<(), SessionError> {
+        self.provider().invalidate(id).await
+    }
+
     /// The ID of a server-side session: the current one, or the one that the response will
     /// carry after [`Session::set`] or [`Session::renew`]. `None` for client-side sessions and
     /// when there is no session.

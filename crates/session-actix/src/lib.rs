@@ -65,6 +65,7 @@
 mod config;
 #[cfg(feature = "cors")]
 mod cors;
+mod csrf;
 mod error;
 mod ext;
 mod handle;
@@ -83,6 +84,9 @@ pub use session_core as core;
 pub use crate::config::{
     DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, SessionConfig, SessionsBuilder,
 };
+#[doc(hidden)]
+pub use crate::csrf::CsrfMiddleware;
+pub use crate::csrf::{CSRF_FORM_FIELD, CSRF_HEADER, CsrfProtection};
 pub use crate::error::{ConfigError, SessionError};
 pub use crate::ext::SessionExt;
 pub use crate::handle::Session;

@@ -40,6 +40,21 @@ pub(crate) struct ProviderCore {
     pub(crate) lifetime: Lifetime,
 }
 
+impl Provider {
+    /// Deletes the stored session `id`, wherever its client is.
+    pub(crate) async fn invalidate(&self, id: &SessionId) -> Result<(), SessionError> {
+        let store = self
+            .core
+            .store
+            .as_ref()
+            .ok_or(SessionError::NotServerSide {
+                type_name: self.type_name,
+            })?;
+        store.delete(id).await?;
+        Ok(())
+    }
+}
+
 impl ProviderCore {
     pub(crate) fn is_server_side(&self) -> bool {
         self.store.is_some()

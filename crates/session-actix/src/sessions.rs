@@ -3,8 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::SessionsBuilder;
+use std::any::TypeId;
+
+use session_core::SessionId;
+
 use crate::provider::Provider;
+use crate::{SessionError, SessionsBuilder};
 
 /// The session middleware: `App::new().wrap(sessions.clone())`, or on a `Scope` for a
 /// different setup per scope. Build it with [`Sessions::builder`]; cloning is cheap.
@@ -56,6 +60,38 @@ impl Sessions {
 
     pub(crate) fn providers(&self) -> Arc<[Provider]> {
         Arc::clone(&self.providers)
+    }
+
+    /// Ends the server-side session `id` of type `T` outside any request (log a user out of
+    /// every other device, an admin action, a password change). The next request carrying
+    /// that ID has no session.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotRegistered`], [`SessionError::NotServerSide`] for a client-side type
+    /// (its values cannot be revoked before they expire), and [`SessionError::Store`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use session_actix::{Sessions, SessionError, core::SessionId};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    /// async fn log_out(sessions: &Sessions, ids: &[SessionId]) -> Result<(), SessionError> {
+    ///     for id in ids {
+    ///         sessions.invalidate::<Cart>(id).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn invalidate<T: 'static>(&self, id: &SessionId) -> Result<(), SessionError> {
+        let provider = self
+            .providers
+            .iter()
+            .find(|p| p.type_id == TypeId::of::<T>())
+            .ok_or(SessionError::NotRegistered {
+                type_name: std::any::type_name::<T>(),
+            })?;
+        provider.invalidate(id).await
     }
 
     /// The names of the sessions carried in headers, for CORS `Access-Control-Allow-Headers`

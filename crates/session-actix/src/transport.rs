@@ -31,6 +31,10 @@ pub(crate) enum Incoming {
 /// Browsers treat `http://localhost` and `http://127.0.0.1` as secure, so `Secure` cookies work
 /// in local development too.
 ///
+/// Names with the `__Host-` prefix (the strongest choice: `Secure`, `Path=/`, no `Domain`, so
+/// no subdomain can plant or overwrite the cookie) and `__Secure-` prefix are checked against
+/// their rules when the app is built.
+///
 /// # Examples
 ///
 /// ```
@@ -138,6 +142,22 @@ impl CookieTransport {
         };
         if self.same_site == SameSite::None && !self.secure {
             return Err(invalid("SameSite=None requires Secure"));
+        }
+        // Cookie prefixes (RFC 6265bis): browsers drop cookies that break their rules.
+        let lowercase = self.name.to_ascii_lowercase();
+        if lowercase.starts_with("__secure-") && !self.secure {
+            return Err(invalid("a __Secure- cookie requires Secure"));
+        }
+        if lowercase.starts_with("__host-") {
+            if !self.secure {
+                return Err(invalid("a __Host- cookie requires Secure"));
+            }
+            if self.path != "/" {
+                return Err(invalid("a __Host- cookie requires Path=/"));
+            }
+            if self.domain.is_some() {
+                return Err(invalid("a __Host- cookie cannot have a Domain"));
+            }
         }
         if !self.path.starts_with('/') {
             return Err(invalid("Path must start with '/'"));

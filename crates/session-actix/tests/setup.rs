@@ -416,3 +416,27 @@ async fn cors_wiring_allows_and_exposes_session_headers() {
     assert!(exposed.to_str().unwrap().contains("x-user"));
     assert!(response.headers().contains_key("x-user"));
 }
+
+#[test]
+fn cookie_prefix_rules_are_enforced_when_the_app_is_built() {
+    let build = |transport: CookieTransport| {
+        Sessions::builder()
+            .session(SessionConfig::<User>::new(transport))
+            .build()
+    };
+    let reason = |result: Result<Sessions, ConfigError>| match result {
+        Err(ConfigError::InvalidCookieAttributes { reason, .. }) => reason,
+        other => panic!("expected an attribute error, got {other:?}"),
+    };
+    assert!(build(CookieTransport::new("__Host-id")).is_ok());
+    assert!(build(CookieTransport::new("__Secure-id").domain("example.com")).is_ok());
+    assert!(reason(build(CookieTransport::new("__Host-id").secure(false))).contains("Secure"));
+    assert!(reason(build(CookieTransport::new("__host-id").path("/app"))).contains("Path"));
+    assert!(
+        reason(build(
+            CookieTransport::new("__Host-id").domain("example.com")
+        ))
+        .contains("Domain")
+    );
+    assert!(reason(build(CookieTransport::new("__Secure-id").secure(false))).contains("Secure"));
+}
