@@ -175,6 +175,9 @@ impl<T: 'static> SessionConfig<T> {
     }
 }
 
+/// A registration waiting for the clock chosen on the builder.
+type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Provider>;
+
 /// Collects session registrations; [`SessionsBuilder::build`] checks them.
 ///
 /// # Examples
@@ -194,9 +197,6 @@ impl<T: 'static> SessionConfig<T> {
 ///     .build();
 /// assert!(matches!(result, Err(ConfigError::DuplicateName { .. })));
 /// ```
-/// A registration waiting for the clock chosen on the builder.
-type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Provider>;
-
 #[must_use]
 pub struct SessionsBuilder {
     registrations: Vec<Registration>,
