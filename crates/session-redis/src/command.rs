@@ -1,12 +1,14 @@
-//! The Redis commands of each storage operation: one command, one round trip, each.
+//! The Redis commands of each storage operation: one round trip each.
 //!
 //! A conditional update (read-modify-write with a version check) belongs here too, as a Lua
-//! script on the one key: `WATCH`/`MULTI` cannot be used, because the connection is
-//! multiplexed between concurrent requests and `WATCH` state belongs to the connection.
+//! script on the one key (sent with [`Retry::Never`](crate::connection::Retry::Never)):
+//! `WATCH` cannot be used, because the connection is multiplexed between concurrent requests
+//! and `WATCH` state belongs to the connection. (`MULTI`/`EXEC` alone is fine: the
+//! transaction is written in one piece.)
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use redis::Cmd;
+use redis::{Cmd, Pipeline};
 
 /// The longest time to live sent to Redis: 100 years, "practically never".
 ///
@@ -27,6 +29,21 @@ pub(crate) fn get(key: &str) -> Cmd {
     let mut cmd = redis::cmd("GET");
     cmd.arg(key);
     cmd
+}
+
+/// `MULTI; GET key; PTTL key; EXEC`: the text and its remaining time to live, read together
+/// (the transaction keeps another client's write from landing between the two).
+pub(crate) fn get_with_pttl(key: &str) -> Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic().cmd("GET").arg(key).cmd("PTTL").arg(key);
+    pipe
+}
+
+/// When an entry expires, from its `PTTL` read at `now`: `None` when it has no expiry (`-1`,
+/// a key written by someone else) or no longer exists (`-2`).
+pub(crate) fn expires_at(now: SystemTime, pttl_millis: i64) -> Option<SystemTime> {
+    let millis = u64::try_from(pttl_millis).ok()?;
+    now.checked_add(Duration::from_millis(millis))
 }
 
 /// `SET key text PX ttl`: insert or replace, with native expiry.
@@ -85,6 +102,26 @@ mod tests {
         );
         // Far from overflowing Redis's deadline arithmetic (now + ttl in i64 milliseconds).
         assert!(MAX_TTL_MILLIS < (i64::MAX as u64) / 2);
+    }
+
+    #[test]
+    fn expiry_comes_from_the_remaining_ttl() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(
+            expires_at(now, 1_500),
+            Some(now + Duration::from_millis(1_500))
+        );
+        assert_eq!(expires_at(now, 0), Some(now));
+        assert_eq!(expires_at(now, -1), None, "no expiry");
+        assert_eq!(expires_at(now, -2), None, "no key");
+    }
+
+    #[test]
+    fn load_entry_is_one_transaction() {
+        let pipe = get_with_pttl("p:id");
+        let commands: Vec<Vec<String>> = pipe.cmd_iter().map(args).collect();
+        assert_eq!(commands, [vec!["GET", "p:id"], vec!["PTTL", "p:id"]]);
+        assert!(pipe.is_transaction());
     }
 
     #[test]

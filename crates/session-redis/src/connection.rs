@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::{Cmd, FromRedisValue, RedisResult};
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisResult};
 
 use crate::RedisStoreError;
 
@@ -16,6 +16,36 @@ pub(crate) enum Connection {
     /// A Redis Cluster: one multiplexed connection per node, routed by key slot.
     #[cfg(feature = "cluster")]
     Cluster(redis::cluster_async::ClusterConnection),
+}
+
+/// What is sent in one round trip: a command, or a pipeline (a transaction) of them.
+#[derive(Clone, Copy)]
+pub(crate) enum Request<'a> {
+    /// One command.
+    Cmd(&'a Cmd),
+    /// Several commands, written and answered together.
+    Pipeline(&'a Pipeline),
+}
+
+impl<'a> From<&'a Cmd> for Request<'a> {
+    fn from(cmd: &'a Cmd) -> Self {
+        Self::Cmd(cmd)
+    }
+}
+
+impl<'a> From<&'a Pipeline> for Request<'a> {
+    fn from(pipeline: &'a Pipeline) -> Self {
+        Self::Pipeline(pipeline)
+    }
+}
+
+impl Request<'_> {
+    async fn send<T: FromRedisValue>(self, connection: &mut impl ConnectionLike) -> RedisResult<T> {
+        match self {
+            Self::Cmd(cmd) => cmd.query_async(connection).await,
+            Self::Pipeline(pipeline) => pipeline.query_async(connection).await,
+        }
+    }
 }
 
 /// Whether a command may be sent again after the connection dropped under it.
@@ -33,31 +63,35 @@ pub(crate) enum Retry {
 }
 
 impl Connection {
-    /// Sends `cmd` and waits for its reply, giving up after `limit` (which includes any wait
-    /// for a reconnection, so a dead or hung Redis never holds a request longer).
+    /// Sends `request` and waits for its reply, giving up after `limit` (which includes any
+    /// wait for a reconnection, so a dead or hung Redis never holds a request longer).
     pub(crate) async fn query<T: FromRedisValue>(
         &self,
-        cmd: &Cmd,
+        request: Request<'_>,
         retry: Retry,
         limit: Duration,
     ) -> Result<T, RedisStoreError> {
-        match tokio::time::timeout(limit, self.query_with_retry(cmd, retry)).await {
+        match tokio::time::timeout(limit, self.query_with_retry(request, retry)).await {
             Ok(result) => result.map_err(|error| RedisStoreError::from_command(error, limit)),
             Err(_elapsed) => Err(RedisStoreError::Timeout { after: limit }),
         }
     }
 
-    async fn query_with_retry<T: FromRedisValue>(&self, cmd: &Cmd, retry: Retry) -> RedisResult<T> {
+    async fn query_with_retry<T: FromRedisValue>(
+        &self,
+        request: Request<'_>,
+        retry: Retry,
+    ) -> RedisResult<T> {
         match self {
             Self::Single(manager) => {
                 let mut manager = manager.clone();
-                match cmd.query_async(&mut manager).await {
+                match request.send(&mut manager).await {
                     // The connection was found dead (closed by the server after its idle
                     // `timeout`, or Redis restarted): the manager has started a new one, which
                     // this second attempt waits for. actix-session does the same since #230.
                     Err(error) if retry == Retry::Once && error.is_unrecoverable_error() => {
                         tracing::debug!(error = %error, "Redis connection dropped; sending again");
-                        cmd.query_async(&mut manager).await
+                        request.send(&mut manager).await
                     }
                     result => result,
                 }
@@ -65,7 +99,7 @@ impl Connection {
             // The cluster client retries and reconnects by itself, bounded by its own
             // overall response timeout.
             #[cfg(feature = "cluster")]
-            Self::Cluster(cluster) => cmd.query_async(&mut cluster.clone()).await,
+            Self::Cluster(cluster) => request.send(&mut cluster.clone()).await,
         }
     }
 

@@ -34,9 +34,10 @@
 //! # Keys and commands
 //!
 //! A session lives under `<prefix><session ID>`, `session:` by default; give each application
-//! its own prefix when several share a Redis database. Each operation is a single command
-//! (`GET`, `SET … PX`, `DEL`, `PEXPIRE`), so one round trip, and expiry is Redis's own: no
-//! sweeper, no stale reads.
+//! its own prefix when several share a Redis database. Each operation is one round trip: a
+//! single command (`GET`, `SET … PX`, `DEL`, `PEXPIRE`), or for `load_entry` a `GET` and a
+//! `PTTL` in one `MULTI`/`EXEC` transaction. Expiry is Redis's own: no sweeper, no stale
+//! reads.
 //!
 //! # Connection and failures
 //!
@@ -96,8 +97,8 @@
 //!
 //! Two requests that change the same session at once both write it whole, and the last write
 //! wins, as with every store of `session-core` today. A conditional update (compare a version
-//! and write in one step) would be a Lua script on the single key: `WATCH`/`MULTI` cannot work
-//! on a connection multiplexed between requests.
+//! and write in one step) would be a Lua script on the single key: `WATCH` cannot work on a
+//! connection multiplexed between requests, since its state belongs to the connection.
 //!
 //! # Testing against Redis
 //!

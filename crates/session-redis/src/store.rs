@@ -2,12 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use redis::{Cmd, FromRedisValue};
-use session_core::{SessionId, SessionStore, StoreError};
+use redis::FromRedisValue;
+use session_core::{SessionId, SessionStore, StoreError, StoredEntry};
 
-use crate::connection::{Connection, Retry};
+use crate::connection::{Connection, Request, Retry};
 use crate::{RedisSessionStoreBuilder, RedisStoreError, command};
 
 /// Sessions in Redis, shared by every instance of the application, with native expiry.
@@ -20,6 +20,7 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command};
 /// | Operation | Command |
 /// |---|---|
 /// | [`load`](SessionStore::load) | `GET key` |
+/// | [`load_entry`](SessionStore::load_entry) | `MULTI`, `GET key`, `PTTL key`, `EXEC` (one round trip) |
 /// | [`save`](SessionStore::save) | `SET key text PX ttl` |
 /// | [`delete`](SessionStore::delete) | `DEL key` |
 /// | [`touch`](SessionStore::touch) | `PEXPIRE key ttl` |
@@ -147,14 +148,14 @@ impl RedisSessionStore {
         key
     }
 
-    async fn query<T: FromRedisValue>(
+    async fn query<'a, T: FromRedisValue>(
         &self,
-        cmd: &Cmd,
+        request: impl Into<Request<'a>>,
         retry: Retry,
     ) -> Result<T, RedisStoreError> {
         self.inner
             .connection
-            .query(cmd, retry, self.inner.response_timeout)
+            .query(request.into(), retry, self.inner.response_timeout)
             .await
     }
 }
@@ -164,6 +165,13 @@ impl SessionStore for RedisSessionStore {
         Ok(self
             .query(&command::get(&self.key(id)), Retry::Once)
             .await?)
+    }
+
+    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
+        let pipeline = command::get_with_pttl(&self.key(id));
+        let (text, pttl): (Option<String>, i64) = self.query(&pipeline, Retry::Once).await?;
+        let expires_at = command::expires_at(SystemTime::now(), pttl);
+        Ok(text.map(|text| StoredEntry::new(text, expires_at)))
     }
 
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {

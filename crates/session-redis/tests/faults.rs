@@ -59,6 +59,7 @@ async fn all_operations_fail(
     for _ in 0..sequential_rounds {
         for took in [
             expect_failure("load", accept, store.load(id)).await,
+            expect_failure("load_entry", accept, store.load_entry(id)).await,
             expect_failure("save", accept, store.save(id, "x", ttl)).await,
             expect_failure("touch", accept, store.touch(id, ttl)).await,
             expect_failure("delete", accept, store.delete(id)).await,
@@ -67,7 +68,7 @@ async fn all_operations_fail(
         }
     }
     let (a, b, c, d) = futures::future::join4(
-        expect_failure("concurrent load", accept, store.load(id)),
+        expect_failure("concurrent load_entry", accept, store.load_entry(id)),
         expect_failure("concurrent save", accept, store.save(id, "x", ttl)),
         expect_failure("concurrent touch", accept, store.touch(id, ttl)),
         expect_failure("concurrent delete", accept, store.delete(id)),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::future::join_all;
 use redis::AsyncCommands;
@@ -167,6 +167,50 @@ async fn touch_extends_the_ttl_and_keeps_the_value() {
     let value: Option<String> = raw.get(&key).await.unwrap();
     assert_eq!(value.as_deref(), Some("kept"));
     store.delete(&id).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn load_entry_reports_the_expiry_redis_keeps() {
+    let Some(redis) = redis("load_entry_reports_the_expiry_redis_keeps") else {
+        return;
+    };
+    let prefix = unique_prefix("entry");
+    let store = store_with_prefix(&redis.url, &prefix).await;
+    let mut raw = raw(&redis.url).await;
+    let id = SessionId::generate();
+    let key = format!("{prefix}{}", id.as_str());
+    let close_to = |expires_at: Option<SystemTime>, ttl: Duration| {
+        let expires_at = expires_at.expect("an expiry");
+        let expected = SystemTime::now() + ttl;
+        let gap = match expires_at.duration_since(expected) {
+            Ok(later) => later,
+            Err(earlier) => earlier.duration(),
+        };
+        assert!(gap < Duration::from_secs(2), "expiry off by {gap:?}");
+    };
+
+    assert_eq!(store.load_entry(&id).await.unwrap(), None);
+    store
+        .save(&id, "entry", Duration::from_secs(600))
+        .await
+        .unwrap();
+    let entry = store.load_entry(&id).await.unwrap().expect("saved");
+    assert_eq!(entry.text, "entry");
+    close_to(entry.expires_at, Duration::from_secs(600));
+
+    assert!(store.touch(&id, Duration::from_secs(60)).await.unwrap());
+    close_to(
+        store.load_entry(&id).await.unwrap().unwrap().expires_at,
+        Duration::from_secs(60),
+    );
+
+    // A key without expiry (written by someone else) has no expiry to report.
+    let persisted: bool = raw.persist(&key).await.unwrap();
+    assert!(persisted);
+    let entry = store.load_entry(&id).await.unwrap().expect("still there");
+    assert_eq!((entry.text.as_str(), entry.expires_at), ("entry", None));
+    store.delete(&id).await.unwrap();
+    assert_eq!(store.load_entry(&id).await.unwrap(), None);
 }
 
 #[actix_rt::test]
