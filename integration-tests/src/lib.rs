@@ -31,7 +31,9 @@ pub const COOKIE_CLIENT: &str = "session-cookie-client";
 pub const COOKIE_SERVER: &str = "session-cookie-server";
 /// The server-side session example with a signed header.
 pub const HEADER_SERVER: &str = "session-header-server";
-const EXAMPLES: [&str; 3] = [COOKIE_CLIENT, COOKIE_SERVER, HEADER_SERVER];
+/// The lifecycle example: login, timeouts, CSRF, logout everywhere.
+pub const SESSION_LOGIN: &str = "session-login";
+const EXAMPLES: [&str; 4] = [COOKIE_CLIENT, COOKIE_SERVER, HEADER_SERVER, SESSION_LOGIN];
 
 /// The variable of the encryption key.
 pub const ENCRYPTION_KEY_VAR: &str = "SESSION_ENCRYPTION_KEY";
@@ -220,6 +222,8 @@ impl Example {
             .env_remove(SIGNING_KEY_VAR)
             .env_remove("RUST_LOG")
             .env_remove("SESSIONS_DIR")
+            .env_remove("SESSION_IDLE_TIMEOUT_SECS")
+            .env_remove("SESSION_ABSOLUTE_TIMEOUT_SECS")
             .env_remove("REDIS_URL")
             .current_dir(self.workdir.path())
             .env("BIND_ADDR", "127.0.0.1:0")
@@ -455,10 +459,31 @@ pub struct Reply {
 /// When the request fails or the body is not UTF-8.
 pub async fn fetch(request: awc::ClientRequest) -> Reply {
     let description = format!("{} {}", request.get_method(), request.get_uri());
-    let mut response = request
-        .send()
-        .await
-        .unwrap_or_else(|error| panic!("{description} failed: {error}"));
+    read_reply(description, request.send().await).await
+}
+
+/// Sends `request` with a URL-encoded form body and reads the whole response.
+///
+/// # Panics
+///
+/// When the request fails or the body is not UTF-8.
+pub async fn fetch_form(request: awc::ClientRequest, form: &str) -> Reply {
+    let description = format!("{} {}", request.get_method(), request.get_uri());
+    let sent = request
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .send_body(form.to_owned())
+        .await;
+    read_reply(description, sent).await
+}
+
+async fn read_reply<S>(
+    description: String,
+    sent: Result<awc::ClientResponse<S>, awc::error::SendRequestError>,
+) -> Reply
+where
+    S: futures::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+{
+    let mut response = sent.unwrap_or_else(|error| panic!("{description} failed: {error}"));
     let body = response
         .body()
         .await

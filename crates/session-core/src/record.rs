@@ -154,7 +154,7 @@ mod tests {
             format!("s2 1 0 {token}\nv"),
             format!("s1 x 0 {token}\nv"),
             format!("s1 1 0 {token} extra\nv"),
-            format!("s1 1 0 short\nv"),
+            "s1 1 0 short\nv".to_owned(),
             format!("s1 -1 0 {token}\nv"),
             format!("s1 1 0 {token}"),
         ] {

@@ -61,6 +61,12 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// A variable that must hold a whole number of seconds does not.
+    #[error("{variable} must be a whole number of seconds greater than zero")]
+    Seconds {
+        /// The variable's name.
+        variable: &'static str,
+    },
     /// The session directory could not be used.
     #[error("session directory: {0}")]
     Directory(#[from] FsStoreError),
@@ -144,6 +150,25 @@ pub fn directory_store() -> Result<FsSessionStore, StartError> {
     // Runs for the life of the process.
     drop(store.spawn_sweeper(std::time::Duration::from_secs(300)));
     Ok(store)
+}
+
+/// A duration read from `variable` as whole seconds, or `default` when it is not set.
+///
+/// # Errors
+///
+/// [`StartError::Seconds`] when the variable is set but is not a number above zero.
+pub fn seconds_from_env(
+    variable: &'static str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, StartError> {
+    match std::env::var(variable) {
+        Err(std::env::VarError::NotPresent) => Ok(default),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if seconds > 0 => Ok(std::time::Duration::from_secs(seconds)),
+            _ => Err(StartError::Seconds { variable }),
+        },
+        Err(std::env::VarError::NotUnicode(_)) => Err(StartError::Seconds { variable }),
+    }
 }
 
 /// The address to listen on: [`BIND_ADDR_VAR`], or [`DEFAULT_BIND_ADDR`].

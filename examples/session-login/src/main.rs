@@ -1,0 +1,208 @@
+//! The session lifecycle a real app needs, in one small server:
+//!
+//! - `POST /login` (form field `username`) starts a session under a **new ID** (session
+//!   fixation defence) and redirects to `/me`;
+//! - `GET /me` answers `Hello, NAME`, or `401` without a session;
+//! - `GET /csrf` answers the session's CSRF token as plain text;
+//! - `POST /transfer` needs that token (`X-CSRF-Token` header or `csrf_token` form field), else
+//!   `403`;
+//! - `POST /logout` ends the session; `POST /logout-others` ends the user's sessions on every
+//!   other device (both CSRF-protected too).
+//!
+//! The session is server-side (memory), its signed ID in a `__Host-session` cookie. Sessions end
+//! after `SESSION_IDLE_TIMEOUT_SECS` without use (default 1800) and `SESSION_ABSOLUTE_TIMEOUT_SECS`
+//! after login (default 28800), whatever the activity.
+//!
+//! ```text
+//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-login
+//! ```
+
+mod devices;
+
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, get, post, web};
+use example_support::StartError;
+use serde::{Deserialize, Serialize};
+use session_actix::core::{MemoryStore, Sign};
+use session_actix::{
+    CookieTransport, CsrfProtection, Session, SessionConfig, SessionError, Sessions,
+};
+
+use crate::devices::Devices;
+
+/// Who is logged in.
+#[derive(Clone, Serialize, Deserialize)]
+struct LoginSession {
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct TransferForm {
+    amount: Option<String>,
+}
+
+/// A small page that drives the routes from a browser.
+#[get("/")]
+async fn index(session: Session<LoginSession>) -> Result<HttpResponse, SessionError> {
+    let page = match session.get().await? {
+        None => r#"<form method="post" action="/login">
+<input name="username" placeholder="username" autofocus> <button>Log in</button></form>"#
+            .to_owned(),
+        Some(user) => {
+            let token = session.csrf_token().await?.unwrap_or_default();
+            let form = |action: &str, label: &str, extra: &str| {
+                format!(
+                    r#"<form method="post" action="{action}">{extra}<input type="hidden" name="csrf_token" value="{token}"><button>{label}</button></form>"#
+                )
+            };
+            format!(
+                "<p>Logged in as {}.</p>{}{}{}",
+                html_escape(&user.username),
+                form(
+                    "/transfer",
+                    "Transfer",
+                    r#"<input name="amount" value="10"> "#
+                ),
+                form("/logout-others", "Log out everywhere else", ""),
+                form("/logout", "Log out", ""),
+            )
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!("<!doctype html><title>session-login</title>{page}")))
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[post("/login")]
+async fn login(
+    session: Session<LoginSession>,
+    devices: web::Data<Devices>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, SessionError> {
+    let username = form.into_inner().username.trim().to_owned();
+    if username.is_empty() || username.chars().count() > 64 {
+        return Ok(HttpResponse::BadRequest().body("username must be 1 to 64 characters"));
+    }
+    // Whatever session the browser had (maybe planted by an attacker) is not carried over.
+    session.renew().await?;
+    session.set(LoginSession {
+        username: username.clone(),
+    })?;
+    if let Some(id) = session.id().await? {
+        devices.add(&username, id);
+    }
+    tracing::info!(%username, "logged in");
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("location", "/me"))
+        .finish())
+}
+
+#[get("/me")]
+async fn me(session: Session<LoginSession>) -> Result<HttpResponse, SessionError> {
+    Ok(match session.get().await? {
+        Some(user) => example_support::text(format!("Hello, {}", user.username)),
+        None => HttpResponse::Unauthorized().body("Not logged in"),
+    })
+}
+
+#[get("/csrf")]
+async fn csrf(session: Session<LoginSession>) -> Result<HttpResponse, SessionError> {
+    Ok(match session.csrf_token().await? {
+        Some(token) => example_support::text(token),
+        None => HttpResponse::Unauthorized().body("Not logged in"),
+    })
+}
+
+async fn transfer(form: web::Form<TransferForm>) -> HttpResponse {
+    let amount = form.into_inner().amount.unwrap_or_else(|| "0".to_owned());
+    example_support::text(format!("Transferred {amount}"))
+}
+
+async fn logout(
+    session: Session<LoginSession>,
+    devices: web::Data<Devices>,
+) -> Result<HttpResponse, SessionError> {
+    if let (Some(user), Some(id)) = (session.get().await?, session.id().await?) {
+        devices.remove(&user.username, &id);
+    }
+    session.clear();
+    Ok(example_support::text("Logged out"))
+}
+
+async fn logout_others(
+    session: Session<LoginSession>,
+    devices: web::Data<Devices>,
+) -> Result<HttpResponse, SessionError> {
+    let (Some(user), Some(current)) = (session.get().await?, session.id().await?) else {
+        return Ok(HttpResponse::Unauthorized().body("Not logged in"));
+    };
+    let others = devices.take_others(&user.username, &current);
+    for id in &others {
+        session.invalidate_id(id).await?;
+    }
+    Ok(example_support::text(format!(
+        "Logged out {} other sessions",
+        others.len()
+    )))
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), StartError> {
+    example_support::init_tracing();
+    let key = example_support::signing_key()?;
+    let idle =
+        example_support::seconds_from_env("SESSION_IDLE_TIMEOUT_SECS", Duration::from_secs(1800))?;
+    let absolute = example_support::seconds_from_env(
+        "SESSION_ABSOLUTE_TIMEOUT_SECS",
+        Duration::from_secs(8 * 3600),
+    )?;
+    let sessions = Sessions::builder()
+        .session(
+            SessionConfig::<LoginSession>::new(CookieTransport::new("__Host-session"))
+                .store(MemoryStore::new())
+                .transform(Sign::new(key))
+                .idle_timeout(idle)
+                .absolute_timeout(absolute),
+        )
+        .build()?;
+    let devices = web::Data::new(Devices::default());
+    example_support::serve(move || {
+        let protected = || CsrfProtection::<LoginSession>::new();
+        App::new()
+            .wrap(sessions.clone())
+            .app_data(devices.clone())
+            .service(index)
+            .service(login)
+            .service(me)
+            .service(csrf)
+            .service(
+                web::resource("/transfer")
+                    .wrap(protected())
+                    .route(web::post().to(transfer)),
+            )
+            .service(
+                web::resource("/logout")
+                    .wrap(protected())
+                    .route(web::post().to(logout)),
+            )
+            .service(
+                web::resource("/logout-others")
+                    .wrap(protected())
+                    .route(web::post().to(logout_others)),
+            )
+    })
+    .await
+}

@@ -1,0 +1,218 @@
+//! `session-login`: the whole lifecycle through a real process over HTTP.
+
+use std::time::Duration;
+
+use actix_web::cookie::Cookie;
+use actix_web::http::Method;
+use integration_tests::{Example, Reply, SESSION_LOGIN, Server, fetch, fetch_form};
+
+const NAME: &str = "__Host-session";
+
+async fn login(server: &Server, username: &str, previous: Option<&Cookie<'_>>) -> Cookie<'static> {
+    let mut request = server.request(Method::POST, "/login");
+    if let Some(previous) = previous {
+        request = request.insert_header(("Cookie", previous.encoded().stripped().to_string()));
+    }
+    let reply = fetch_form(request, &format!("username={username}")).await;
+    assert_eq!(reply.status, 303, "{reply:?}");
+    assert_eq!(reply.location().as_deref(), Some("/me"));
+    let cookie = reply.only_cookie(NAME);
+    assert_eq!(cookie.secure(), Some(true), "__Host- cookies are Secure");
+    assert_eq!(cookie.path(), Some("/"));
+    assert_eq!(cookie.domain(), None);
+    cookie
+}
+
+async fn me(server: &Server, cookie: &Cookie<'_>) -> Reply {
+    fetch(server.get_with_cookie("/me", cookie)).await
+}
+
+async fn token(server: &Server, cookie: &Cookie<'_>) -> String {
+    let reply = fetch(server.get_with_cookie("/csrf", cookie)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body.len(), 43, "{reply:?}");
+    reply.body
+}
+
+async fn post(
+    server: &Server,
+    path: &str,
+    cookie: &Cookie<'_>,
+    header: Option<&str>,
+    form: &str,
+) -> Reply {
+    let mut request = server
+        .request(Method::POST, path)
+        .insert_header(("Cookie", cookie.encoded().stripped().to_string()));
+    if let Some(token) = header {
+        request = request.insert_header(("X-CSRF-Token", token.to_owned()));
+    }
+    fetch_form(request, form).await
+}
+
+#[actix_rt::test]
+async fn login_me_and_logout() {
+    let server = Example::with_keys(SESSION_LOGIN).start();
+    assert_eq!(fetch(server.get("/me")).await.status, 401);
+    let cookie = login(&server, "alice", None).await;
+    let reply = me(&server, &cookie).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "Hello, alice")
+    );
+    assert!(
+        reply.set_cookies().is_empty(),
+        "a plain read sends no cookie"
+    );
+
+    let csrf = token(&server, &cookie).await;
+    let reply = post(&server, "/logout", &cookie, Some(&csrf), "").await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "Logged out")
+    );
+    let removal = reply.only_cookie(NAME);
+    assert_eq!(removal.value(), "");
+    assert_eq!(
+        me(&server, &cookie).await.status,
+        401,
+        "the old cookie is dead"
+    );
+}
+
+#[actix_rt::test]
+async fn login_renews_a_planted_session_id() {
+    let server = Example::with_keys(SESSION_LOGIN).start();
+    let planted = login(&server, "mallory", None).await;
+    let victim = login(&server, "alice", Some(&planted)).await;
+    assert_ne!(victim.value(), planted.value(), "a new ID on login");
+    assert_eq!(me(&server, &victim).await.body, "Hello, alice");
+    assert_eq!(
+        me(&server, &planted).await.status,
+        401,
+        "the planted ID was invalidated"
+    );
+}
+
+#[actix_rt::test]
+async fn transfer_needs_the_csrf_token() {
+    let server = Example::with_keys(SESSION_LOGIN).start();
+    let cookie = login(&server, "alice", None).await;
+    let csrf = token(&server, &cookie).await;
+    let other = login(&server, "bob", None).await;
+    let other_csrf = token(&server, &other).await;
+
+    for (header, form) in [
+        (None, "amount=5".to_owned()),
+        (Some("forged"), "amount=5".to_owned()),
+        (Some(other_csrf.as_str()), "amount=5".to_owned()),
+        (None, format!("amount=5&csrf_token={other_csrf}")),
+    ] {
+        let reply = post(&server, "/transfer", &cookie, header, &form).await;
+        assert_eq!(reply.status, 403, "{header:?} {form}: {reply:?}");
+    }
+    let reply = post(&server, "/transfer", &cookie, Some(&csrf), "amount=5").await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "Transferred 5")
+    );
+    let reply = post(
+        &server,
+        "/transfer",
+        &cookie,
+        None,
+        &format!("amount=9&csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "Transferred 9")
+    );
+    // Without a session there is no token to match.
+    let reply = fetch_form(
+        server.request(Method::POST, "/transfer"),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+    // Logout is protected too.
+    assert_eq!(
+        post(&server, "/logout", &cookie, None, "").await.status,
+        403
+    );
+    assert_eq!(me(&server, &cookie).await.body, "Hello, alice");
+}
+
+#[actix_rt::test]
+async fn logout_everywhere_else() {
+    let server = Example::with_keys(SESSION_LOGIN).start();
+    let laptop = login(&server, "alice", None).await;
+    let phone = login(&server, "alice", None).await;
+    let tablet = login(&server, "alice", None).await;
+    let bob = login(&server, "bob", None).await;
+    let csrf = token(&server, &phone).await;
+    let reply = post(&server, "/logout-others", &phone, Some(&csrf), "").await;
+    assert_eq!(reply.body, "Logged out 2 other sessions");
+    assert_eq!(me(&server, &laptop).await.status, 401);
+    assert_eq!(me(&server, &tablet).await.status, 401);
+    assert_eq!(me(&server, &phone).await.body, "Hello, alice");
+    assert_eq!(me(&server, &bob).await.body, "Hello, bob");
+}
+
+#[actix_rt::test]
+async fn idle_timeout_from_the_environment() {
+    let server = Example::with_keys(SESSION_LOGIN)
+        .env("SESSION_IDLE_TIMEOUT_SECS", "2")
+        .start();
+    let cookie = login(&server, "alice", None).await;
+    actix_rt::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        me(&server, &cookie).await.body,
+        "Hello, alice",
+        "used within the window"
+    );
+    actix_rt::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        me(&server, &cookie).await.body,
+        "Hello, alice",
+        "the use above extended it"
+    );
+    actix_rt::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(
+        me(&server, &cookie).await.status,
+        401,
+        "idle for longer than the window"
+    );
+}
+
+#[actix_rt::test]
+async fn absolute_timeout_from_the_environment() {
+    let server = Example::with_keys(SESSION_LOGIN)
+        .env("SESSION_IDLE_TIMEOUT_SECS", "2")
+        .env("SESSION_ABSOLUTE_TIMEOUT_SECS", "3")
+        .start();
+    let cookie = login(&server, "alice", None).await;
+    for _ in 0..2 {
+        actix_rt::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(me(&server, &cookie).await.body, "Hello, alice");
+    }
+    actix_rt::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        me(&server, &cookie).await.status,
+        401,
+        "3.3 s after login, however active"
+    );
+}
+
+#[actix_rt::test]
+async fn invalid_timeout_stops_the_start() {
+    let exited = Example::with_keys(SESSION_LOGIN)
+        .env("SESSION_IDLE_TIMEOUT_SECS", "soon")
+        .run_to_exit();
+    assert!(!exited.status.success());
+    assert!(
+        exited.stderr.contains("SESSION_IDLE_TIMEOUT_SECS"),
+        "{}",
+        exited.stderr
+    );
+}
