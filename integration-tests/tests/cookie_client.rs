@@ -127,3 +127,17 @@ async fn stdout_is_only_the_listening_line() {
         format!("Listening on {}/\n", server.base())
     );
 }
+
+#[actix_rt::test]
+async fn a_cookie_replayed_after_its_max_age_is_expired() {
+    let server = Example::with_keys(COOKIE_CLIENT).start();
+    let cookie = login(&server).await;
+    let reply = fetch(server.get_with_cookie("/user", &cookie)).await;
+    assert_eq!(reply.body, reload_text(0));
+    // The browser would have dropped it after Max-Age=10; a client that keeps it anyway finds
+    // the sealed expiry enforced by the server.
+    actix_rt::time::sleep(std::time::Duration::from_secs(11)).await;
+    let reply = fetch(server.get_with_cookie("/user", &cookie)).await;
+    assert_eq!(reply.body, NO_SESSION);
+    assert_eq!(reply.only_cookie(NAME).value(), "", "told to drop it");
+}
