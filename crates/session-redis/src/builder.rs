@@ -3,7 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use redis::IntoConnectionInfo as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::io::tcp::TcpSettings;
+use redis::io::tcp::socket2::TcpKeepalive;
 
 use crate::connection::Connection;
 use crate::{RedisSessionStore, RedisStoreError};
@@ -184,16 +187,16 @@ impl RedisSessionStoreBuilder {
     }
 
     fn client(&self, url: &str) -> Result<redis::Client, RedisStoreError> {
+        let info = url
+            .into_connection_info()
+            .map_err(RedisStoreError::InvalidUrl)?
+            .set_tcp_settings(tcp_settings());
         #[cfg(feature = "tls-rustls")]
         if let Some(pem) = &self.tls_root_certificates {
-            use redis::IntoConnectionInfo as _;
-            let info = url
-                .into_connection_info()
-                .map_err(RedisStoreError::InvalidUrl)?;
             return redis::Client::build_with_tls(info, crate::tls::certificates(pem))
                 .map_err(RedisStoreError::InvalidTls);
         }
-        redis::Client::open(url).map_err(RedisStoreError::InvalidUrl)
+        redis::Client::open(info).map_err(RedisStoreError::InvalidUrl)
     }
 
     #[cfg(feature = "cluster")]
@@ -201,7 +204,6 @@ impl RedisSessionStoreBuilder {
         &self,
         nodes: &[String],
     ) -> Result<redis::cluster_async::ClusterConnection, RedisStoreError> {
-        use redis::IntoConnectionInfo as _;
         for url in nodes {
             url.as_str()
                 .into_connection_info()
@@ -213,7 +215,8 @@ impl RedisSessionStoreBuilder {
             .connection_timeout(self.connect_timeout)
             // Per attempt and, by default, for the whole request with its retries and
             // redirections.
-            .response_timeout(self.response_timeout);
+            .response_timeout(self.response_timeout)
+            .tcp_settings(tcp_settings());
         #[cfg(feature = "tls-rustls")]
         if let Some(pem) = &self.tls_root_certificates {
             let client = builder
@@ -242,6 +245,37 @@ impl RedisSessionStoreBuilder {
     }
 }
 
+/// How long a connection may be silent before keepalive probes start.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+/// How long sent data may stay unacknowledged before the kernel closes the connection
+/// (Linux `TCP_USER_TIMEOUT`; also bounds the keepalive probing).
+#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+const UNACKNOWLEDGED_LIMIT: Duration = Duration::from_secs(10);
+
+/// The TCP options of every connection to Redis.
+///
+/// - No Nagle delay: commands are small, and pipelined ones must not wait for an ACK.
+/// - Keepalive probes, so a connection that died while idle (a NAT or firewall dropped it, a
+///   failed-over host vanished) is found and replaced.
+/// - On Linux, a limit on unacknowledged data: a connection that dies under traffic, with its
+///   packets silently dropped, fails and is replaced after 10 s. Without it the response
+///   timeout fails each request, but the dead connection is never replaced until the kernel
+///   gives up on its retransmissions, about 15 minutes later, because the redis crate only
+///   reconnects on connection errors, not on timeouts.
+fn tcp_settings() -> TcpSettings {
+    let keepalive = TcpKeepalive::new().with_time(KEEPALIVE_IDLE);
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "macos"))]
+    let keepalive = keepalive
+        .with_interval(Duration::from_secs(10))
+        .with_retries(3);
+    let settings = TcpSettings::default()
+        .set_nodelay(true)
+        .set_keepalive(keepalive);
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    let settings = settings.set_user_timeout(UNACKNOWLEDGED_LIMIT);
+    settings
+}
+
 impl fmt::Debug for RedisSessionStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("RedisSessionStoreBuilder");
@@ -266,6 +300,15 @@ impl fmt::Debug for RedisSessionStoreBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_use_nodelay_keepalive_and_a_limit_on_unacknowledged_data() {
+        let settings = tcp_settings();
+        assert!(settings.nodelay());
+        assert!(settings.keepalive().is_some());
+        #[cfg(target_os = "linux")]
+        assert_eq!(settings.user_timeout(), Some(UNACKNOWLEDGED_LIMIT));
+    }
 
     #[test]
     fn debug_does_not_show_the_url() {

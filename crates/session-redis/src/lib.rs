@@ -58,6 +58,12 @@
 //!   (Redis restarted, or closed it after its idle `timeout`) is sent once more on the new
 //!   connection, within the same time limit. All four commands are idempotent, so this is
 //!   safe (actix-session added the same retry after its issue #230).
+//! - **Dead connections are found.** The redis crate replaces a connection on connection
+//!   errors, not on timeouts, so a connection whose packets vanish (a NAT or firewall forgot
+//!   it, a failed-over host is gone) could otherwise time out request after request until the
+//!   kernel gives up, about 15 minutes later. Connections therefore use TCP keepalive (probes
+//!   after 30 s idle) and, on Linux, `TCP_USER_TIMEOUT` (10 s of unacknowledged data closes
+//!   the connection), plus `TCP_NODELAY` for the small pipelined commands.
 //!
 //! The store must be built inside a Tokio runtime, such as actix-web's (`actix-rt`).
 //!

@@ -306,6 +306,27 @@ async fn two_hundred_concurrent_operations_share_one_connection() {
     assert!(deletes.iter().all(Result::is_ok));
 }
 
+/// The TCP options reach the socket: the kernel runs a keepalive timer on the store's
+/// connection (seen with `ss` from iproute2; skipped without it).
+#[actix_rt::test]
+async fn the_connection_has_tcp_keepalive() {
+    let Some(server) = private_server("the_connection_has_tcp_keepalive", &[]) else {
+        return;
+    };
+    let store = RedisSessionStore::new(server.url()).await.unwrap();
+    store.load(&SessionId::generate()).await.unwrap();
+    let filter = format!("( dport = :{} )", server.port());
+    let Ok(output) = std::process::Command::new("ss")
+        .args(["-tno", "state", "established", &filter])
+        .output()
+    else {
+        eprintln!("the_connection_has_tcp_keepalive: no `ss` on PATH, not checked");
+        return;
+    };
+    let sockets = String::from_utf8_lossy(&output.stdout);
+    assert!(sockets.contains("timer:(keepalive"), "{sockets}");
+}
+
 #[actix_rt::test]
 async fn passwords_work_and_never_show() {
     const PASSWORD: &str = "s3cret-Pa55word";
