@@ -306,6 +306,46 @@ async fn two_hundred_concurrent_operations_share_one_connection() {
     assert!(deletes.iter().all(Result::is_ok));
 }
 
+/// actix-web builds the store in `main` (the System runtime) and uses clones of it from each
+/// worker thread, every one with a runtime of its own.
+#[test]
+fn one_store_serves_several_runtimes_like_actix_workers() {
+    actix_rt::System::new().block_on(async {
+        let Some(redis) = redis("one_store_serves_several_runtimes") else {
+            return;
+        };
+        let store = store_with_prefix(&redis.url, &unique_prefix("workers")).await;
+        let workers: Vec<_> = (0..2)
+            .map(|worker| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    actix_rt::System::new().block_on(async move {
+                        for n in 0..50 {
+                            let id = SessionId::generate();
+                            let text = format!("{worker}/{n}");
+                            store
+                                .save(&id, &text, Duration::from_secs(60))
+                                .await
+                                .unwrap();
+                            assert_eq!(store.load(&id).await.unwrap(), Some(text));
+                            store.delete(&id).await.unwrap();
+                        }
+                    });
+                })
+            })
+            .collect();
+        // The main runtime keeps running meanwhile, as it does under `HttpServer::run`.
+        let started = std::time::Instant::now();
+        while !workers.iter().all(std::thread::JoinHandle::is_finished) {
+            assert!(started.elapsed() < Duration::from_secs(10), "workers stuck");
+            actix_rt::time::sleep(Duration::from_millis(10)).await;
+        }
+        for worker in workers {
+            worker.join().expect("worker thread");
+        }
+    });
+}
+
 /// The TCP options reach the socket: the kernel runs a keepalive timer on the store's
 /// connection (seen with `ss` from iproute2; skipped without it).
 #[actix_rt::test]
