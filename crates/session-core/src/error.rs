@@ -106,6 +106,12 @@ pub enum StoreError {
     /// The backend is unavailable (for example, disconnected and not yet reconnected).
     #[error("session storage is unavailable")]
     Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+    /// The store does not implement this operation.
+    #[error("session storage does not support {operation}")]
+    Unsupported {
+        /// The operation, such as `compare_and_swap`.
+        operation: &'static str,
+    },
 }
 
 impl StoreError {

@@ -220,6 +220,30 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        new: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut shard = self.shard(id);
+        let current = shard
+            .entries
+            .get(id)
+            .filter(|entry| entry.expires_at > now && &*entry.text == expected);
+        if current.is_none() {
+            return Ok(false);
+        }
+        let expires_at = deadline(now, ttl);
+        shard.set_expiry(id, expires_at);
+        if let Some(entry) = shard.entries.get_mut(id) {
+            entry.text = new.into();
+        }
+        Ok(true)
+    }
+
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         self.shard(id).remove(id);
         Ok(())
@@ -252,6 +276,21 @@ mod tests {
     #[test]
     fn conformance() {
         block_on(crate::test_util::run_conformance_suite(&MemoryStore::new()));
+    }
+
+    #[cfg(feature = "test-util")]
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        block_on(crate::test_util::run_concurrent_update_check(
+            &MemoryStore::new(),
+            100,
+            1,
+        ));
+        block_on(crate::test_util::run_concurrent_update_check(
+            &MemoryStore::new(),
+            10,
+            20,
+        ));
     }
 
     #[test]

@@ -18,6 +18,9 @@ use crate::{SessionId, StoreError};
 /// - `touch` extends the time to live without rewriting the text, and tells whether the entry
 ///   existed; the default implementation loads and saves again.
 ///
+/// - `compare_and_swap` replaces the text only if it is still exactly `expected`, atomically
+///   with respect to every other write of that entry; it is what makes concurrent updates of
+///   one session lose nothing. The default answers [`StoreError::Unsupported`].
 /// - `load_entry` is `load` plus the entry's expiry time when the store knows it (in one round
 ///   trip), so middleware can refresh an idle timeout only when a useful part of it has passed;
 ///   the default reports no expiry.
@@ -91,6 +94,29 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Replaces the text under `id` with `new` (and its time to live with `ttl`) only if the
+    /// entry exists and its text is exactly `expected`; tells whether it did. Atomic: two
+    /// concurrent calls with the same `expected` cannot both succeed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unsupported`] from stores that cannot do it atomically (the default), and
+    /// [`StoreError`] when the storage failed.
+    fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        new: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = (id, expected, new, ttl);
+        async {
+            Err(StoreError::Unsupported {
+                operation: "compare_and_swap",
+            })
+        }
+    }
+
     /// Removes the entry under `id`; succeeds when there is none.
     ///
     /// # Errors
@@ -147,6 +173,14 @@ pub trait DynSessionStore: Send + Sync + 'static {
     fn load_entry<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<StoredEntry>>;
     /// See [`SessionStore::save`].
     fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration) -> StoreFuture<'a, ()>;
+    /// See [`SessionStore::compare_and_swap`].
+    fn compare_and_swap<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expected: &'a str,
+        new: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
     /// See [`SessionStore::delete`].
     fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()>;
     /// See [`SessionStore::touch`].
@@ -164,6 +198,16 @@ impl<S: SessionStore> DynSessionStore for S {
 
     fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
         Box::pin(SessionStore::save(self, id, text, ttl))
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expected: &'a str,
+        new: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(SessionStore::compare_and_swap(self, id, expected, new, ttl))
     }
 
     fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {

@@ -31,6 +31,124 @@ pub async fn run_conformance_suite<S: SessionStore>(store: &S) {
     entries_expire_after_ttl(store).await;
     touch_extends_without_rewriting(store).await;
     load_entry_agrees_with_load(store).await;
+    compare_and_swap_replaces_only_the_expected_text(store).await;
+}
+
+/// Checks that concurrent read-modify-write cycles through
+/// [`SessionStore::compare_and_swap`] lose no update: `writers` tasks each add 1 to a counter
+/// `increments` times, retrying on conflict, and the counter must end at the total.
+///
+/// # Panics
+///
+/// When an update was lost or the store failed.
+pub async fn run_concurrent_update_check<S: SessionStore>(
+    store: &S,
+    writers: usize,
+    increments: usize,
+) {
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    store.save(&id, "0", ttl).await.expect("save");
+    let increment = |id: SessionId| async move {
+        for _ in 0..increments {
+            loop {
+                let current = store
+                    .load(&id)
+                    .await
+                    .expect("load")
+                    .expect("counter exists");
+                let next = (current.parse::<usize>().expect("a number") + 1).to_string();
+                // Let the other writers read the same value first, so swaps do conflict.
+                yield_now().await;
+                if store
+                    .compare_and_swap(&id, &current, &next, ttl)
+                    .await
+                    .expect("cas")
+                {
+                    break;
+                }
+            }
+        }
+    };
+    futures_join_all((0..writers).map(|_| increment(id.clone()))).await;
+    let total = store
+        .load(&id)
+        .await
+        .expect("load")
+        .expect("counter exists");
+    assert_eq!(
+        total,
+        (writers * increments).to_string(),
+        "concurrent updates were lost"
+    );
+}
+
+/// Returns `Pending` once, so every other future polled with this one runs before it goes on.
+async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// Polls the futures together on the current task (no runtime needed).
+async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    let mut pending: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    std::future::poll_fn(move |cx| {
+        pending.retain_mut(|future| future.as_mut().poll(cx).is_pending());
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+async fn compare_and_swap_replaces_only_the_expected_text<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    assert!(
+        !store
+            .compare_and_swap(&id, "a", "b", ttl)
+            .await
+            .expect("cas"),
+        "no entry: nothing to swap"
+    );
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "a failed swap creates nothing"
+    );
+    store.save(&id, "v1", ttl).await.expect("save");
+    assert!(
+        !store
+            .compare_and_swap(&id, "v0", "v2", ttl)
+            .await
+            .expect("cas")
+    );
+    assert_eq!(store.load(&id).await.expect("load").as_deref(), Some("v1"));
+    assert!(
+        store
+            .compare_and_swap(&id, "v1", "v2", ttl)
+            .await
+            .expect("cas")
+    );
+    assert_eq!(store.load(&id).await.expect("load").as_deref(), Some("v2"));
+    assert!(
+        !store
+            .compare_and_swap(&id, "v1", "v3", ttl)
+            .await
+            .expect("cas"),
+        "stale expected"
+    );
 }
 
 async fn missing_is_none<S: SessionStore>(store: &S) {
