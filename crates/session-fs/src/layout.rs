@@ -20,6 +20,8 @@ const FORMAT_LINE: &[u8] = b"session-fs 1\n";
 /// Expiry times further away than this are clamped (file systems cap timestamps).
 const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 pub(crate) const TEMP_SUFFIX: &str = ".tmp";
+/// The file whose lock serializes the writes of one shard, across processes.
+pub(crate) const LOCK_FILE: &str = ".lock";
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -59,10 +61,86 @@ fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
+/// Runs `f` holding the shard's write lock (an exclusive `flock` of `<shard>/.lock`, so other
+/// processes wait too). With `create`, a missing shard directory is created; without, a missing
+/// shard means there is nothing to change and `f` is not run.
+fn with_shard_lock<T>(
+    root: &Path,
+    id: &SessionId,
+    create: bool,
+    durable: bool,
+    f: impl FnOnce() -> Result<T, FsStoreError>,
+) -> Result<Option<T>, FsStoreError> {
+    let dir = shard_dir(root, id);
+    let path = dir.join(LOCK_FILE);
+    let mut attempts = 0;
+    let lock = loop {
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(file) => break file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound && create && attempts < 3 => {
+                attempts += 1;
+                create_private_dir(&dir, false).map_err(FsStoreError::io("create shard"))?;
+                if durable {
+                    sync_dir(root).map_err(FsStoreError::io("sync root"))?;
+                }
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
+            Err(error) => return Err(FsStoreError::io("open lock")(error)),
+        }
+    };
+    lock.lock().map_err(FsStoreError::io("lock"))?;
+    // Closing the file releases the lock.
+    let result = f();
+    drop(lock);
+    result.map(Some)
+}
+
+/// Saves under the shard lock.
+pub(crate) fn save(
+    root: &Path,
+    id: &SessionId,
+    text: &str,
+    expires_at: SystemTime,
+    durable: bool,
+) -> Result<(), FsStoreError> {
+    with_shard_lock(root, id, true, durable, || {
+        write(root, id, text, expires_at, durable)
+    })
+    .map(drop)
+}
+
+/// Deletes under the shard lock.
+pub(crate) fn delete(root: &Path, id: &SessionId) -> Result<(), FsStoreError> {
+    with_shard_lock(root, id, false, false, || remove(&session_file(root, id))).map(drop)
+}
+
+/// Replaces the session's text only if it is still `expected`, under the shard lock.
+pub(crate) fn compare_and_swap(
+    root: &Path,
+    id: &SessionId,
+    expected: &str,
+    new: &str,
+    expires_at: SystemTime,
+    durable: bool,
+) -> Result<bool, FsStoreError> {
+    let swapped = with_shard_lock(root, id, false, durable, || match read(root, id)? {
+        Some((current, _)) if current == expected => {
+            write(root, id, new, expires_at, durable)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    })?;
+    Ok(swapped.unwrap_or(false))
+}
+
 /// Writes the session atomically: a temporary file in the same directory, flushed, given its
 /// expiry, then renamed over the old file. A crash at any point leaves the old file or the new
 /// one, never a torn or empty one. With `durable`, file and directory are fsynced.
-pub(crate) fn write(
+fn write(
     root: &Path,
     id: &SessionId,
     text: &str,

@@ -23,7 +23,8 @@ use crate::{FsStoreError, layout};
 ///   [`FsSessionStore::spawn_sweeper`] does that periodically.
 /// - **Permissions** (Unix): files `0600`, directories `0700`.
 /// - **Several processes** may share a root: there is no cache, every read sees the latest
-///   completed write.
+///   completed write, and writes to a shard are serialized by a lock file (`flock`), so
+///   [`compare_and_swap`](SessionStore::compare_and_swap) is atomic across processes too.
 ///
 /// File operations run on the Tokio blocking pool (the runtime under actix-web).
 ///
@@ -170,7 +171,7 @@ impl SessionStore for FsSessionStore {
         let (id, text) = (id.clone(), text.to_owned());
         let expires_at = layout::expiry_after(ttl);
         self.blocking(move |root, durability| {
-            layout::write(
+            layout::save(
                 root,
                 &id,
                 &text,
@@ -183,8 +184,24 @@ impl SessionStore for FsSessionStore {
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         let id = id.clone();
-        self.blocking(move |root, _| layout::remove(&layout::session_file(root, &id)))
+        self.blocking(move |root, _| layout::delete(root, &id))
             .await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        new: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let (id, expected, new) = (id.clone(), expected.to_owned(), new.to_owned());
+        let expires_at = layout::expiry_after(ttl);
+        self.blocking(move |root, durability| {
+            let durable = durability == Durability::Fsync;
+            layout::compare_and_swap(root, &id, &expected, &new, expires_at, durable)
+        })
+        .await
     }
 
     async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {

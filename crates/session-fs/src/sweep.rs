@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::FsStoreError;
-use crate::layout::TEMP_SUFFIX;
+use crate::layout::{LOCK_FILE, TEMP_SUFFIX};
 
 /// A temporary file untouched for this long belongs to a writer that crashed.
 const ABANDONED_AFTER: Duration = Duration::from_secs(60);
@@ -60,8 +60,12 @@ pub(crate) fn sweep(root: &Path, now: SystemTime) -> Result<SweepReport, FsStore
 }
 
 fn sweep_shard(dir: &Path, now: SystemTime, report: &mut SweepReport) -> io::Result<()> {
+    let mut sessions_left = false;
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
+        if entry.file_name() == LOCK_FILE {
+            continue;
+        }
         let Ok(metadata) = entry.metadata() else {
             continue;
         };
@@ -82,13 +86,33 @@ fn sweep_shard(dir: &Path, now: SystemTime, report: &mut SweepReport) -> io::Res
             } else {
                 report.expired += 1;
             }
+        } else {
+            sessions_left = true;
         }
     }
-    // Fails while the shard still holds files, which is what we want.
+    if !sessions_left {
+        prune_shard(dir, report);
+    }
+    Ok(())
+}
+
+/// Removes an empty shard: its lock file (when nobody holds it) and the directory, which
+/// fails, as it should, if a writer has just put a file there.
+fn prune_shard(dir: &Path, report: &mut SweepReport) {
+    let lock_path = dir.join(LOCK_FILE);
+    match fs::File::open(&lock_path) {
+        Ok(lock) => {
+            if lock.try_lock().is_err() {
+                return;
+            }
+            let _ = fs::remove_file(&lock_path);
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(_) => return,
+    }
     if fs::remove_dir(dir).is_ok() {
         report.pruned_dirs += 1;
     }
-    Ok(())
 }
 
 #[cfg(test)]

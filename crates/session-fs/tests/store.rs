@@ -36,6 +36,16 @@ async fn conformance_with_and_without_fsync() {
 }
 
 #[actix_rt::test]
+async fn concurrent_updates_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsSessionStore::new(dir.path())
+        .unwrap()
+        .with_durability(Durability::NoFsync);
+    session_core::test_util::run_concurrent_update_check(&store, 100, 1).await;
+    session_core::test_util::run_concurrent_update_check(&store, 8, 10).await;
+}
+
+#[actix_rt::test]
 async fn layout_is_a_shard_directory_and_a_private_file() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sessions");
@@ -58,7 +68,12 @@ async fn layout_is_a_shard_directory_and_a_private_file() {
     );
     let mut found = files_under(&root);
     found.sort();
-    assert_eq!(found, [shard, file.clone()]);
+    let lock = shard.join(".lock");
+    assert_eq!(found, [shard, lock.clone(), file.clone()]);
+    assert_eq!(
+        std::fs::metadata(&lock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let content = std::fs::read_to_string(&file).unwrap();
     assert_eq!(content, "session-fs 1\n{}");
 }
@@ -147,8 +162,8 @@ async fn sweep_removes_expired_files_and_empty_shards_only() {
     let remaining = files_under(dir.path());
     assert_eq!(
         remaining.len(),
-        2,
-        "one shard and one file left: {remaining:?}"
+        3,
+        "one shard, its lock and one file left: {remaining:?}"
     );
     assert!(report.pruned_dirs >= 1);
     assert_eq!(store.load(&kept).await.unwrap().as_deref(), Some("kept"));
