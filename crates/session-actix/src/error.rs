@@ -67,6 +67,16 @@ pub enum SessionError {
         /// The type asked for.
         type_name: &'static str,
     },
+    /// [`Session::update`](crate::Session::update) kept meeting concurrent changes and gave up.
+    #[error(
+        "session {name:?} was changed concurrently {attempts} times in a row; update abandoned"
+    )]
+    UpdateConflict {
+        /// The session's name.
+        name: String,
+        /// How many times the update was tried.
+        attempts: usize,
+    },
     /// The value would make the cookie larger than browsers keep; it was not set.
     #[error("cookie {name:?} would be {size} bytes, over the limit of {limit}")]
     CookieTooLarge {

@@ -205,6 +205,94 @@ impl<T: Clone + Send + 'static> Session<T> {
         }
     }
 
+    /// Changes the session's value atomically: `change` is applied to the value in the storage
+    /// and the result is written only if nobody wrote the session meanwhile; otherwise the
+    /// latest value is read and `change` runs again. So concurrent requests of one session
+    /// (two tabs, parallel API calls) lose no update. The write happens now, not when the
+    /// response is sent. Returns the new value, or `None` when there is no session (and
+    /// `change` is not called).
+    ///
+    /// `change` may run several times: keep it free of side effects. For client-side sessions
+    /// there is nothing shared to update atomically; this is `get`, `change` and `set`.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::UpdateConflict`] after 100 conflicting attempts in a row,
+    /// [`SessionError::Store`] (including [`StoreError::Unsupported`] from a store without
+    /// `compare_and_swap`), and the errors of [`Session::set`].
+    ///
+    /// [`StoreError::Unsupported`]: session_core::StoreError::Unsupported
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use session_actix::{Session, SessionError};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
+    /// async fn visit(session: Session<Visits>) -> Result<String, SessionError> {
+    ///     let visits = session.update(|v| v.count += 1).await?;
+    ///     Ok(visits.map_or("no session".to_owned(), |v| v.count.to_string()))
+    /// }
+    /// ```
+    pub async fn update<F>(&self, mut change: F) -> Result<Option<T>, SessionError>
+    where
+        F: FnMut(&mut T) + Send,
+    {
+        const MAX_ATTEMPTS: usize = 100;
+        let core = &self.provider().core;
+        let pending_change = self.state.with_slot(self.index, |slot| {
+            !matches!(slot.change, Change::None) || slot.renew
+        });
+        let Some(store) = core.store.as_deref().filter(|_| !pending_change) else {
+            // Client-side, or already changed in this request: the change is this request's.
+            let Some(mut value) = self.get().await? else {
+                return Ok(None);
+            };
+            change(&mut value);
+            self.set(value.clone())?;
+            return Ok(Some(value));
+        };
+        self.ensure_loaded().await?;
+        let Some(id) = self.state.with_slot(self.index, |slot| {
+            slot.loaded.as_ref().and_then(|l| l.id.clone())
+        }) else {
+            return Ok(None);
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(entry) = store.load_entry(&id).await? else {
+                return Ok(None);
+            };
+            let Some(record) = session_core::Record::decode(&entry.text) else {
+                return Ok(None);
+            };
+            let Ok(mut value) = self.serializer().0.deserialize(&record.text) else {
+                return Ok(None);
+            };
+            change(&mut value);
+            let text = self.serializer().0.serialize(&value)?;
+            let updated = record.with_text(text, None);
+            let ttl = core.server_ttl(&updated);
+            if store
+                .compare_and_swap(&id, &entry.text, &updated.encode(), ttl)
+                .await?
+            {
+                let kept = value.clone();
+                self.state.with_slot(self.index, |slot| {
+                    if let Some(loaded) = slot.loaded.as_mut() {
+                        loaded.record = Some(updated);
+                        loaded.value = Some(Box::new(kept));
+                        loaded.refresh = false;
+                    }
+                });
+                return Ok(Some(value));
+            }
+            actix_web::rt::task::yield_now().await;
+        }
+        Err(SessionError::UpdateConflict {
+            name: core.name.clone(),
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
     /// Ends the session: the storage entry is deleted and a cookie transport sends an expired
     /// cookie with the same `Path`, `Domain`, `Secure` and `SameSite`.
     pub fn clear(&self) {

@@ -27,7 +27,7 @@ impl ProviderCore {
     }
 
     /// How long a server-side record may live from now, given its start.
-    fn server_ttl(&self, record: &Record) -> Duration {
+    pub(crate) fn server_ttl(&self, record: &Record) -> Duration {
         let now = self.lifetime.now();
         self.lifetime
             .deadline(record.created_at, now)
