@@ -216,3 +216,29 @@ async fn invalid_timeout_stops_the_start() {
         exited.stderr
     );
 }
+
+#[actix_rt::test]
+async fn a_hundred_concurrent_visits_count_to_a_hundred() {
+    let server = Example::with_keys(SESSION_LOGIN).start();
+    let cookie = login(&server, "alice", None).await;
+    let csrf = token(&server, &cookie).await;
+    let visits = (0..100).map(|_| post(&server, "/visit", &cookie, Some(&csrf), ""));
+    let mut counts: Vec<u64> = futures::future::join_all(visits)
+        .await
+        .into_iter()
+        .map(|reply| {
+            assert_eq!(reply.status, 200, "{reply:?}");
+            reply.body.parse().expect("a count")
+        })
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=100).collect::<Vec<_>>(),
+        "each visit got its own increment"
+    );
+    let reply = post(&server, "/visit", &cookie, Some(&csrf), "").await;
+    assert_eq!(reply.body, "101");
+    // Unsafe like every other route with effects: no token, no visit.
+    assert_eq!(post(&server, "/visit", &cookie, None, "").await.status, 403);
+}

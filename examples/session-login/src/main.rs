@@ -6,6 +6,8 @@
 //! - `GET /csrf` answers the session's CSRF token as plain text;
 //! - `POST /transfer` needs that token (`X-CSRF-Token` header or `csrf_token` form field), else
 //!   `403`;
+//! - `POST /visit` counts a visit atomically (concurrent requests lose no increment) and answers
+//!   the new count;
 //! - `POST /logout` ends the session; `POST /logout-others` ends the user's sessions on every
 //!   other device (both CSRF-protected too).
 //!
@@ -31,10 +33,12 @@ use session_actix::{
 
 use crate::devices::Devices;
 
-/// Who is logged in.
+/// Who is logged in, and how many visits they made (see `POST /visit`).
 #[derive(Clone, Serialize, Deserialize)]
 struct LoginSession {
     username: String,
+    #[serde(default)]
+    visits: u64,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +104,7 @@ async fn login(
     session.renew().await?;
     session.set(LoginSession {
         username: username.clone(),
+        visits: 0,
     })?;
     if let Some(id) = session.id().await? {
         devices.add(&username, id);
@@ -129,6 +134,14 @@ async fn csrf(session: Session<LoginSession>) -> Result<HttpResponse, SessionErr
 async fn transfer(form: web::Form<TransferForm>) -> HttpResponse {
     let amount = form.into_inner().amount.unwrap_or_else(|| "0".to_owned());
     example_support::text(format!("Transferred {amount}"))
+}
+
+/// Counts a visit atomically: concurrent requests of one session lose no increment.
+async fn visit(session: Session<LoginSession>) -> Result<HttpResponse, SessionError> {
+    Ok(match session.update(|user| user.visits += 1).await? {
+        Some(user) => example_support::text(user.visits.to_string()),
+        None => HttpResponse::Unauthorized().body("Not logged in"),
+    })
 }
 
 async fn logout(
@@ -192,6 +205,11 @@ async fn main() -> Result<(), StartError> {
                 web::resource("/transfer")
                     .wrap(protected())
                     .route(web::post().to(transfer)),
+            )
+            .service(
+                web::resource("/visit")
+                    .wrap(protected())
+                    .route(web::post().to(visit)),
             )
             .service(
                 web::resource("/logout")
