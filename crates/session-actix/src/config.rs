@@ -68,6 +68,7 @@ pub struct SessionConfig<T> {
     serializer: Arc<dyn Serializer<T>>,
     idle_timeout: Option<Duration>,
     absolute_timeout: Option<Duration>,
+    envelope: bool,
 }
 
 impl<T> fmt::Debug for SessionConfig<T> {
@@ -79,6 +80,7 @@ impl<T> fmt::Debug for SessionConfig<T> {
             .field("transformers", &self.chain)
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_timeout", &self.absolute_timeout)
+            .field("envelope", &self.envelope)
             .finish()
     }
 }
@@ -103,6 +105,7 @@ impl<T: 'static> SessionConfig<T> {
             serializer: Arc::new(serializer),
             idle_timeout: None,
             absolute_timeout: Some(DEFAULT_ABSOLUTE_TIMEOUT),
+            envelope: true,
         }
     }
 
@@ -148,6 +151,21 @@ impl<T: 'static> SessionConfig<T> {
         self
     }
 
+    /// Stores and transports the serialized value alone, without the header that carries the
+    /// session's start, a client-side copy's expiry and the CSRF token: the format Ktor reads
+    /// and writes, for sharing sessions with a Ktor service (with
+    /// [`KtorEncrypt`](session_core::KtorEncrypt) or [`Sign`](session_core::Sign)).
+    ///
+    /// What is lost: client-side values no longer expire by themselves (a copy stays valid as
+    /// long as the keys do), the absolute timeout is not enforced, and
+    /// [`Session::csrf_token`](crate::Session::csrf_token) is `None` (so
+    /// [`CsrfProtection`](crate::CsrfProtection) refuses every unsafe request). Server-side
+    /// idle timeouts still work.
+    pub fn without_envelope(mut self) -> Self {
+        self.envelope = false;
+        self
+    }
+
     fn into_provider(self, clock: Arc<dyn Clock>) -> Provider {
         let cookie_max_age = match &self.transport {
             Transport::Cookie(cookie) => cookie.max_age_value(),
@@ -167,6 +185,7 @@ impl<T: 'static> SessionConfig<T> {
                     absolute: self.absolute_timeout,
                     clock,
                 },
+                envelope: self.envelope,
             },
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),

@@ -261,7 +261,7 @@ impl<T: Clone + Send + 'static> Session<T> {
             let Some(entry) = store.load_entry(&id).await? else {
                 return Ok(None);
             };
-            let Some(record) = session_core::Record::decode(&entry.text) else {
+            let Some(record) = core.decode_record(&entry.text) else {
                 return Ok(None);
             };
             let Ok(mut value) = self.serializer().0.deserialize(&record.text) else {
@@ -272,7 +272,7 @@ impl<T: Clone + Send + 'static> Session<T> {
             let updated = record.with_text(text, None);
             let ttl = core.server_ttl(&updated);
             if store
-                .compare_and_swap(&id, &entry.text, &updated.encode(), ttl)
+                .compare_and_swap(&id, &entry.text, &core.encode_record(&updated), ttl)
                 .await?
             {
                 let kept = value.clone();
@@ -348,11 +348,16 @@ impl<T: Clone + Send + 'static> Session<T> {
     /// The session's CSRF token (256 random bits, URL-safe), for a hidden form field or a
     /// request header checked by [`CsrfProtection`](crate::CsrfProtection); `None` without a
     /// session. It stays the same for the whole session and changes with [`Session::renew`].
+    /// Sessions configured [`without_envelope`](crate::SessionConfig::without_envelope) have
+    /// none.
     ///
     /// # Errors
     ///
     /// [`SessionError::Store`] when the storage failed while loading the session.
     pub async fn csrf_token(&self) -> Result<Option<String>, SessionError> {
+        if !self.provider().core.envelope {
+            return Ok(None);
+        }
         self.ensure_loaded().await?;
         Ok(self.state.with_slot(self.index, |slot| {
             slot.base_record().map(|record| record.csrf_token.clone())

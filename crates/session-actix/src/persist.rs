@@ -59,7 +59,7 @@ impl ProviderCore {
                     _ => slot.pending_id.take().unwrap_or_else(SessionId::generate),
                 };
                 store
-                    .save(&id, &record.encode(), self.server_ttl(&record))
+                    .save(&id, &self.encode_record(&record), self.server_ttl(&record))
                     .await?;
                 let moved = existing.as_ref() != Some(&id);
                 if let Some(old) = existing.filter(|_| moved) {

@@ -38,6 +38,8 @@ pub(crate) struct ProviderCore {
     pub(crate) store: Option<Arc<dyn DynSessionStore>>,
     pub(crate) chain: TransformerChain,
     pub(crate) lifetime: Lifetime,
+    /// Whether values carry the [`Record`] header (start, expiry, CSRF token).
+    pub(crate) envelope: bool,
 }
 
 impl Provider {
@@ -73,13 +75,31 @@ impl ProviderCore {
         Some((unsealed.value, unsealed.stale))
     }
 
+    /// The text form of a record: with its header, or the bare value.
+    pub(crate) fn encode_record(&self, record: &Record) -> String {
+        if self.envelope {
+            record.encode()
+        } else {
+            record.text.clone()
+        }
+    }
+
+    /// Parses what [`ProviderCore::encode_record`] wrote.
+    pub(crate) fn decode_record(&self, text: &str) -> Option<Record> {
+        if self.envelope {
+            Record::decode(text)
+        } else {
+            Some(Record::bare(text.to_owned(), self.lifetime.now()))
+        }
+    }
+
     /// The sealed transport value of a client-side record (`None` for server-side sessions),
     /// checked against the cookie size limit.
     pub(crate) fn seal_record(&self, record: &Record) -> Result<Option<String>, SessionError> {
         if self.is_server_side() {
             return Ok(None);
         }
-        let sealed = self.chain.seal(&self.name, &record.encode())?;
+        let sealed = self.chain.seal(&self.name, &self.encode_record(record))?;
         self.transport.check_size(&sealed)?;
         Ok(Some(sealed))
     }
@@ -96,6 +116,10 @@ impl ProviderCore {
         };
         let now = self.lifetime.now();
         let Some(store) = &self.store else {
+            if !self.envelope {
+                let record = Record::bare(value, now);
+                return Ok(Loaded::live(None, record, stale, false));
+            }
             let live = Record::decode(&value).and_then(|record| {
                 let expires_at = record.expires_at?;
                 let deadline = self.lifetime.deadline(record.created_at, now)?;
@@ -113,7 +137,7 @@ impl ProviderCore {
             tracing::debug!(session = %self.name, "unknown or expired session ID");
             return Ok(Loaded::unusable(None));
         };
-        let live = Record::decode(&entry.text).and_then(|record| {
+        let live = self.decode_record(&entry.text).and_then(|record| {
             let deadline = self.lifetime.deadline(record.created_at, now)?;
             let expired = entry.expires_at.is_some_and(|at| at <= now);
             (!expired).then_some((record, deadline))

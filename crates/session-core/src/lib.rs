@@ -51,4 +51,6 @@ pub use crate::memory::MemoryStore;
 pub use crate::record::Record;
 pub use crate::serializer::{JsonSerializer, Serializer};
 pub use crate::store::{DynSessionStore, SessionStore, StoreFuture, StoredEntry};
+#[cfg(feature = "ktor")]
+pub use crate::transform::KtorEncrypt;
 pub use crate::transform::{Encrypt, Sign, Transformer, TransformerChain, Unsealed};

@@ -62,6 +62,17 @@ impl Record {
         }
     }
 
+    /// A record for a value that travels or is stored without this envelope (as Ktor writes
+    /// it): no known start (taken as `now`), no expiry, no CSRF token (empty).
+    pub fn bare(text: String, now: SystemTime) -> Self {
+        Self {
+            created_at: now,
+            expires_at: None,
+            csrf_token: String::new(),
+            text,
+        }
+    }
+
     /// The same session with another value and expiry (its start and token are kept).
     #[must_use]
     pub fn with_text(self, text: String, expires_at: Option<SystemTime>) -> Self {

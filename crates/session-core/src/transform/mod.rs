@@ -1,12 +1,17 @@
 //! Transformers seal the transported value (sign it, encrypt it) and unseal it on the way back.
 
 mod encrypt;
+#[cfg(feature = "ktor")]
+mod ktor;
 mod sign;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use self::encrypt::Encrypt;
+#[cfg(feature = "ktor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ktor")))]
+pub use self::ktor::KtorEncrypt;
 pub use self::sign::Sign;
 use crate::SealError;
 
