@@ -3,10 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use redis::IntoConnectionInfo as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::TcpSettings;
 use redis::io::tcp::socket2::TcpKeepalive;
+use redis::{ErrorKind, IntoConnectionInfo as _, ProtocolVersion, RedisError};
 
 use crate::connection::Connection;
 use crate::{RedisSessionStore, RedisStoreError};
@@ -174,7 +174,26 @@ impl RedisSessionStoreBuilder {
     async fn connect_single(&self, url: &str) -> Result<ConnectionManager, RedisStoreError> {
         #[cfg(feature = "tls-rustls")]
         crate::tls::prepare(url);
-        let client = self.client(url)?;
+        if names_protocol(url) {
+            return self.connect_manager(self.client(url, None)?).await;
+        }
+        // RESP3 unless the URL says otherwise: over RESP3 the connection manager learns of a
+        // dropped connection at once and replaces it in the background, so the next command
+        // finds a live one (over RESP2 that command meets the dead connection first).
+        let resp3 = self.client(url, Some(ProtocolVersion::RESP3))?;
+        match self.connect_manager(resp3).await {
+            Err(RedisStoreError::Connect(error)) if lacks_resp3(&error) => {
+                tracing::info!("Redis does not support RESP3 (no HELLO command); using RESP2");
+                self.connect_manager(self.client(url, None)?).await
+            }
+            result => result,
+        }
+    }
+
+    async fn connect_manager(
+        &self,
+        client: redis::Client,
+    ) -> Result<ConnectionManager, RedisStoreError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.response_timeout))
@@ -186,11 +205,19 @@ impl RedisSessionStoreBuilder {
             .await
     }
 
-    fn client(&self, url: &str) -> Result<redis::Client, RedisStoreError> {
-        let info = url
+    fn client(
+        &self,
+        url: &str,
+        protocol: Option<ProtocolVersion>,
+    ) -> Result<redis::Client, RedisStoreError> {
+        let mut info = url
             .into_connection_info()
             .map_err(RedisStoreError::InvalidUrl)?
             .set_tcp_settings(tcp_settings());
+        if let Some(protocol) = protocol {
+            let settings = info.redis_settings().clone().set_protocol(protocol);
+            info = info.set_redis_settings(settings);
+        }
         #[cfg(feature = "tls-rustls")]
         if let Some(pem) = &self.tls_root_certificates {
             return redis::Client::build_with_tls(info, crate::tls::certificates(pem))
@@ -243,6 +270,26 @@ impl RedisSessionStoreBuilder {
             Err(_elapsed) => Err(RedisStoreError::Timeout { after: limit }),
         }
     }
+}
+
+/// True when the URL's query names a protocol (`?protocol=resp2`): then it is used as is.
+fn names_protocol(url: &str) -> bool {
+    url.split_once('?').is_some_and(|(_, query)| {
+        let query = query.split('#').next().unwrap_or_default();
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("protocol"))
+    })
+}
+
+/// True when the server refused RESP3 because it has no `HELLO` command (Redis before 6, or
+/// a proxy without it).
+fn lacks_resp3(error: &RedisError) -> bool {
+    error.kind() == ErrorKind::RESP3NotSupported
+        || error.detail().is_some_and(|detail| {
+            let detail = detail.to_ascii_lowercase();
+            detail.contains("unknown command") && detail.contains("hello")
+        })
 }
 
 /// How long a connection may be silent before keepalive probes start.
@@ -308,6 +355,26 @@ mod tests {
         assert!(settings.keepalive().is_some());
         #[cfg(target_os = "linux")]
         assert_eq!(settings.user_timeout(), Some(UNACKNOWLEDGED_LIMIT));
+    }
+
+    #[test]
+    fn an_explicit_protocol_in_the_url_is_kept() {
+        assert!(names_protocol("redis://h/?protocol=resp2"));
+        assert!(names_protocol("redis://h:1/0?db=1&protocol=3"));
+        assert!(!names_protocol("redis://h:1/0"));
+        assert!(!names_protocol("redis://h/?db=1"));
+        assert!(!names_protocol("rediss://h/#insecure"));
+    }
+
+    #[test]
+    fn a_server_without_hello_lacks_resp3() {
+        let old = RedisError::from((ErrorKind::RESP3NotSupported, "no HELLO"));
+        assert!(lacks_resp3(&old));
+        let wrong_password = RedisError::from((
+            ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+        ));
+        assert!(!lacks_resp3(&wrong_password));
     }
 
     #[test]

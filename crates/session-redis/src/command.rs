@@ -1,10 +1,9 @@
 //! The Redis commands of each storage operation: one round trip each.
 //!
-//! A conditional update (read-modify-write with a version check) belongs here too, as a Lua
-//! script on the one key (sent with [`Retry::Never`](crate::connection::Retry::Never)):
-//! `WATCH` cannot be used, because the connection is multiplexed between concurrent requests
-//! and `WATCH` state belongs to the connection. (`MULTI`/`EXEC` alone is fine: the
-//! transaction is written in one piece.)
+//! The conditional update is a Lua script on the one key, which Redis runs without
+//! interleaving any other command. `WATCH`/`MULTI` could not do it: the connection is
+//! multiplexed between concurrent requests, and `WATCH` state belongs to the connection.
+//! (`MULTI`/`EXEC` alone is fine: the transaction is written in one piece.)
 
 use std::time::{Duration, SystemTime};
 
@@ -50,6 +49,30 @@ pub(crate) fn expires_at(now: SystemTime, pttl_millis: i64) -> Option<SystemTime
 pub(crate) fn set(key: &str, text: &str, ttl: Duration) -> Cmd {
     let mut cmd = redis::cmd("SET");
     cmd.arg(key).arg(text).arg("PX").arg(ttl_millis(ttl));
+    cmd
+}
+
+/// Replaces the text with `ARGV[2]` (time to live `ARGV[3]` ms) only if it is exactly
+/// `ARGV[1]`; 1 if it did, 0 if not (a missing key is never created).
+const COMPARE_AND_SWAP: &str = "\
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0";
+
+/// `EVAL <compare and swap> 1 key expected new ttl`: atomic, as every script is.
+///
+/// Sent as `EVAL` each time rather than `EVALSHA`: the script is small next to the two texts
+/// it carries, and there is no `NOSCRIPT` round trip after a restart or failover.
+pub(crate) fn compare_and_swap(key: &str, expected: &str, new: &str, ttl: Duration) -> Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(COMPARE_AND_SWAP)
+        .arg(1)
+        .arg(key)
+        .arg(expected)
+        .arg(new)
+        .arg(ttl_millis(ttl));
     cmd
 }
 
@@ -136,5 +159,14 @@ mod tests {
             args(&pexpire("p:id", Duration::ZERO)),
             ["PEXPIRE", "p:id", "1"]
         );
+        let cas = args(&compare_and_swap(
+            "p:id",
+            "old",
+            "new",
+            Duration::from_secs(1),
+        ));
+        assert_eq!(cas[0], "EVAL");
+        assert_eq!(cas[1], COMPARE_AND_SWAP);
+        assert_eq!(cas[2..], ["1", "p:id", "old", "new", "1000"]);
     }
 }

@@ -52,13 +52,13 @@ impl Request<'_> {
 ///
 /// When a connection drops, a command may or may not have run on the server. Sending it again
 /// is only right when running it twice is the same as running it once (`GET`, `SET`, `DEL`,
-/// `PEXPIRE`); a conditional update (a compare-and-set script) must say [`Retry::Never`].
+/// `PEXPIRE`). A compare-and-swap is not: had the first one swapped, the second would report
+/// a conflict, and the caller would apply its change a second time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Retry {
     /// Idempotent: send once more on a fresh connection if the first one had dropped.
     Once,
     /// Not idempotent: report the failure.
-    #[allow(dead_code)] // For the coming conditional update.
     Never,
 }
 

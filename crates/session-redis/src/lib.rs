@@ -35,9 +35,9 @@
 //!
 //! A session lives under `<prefix><session ID>`, `session:` by default; give each application
 //! its own prefix when several share a Redis database. Each operation is one round trip: a
-//! single command (`GET`, `SET … PX`, `DEL`, `PEXPIRE`), or for `load_entry` a `GET` and a
-//! `PTTL` in one `MULTI`/`EXEC` transaction. Expiry is Redis's own: no sweeper, no stale
-//! reads.
+//! single command (`GET`, `SET … PX`, `DEL`, `PEXPIRE`, `EVAL` for `compare_and_swap`), or
+//! for `load_entry` a `GET` and a `PTTL` in one `MULTI`/`EXEC` transaction. Expiry is Redis's
+//! own: no sweeper, no stale reads.
 //!
 //! # Connection and failures
 //!
@@ -54,10 +54,17 @@
 //! - **Recover by itself.** A broken connection is replaced by a single connection attempt,
 //!   without a backoff schedule; while Redis is down, each operation starts a new attempt.
 //!   Once Redis is back, the next operation reconnects and succeeds: no restart, no rebuild.
-//! - **One retry after a dropped connection.** A command that finds the connection dropped
-//!   (Redis restarted, or closed it after its idle `timeout`) is sent once more on the new
-//!   connection, within the same time limit. All four commands are idempotent, so this is
-//!   safe (actix-session added the same retry after its issue #230).
+//! - **RESP3 when the server has it.** Unless the URL names a protocol (`?protocol=resp2`),
+//!   the store speaks RESP3, over which the connection manager hears at once that Redis
+//!   closed the connection (a restart, its idle `timeout`, `CLIENT KILL`) and reconnects in
+//!   the background, before the next command. A server without `HELLO` (Redis before 6, some
+//!   proxies) is detected when the store is built and spoken to in RESP2.
+//! - **One retry after a dropped connection.** A command that still meets a dropped
+//!   connection (over RESP2, or in the instant before the background reconnection) is sent
+//!   once more on the new connection, within the same time limit. Reads, `SET`, `DEL` and
+//!   `PEXPIRE` are idempotent, so this is safe (actix-session added the same retry after its
+//!   issue #230). `compare_and_swap` is not, and is never sent twice: it fails with
+//!   [`RedisStoreError::Unavailable`], and the next operation gets a new connection.
 //! - **Dead connections are found.** The redis crate replaces a connection on connection
 //!   errors, not on timeouts, so a connection whose packets vanish (a NAT or firewall forgot
 //!   it, a failed-over host is gone) could otherwise time out request after request until the
@@ -97,14 +104,20 @@
 //! to the node holding the key's slot, follows `MOVED`/`ASK` redirections and reconnects to
 //! nodes by itself. Every command touches exactly one key, so no hash tags are needed. The
 //! same time limits apply; the cluster client does its own retries within the response
-//! timeout.
+//! timeout, and this store adds none. Those retries include the `compare_and_swap` script
+//! after a lost connection: in the rare case where a swap ran but its reply was lost, the
+//! cluster client may report a conflict for a swap that happened, which the single-server
+//! store never does.
 //!
 //! # Concurrent requests
 //!
-//! Two requests that change the same session at once both write it whole, and the last write
-//! wins, as with every store of `session-core` today. A conditional update (compare a version
-//! and write in one step) would be a Lua script on the single key: `WATCH` cannot work on a
-//! connection multiplexed between requests, since its state belongs to the connection.
+//! [`compare_and_swap`](session_core::SessionStore::compare_and_swap) is a Lua script on the
+//! session's key (`GET`, compare, `SET … PX`), which Redis runs atomically, so two requests
+//! updating one session cannot both win and no update is lost. It is the only command not
+//! sent again after a dropped connection by this store: had the first attempt swapped, the
+//! second would report a conflict and the caller would apply its change twice. (`WATCH`/`MULTI` could not
+//! do this on a connection multiplexed between requests: `WATCH` state belongs to the
+//! connection.) A script on one key also works unchanged on a Redis Cluster.
 //!
 //! # Testing against Redis
 //!

@@ -22,6 +22,7 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command};
 /// | [`load`](SessionStore::load) | `GET key` |
 /// | [`load_entry`](SessionStore::load_entry) | `MULTI`, `GET key`, `PTTL key`, `EXEC` (one round trip) |
 /// | [`save`](SessionStore::save) | `SET key text PX ttl` |
+/// | [`compare_and_swap`](SessionStore::compare_and_swap) | `EVAL` of a script: `GET`, compare, `SET … PX` |
 /// | [`delete`](SessionStore::delete) | `DEL key` |
 /// | [`touch`](SessionStore::touch) | `PEXPIRE key ttl` |
 ///
@@ -177,6 +178,17 @@ impl SessionStore for RedisSessionStore {
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
         let cmd = command::set(&self.key(id), text, ttl);
         Ok(self.query(&cmd, Retry::Once).await?)
+    }
+
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        new: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let cmd = command::compare_and_swap(&self.key(id), expected, new, ttl);
+        Ok(self.query(&cmd, Retry::Never).await?)
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {

@@ -86,6 +86,7 @@ async fn conformance_suite_passes_on_a_cluster_and_keys_spread_over_nodes() {
     assert!(format!("{store:?}").contains("cluster"));
 
     session_core::test_util::run_conformance_suite(&store).await;
+    session_core::test_util::run_concurrent_update_check(&store, 4, 20).await;
 
     let ids: Vec<SessionId> = (0..30).map(|_| SessionId::generate()).collect();
     for id in &ids {

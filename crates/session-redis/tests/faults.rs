@@ -19,7 +19,11 @@ const FAILURE_BOUND: Duration = Duration::from_secs(3);
 const RECOVERY_BOUND: Duration = Duration::from_secs(5);
 
 async fn store_on(server: &RedisServer) -> RedisSessionStore {
-    RedisSessionStore::builder(server.url())
+    store_on_url(&server.url()).await
+}
+
+async fn store_on_url(url: &str) -> RedisSessionStore {
+    RedisSessionStore::builder(url)
         .key_prefix("faults:")
         .connect_timeout(RESPONSE_TIMEOUT)
         .response_timeout(RESPONSE_TIMEOUT)
@@ -62,6 +66,12 @@ async fn all_operations_fail(
             expect_failure("load_entry", accept, store.load_entry(id)).await,
             expect_failure("save", accept, store.save(id, "x", ttl)).await,
             expect_failure("touch", accept, store.touch(id, ttl)).await,
+            expect_failure(
+                "compare_and_swap",
+                accept,
+                store.compare_and_swap(id, "x", "y", ttl),
+            )
+            .await,
             expect_failure("delete", accept, store.delete(id)).await,
         ] {
             slowest = slowest.max(took);
@@ -173,47 +183,121 @@ async fn hung_redis_times_out_and_the_store_recovers() {
     assert!(matches!(value.as_deref(), Some("kept" | "x")), "{value:?}");
 }
 
-/// actix-session #230: Redis closes connections idle for longer than its `timeout`; the next
-/// request must not fail because of it.
-#[actix_rt::test]
-async fn connection_closed_by_the_server_when_idle_is_replaced_transparently() {
-    let Some(server) = private_server("idle_connection_closed", &["--timeout", "1"]) else {
-        return;
-    };
-    let store = store_on(&server).await;
-    let id = SessionId::generate();
-    store
-        .save(&id, "still here", Duration::from_secs(60))
-        .await
-        .unwrap();
-
-    // Redis checks idle clients about once a second: after 3 s the store's connection is gone.
-    actix_rt::time::sleep(Duration::from_secs(3)).await;
+/// The `id`s of the connections Redis has, other than the one asking.
+async fn client_ids(server: &RedisServer) -> Vec<String> {
     let mut observer = raw(&server.url()).await;
-    let clients: String = redis::cmd("CLIENT")
+    let list: String = redis::cmd("CLIENT")
         .arg("LIST")
         .query_async(&mut observer)
         .await
         .unwrap();
-    assert_eq!(
-        clients.lines().count(),
-        1,
-        "only the observer is still connected:\n{clients}"
+    list.lines()
+        .filter(|line| !line.contains("cmd=client|list"))
+        .filter_map(|line| line.split(' ').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Closes every connection but the caller's, as Redis does to idle ones.
+async fn kill_other_connections(server: &RedisServer) {
+    let mut observer = raw(&server.url()).await;
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .arg("SKIPME")
+        .arg("yes")
+        .query_async(&mut observer)
+        .await
+        .unwrap();
+    assert!(killed >= 1, "the store's connection was killed");
+}
+
+/// actix-session #230: Redis closes connections idle for longer than its `timeout`; the next
+/// request must not fail because of it, over RESP3 (the default: the connection is replaced
+/// in the background) and over RESP2 (the next command meets the dead connection and is sent
+/// once more on a new one).
+async fn idle_close_is_transparent(test: &str, url_suffix: &str) {
+    let Some(server) = private_server(test, &["--timeout", "1"]) else {
+        return;
+    };
+    let store = store_on_url(&format!("{}{url_suffix}", server.url())).await;
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    store.save(&id, "still here", ttl).await.unwrap();
+    let before = client_ids(&server).await;
+
+    // Redis checks idle clients about once a second: after 3 s the store's connection is gone.
+    actix_rt::time::sleep(Duration::from_secs(3)).await;
+    let after = client_ids(&server).await;
+    assert!(
+        before.iter().all(|id| !after.contains(id)),
+        "the connection was closed: {before:?} then {after:?}"
     );
 
     let started = Instant::now();
-    assert_eq!(
-        store
-            .load(&id)
-            .await
-            .expect("load after the idle close")
-            .as_deref(),
-        Some("still here")
-    );
+    let loaded = store.load(&id).await.expect("load after the idle close");
+    assert_eq!(loaded.as_deref(), Some("still here"));
     eprintln!(
-        "idle connection closed by Redis: next load succeeded in {:?}",
+        "idle connection closed by Redis ({test}): next load succeeded in {:?}",
         started.elapsed()
     );
+}
+
+#[actix_rt::test]
+async fn idle_close_is_transparent_over_resp3() {
+    idle_close_is_transparent("idle_close_resp3", "").await;
+}
+
+#[actix_rt::test]
+async fn idle_close_is_transparent_over_resp2() {
+    idle_close_is_transparent("idle_close_resp2", "/?protocol=resp2").await;
+}
+
+/// Over RESP3 a closed connection is replaced before the next command, so even the one
+/// operation that is never sent twice, compare-and-swap, goes through.
+#[actix_rt::test]
+async fn closed_connection_is_replaced_in_the_background_over_resp3() {
+    let Some(server) = private_server("closed_connection_resp3", &[]) else {
+        return;
+    };
+    let store = store_on(&server).await;
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    store.save(&id, "v1", ttl).await.unwrap();
+
+    kill_other_connections(&server).await;
+    let started = Instant::now();
+    while client_ids(&server).await.is_empty() {
+        assert!(started.elapsed() < RECOVERY_BOUND, "no reconnection");
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("killed connection replaced after {:?}", started.elapsed());
+    assert!(store.compare_and_swap(&id, "v1", "v2", ttl).await.unwrap());
+}
+
+/// Over RESP2 the dead connection is only found by the next command. Compare-and-swap is not
+/// sent twice (it cannot know whether a lost attempt had swapped): it fails, and the next
+/// one succeeds.
+#[actix_rt::test]
+async fn compare_and_swap_is_not_sent_twice_over_resp2() {
+    let Some(server) = private_server("compare_and_swap_not_sent_twice", &[]) else {
+        return;
+    };
+    let store = store_on_url(&format!("{}/?protocol=resp2", server.url())).await;
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    store.save(&id, "v1", ttl).await.unwrap();
+
+    kill_other_connections(&server).await;
+    let first = store.compare_and_swap(&id, "v1", "v2", ttl).await;
+    assert!(
+        matches!(first, Err(StoreError::Unavailable(_))),
+        "{first:?}"
+    );
+    assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("v1"));
+    assert!(store.compare_and_swap(&id, "v1", "v2", ttl).await.unwrap());
+    assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("v2"));
 }
 
 /// Redis is replaced by something that accepts connections and never answers (a hung host,

@@ -214,6 +214,59 @@ async fn load_entry_reports_the_expiry_redis_keeps() {
 }
 
 #[actix_rt::test]
+async fn compare_and_swap_sets_the_ttl_and_loses_no_concurrent_update() {
+    let Some(redis) = redis("compare_and_swap") else {
+        return;
+    };
+    let prefix = unique_prefix("cas");
+    let store = store_with_prefix(&redis.url, &prefix).await;
+    let mut raw = raw(&redis.url).await;
+    let id = SessionId::generate();
+    let key = format!("{prefix}{}", id.as_str());
+
+    store.save(&id, "v1", Duration::from_secs(5)).await.unwrap();
+    assert!(
+        store
+            .compare_and_swap(&id, "v1", "v2", Duration::from_secs(600))
+            .await
+            .unwrap()
+    );
+    let pttl: i64 = raw.pttl(&key).await.unwrap();
+    assert!(
+        (599_000..=600_000).contains(&pttl),
+        "PTTL after swap: {pttl}"
+    );
+    // Texts are compared byte for byte, not as Lua numbers or trimmed strings.
+    store
+        .save(&id, "1.0", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .compare_and_swap(&id, "1", "x", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .compare_and_swap(&id, "1.0 ", "x", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .compare_and_swap(&id, "1.0", "é☃", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("é☃"));
+    store.delete(&id).await.unwrap();
+
+    // 8 writers, 25 increments each, all through clones of one store (one connection).
+    session_core::test_util::run_concurrent_update_check(&store, 8, 25).await;
+}
+
+#[actix_rt::test]
 async fn zero_and_huge_ttls_are_accepted() {
     let Some(redis) = redis("zero_and_huge_ttls_are_accepted") else {
         return;
@@ -344,6 +397,50 @@ fn one_store_serves_several_runtimes_like_actix_workers() {
             worker.join().expect("worker thread");
         }
     });
+}
+
+/// The protocols of the connections Redis has, other than the one asking (`resp=2|3`).
+async fn protocols(url: &str) -> Vec<String> {
+    let mut observer = raw(url).await;
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut observer)
+        .await
+        .unwrap();
+    list.lines()
+        .filter(|line| !line.contains("cmd=client|list"))
+        .filter_map(|line| line.split(' ').find(|field| field.starts_with("resp=")))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[actix_rt::test]
+async fn resp3_by_default_resp2_on_request_or_when_the_server_lacks_hello() {
+    let Some(server) = private_server("resp3_by_default", &[]) else {
+        return;
+    };
+    let store = RedisSessionStore::new(server.url()).await.unwrap();
+    store.load(&SessionId::generate()).await.unwrap();
+    assert_eq!(protocols(&server.url()).await, ["resp=3"]);
+    drop(store);
+
+    let url = format!("{}/?protocol=resp2", server.url());
+    let store = RedisSessionStore::new(url).await.unwrap();
+    store.load(&SessionId::generate()).await.unwrap();
+    assert!(
+        protocols(&server.url())
+            .await
+            .contains(&"resp=2".to_owned())
+    );
+    drop(store);
+
+    // A server without HELLO, like Redis 5 or some proxies.
+    let Some(old) = private_server("resp3_fallback", &["--rename-command", "HELLO", ""]) else {
+        return;
+    };
+    let store = store_with_prefix(&old.url(), "old:").await;
+    session_core::test_util::run_conformance_suite(&store).await;
+    assert_eq!(protocols(&old.url()).await, ["resp=2"]);
 }
 
 /// The TCP options reach the socket: the kernel runs a keepalive timer on the store's
