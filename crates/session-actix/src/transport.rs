@@ -378,3 +378,51 @@ impl Transport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn headers(name: HeaderName, bytes: &[u8]) -> Option<HeaderMap> {
+        let value = HeaderValue::from_bytes(bytes).ok()?;
+        let mut headers = HeaderMap::new();
+        headers.insert(name, value);
+        Some(headers)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn any_cookie_header_has_a_defined_outcome(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let transport = Transport::from(CookieTransport::new("s"));
+            if let Some(headers) = headers(COOKIE, &bytes) {
+                let _ = transport.read(&headers);
+            }
+            let header = Transport::from(HeaderTransport::new("x-s"));
+            if let Some(headers) = headers(HeaderName::from_static("x-s"), &bytes) {
+                let _ = header.read(&headers);
+            }
+        }
+
+        #[test]
+        fn our_cookie_is_found_among_any_others(
+            before in "[ -:<-~]{0,40}",
+            value in "[A-Za-z0-9_-]{1,60}",
+            after in "[ -:<-~]{0,40}",
+        ) {
+            let transport = Transport::from(CookieTransport::new("s"));
+            let text = format!("{before}; s={value}; {after}");
+            let headers = headers(COOKIE, text.as_bytes()).unwrap();
+            // An earlier cookie named `s` in the noise wins, as in browsers' order.
+            let earlier = before.split(';').any(|piece| {
+                piece.trim().strip_prefix('s').is_some_and(|rest| rest.trim_start().starts_with('='))
+            });
+            prop_assume!(!earlier);
+            prop_assert_eq!(transport.read(&headers), Incoming::Present(value));
+        }
+    }
+}
