@@ -1,4 +1,4 @@
-//! [`RedisSessionStore`]: sessions in Redis, one command per operation, native expiry.
+//! [`RedisSessionStore`]: sessions in Redis, one round trip per operation, native expiry.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,8 +14,7 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command};
 ///
 /// Each session is a Redis string under the key `<prefix><session ID>` (the prefix is
 /// `"session:"` unless [configured](RedisSessionStoreBuilder::key_prefix)), written with a
-/// time to live so that Redis removes it by itself. Each operation is one command, one round
-/// trip:
+/// time to live so that Redis removes it by itself. Each operation is one round trip:
 ///
 /// | Operation | Command |
 /// |---|---|
