@@ -133,6 +133,9 @@ mod command;
 mod connection;
 mod error;
 mod store;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
 #[cfg(feature = "tls-rustls")]
 mod tls;
 
