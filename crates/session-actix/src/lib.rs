@@ -97,6 +97,9 @@ pub use crate::transport::{CookieTransport, HeaderTransport, Transport};
 #[cfg(feature = "fs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
 pub use session_fs::{Durability, FsSessionStore, FsStoreError};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use session_redis::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreError};
 
 /// The README's Rust examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

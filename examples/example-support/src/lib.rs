@@ -17,7 +17,12 @@ use actix_web::http::header::{ContentType, LOCATION};
 use actix_web::{HttpResponse, HttpServer};
 use serde::{Deserialize, Serialize};
 use session_actix::core::{EncryptionKey, KeyError, SigningKey};
-use session_actix::{ConfigError, FsSessionStore, FsStoreError};
+use std::sync::Arc;
+
+use session_actix::core::DynSessionStore;
+use session_actix::{
+    ConfigError, FsSessionStore, FsStoreError, RedisSessionStore, RedisStoreError,
+};
 use zeroize::Zeroizing;
 
 /// The variable holding the [`EncryptionKey`]: 32 bytes as hex.
@@ -28,6 +33,8 @@ pub const SIGNING_KEY_VAR: &str = "SESSION_SIGNING_KEY";
 pub const BIND_ADDR_VAR: &str = "BIND_ADDR";
 /// The address used when [`BIND_ADDR_VAR`] is not set.
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+/// The variable naming the Redis that [`store_from_env`] uses, such as `redis://127.0.0.1:6379`.
+pub const REDIS_URL_VAR: &str = "REDIS_URL";
 /// The variable naming the directory of [`directory_store`].
 pub const SESSIONS_DIR_VAR: &str = "SESSIONS_DIR";
 /// The directory used when [`SESSIONS_DIR_VAR`] is not set (relative to the working
@@ -67,6 +74,9 @@ pub enum StartError {
         /// The variable's name.
         variable: &'static str,
     },
+    /// Redis could not be reached or configured (the message never contains the URL).
+    #[error("Redis: {0}")]
+    Redis(#[from] RedisStoreError),
     /// The session directory could not be used.
     #[error("session directory: {0}")]
     Directory(#[from] FsStoreError),
@@ -135,6 +145,25 @@ pub fn encryption_key() -> Result<EncryptionKey, StartError> {
 /// [`StartError::Key`] when the variable is set but is not 32 to 64 bytes of hex.
 pub fn signing_key() -> Result<SigningKey, StartError> {
     key_from_env(SIGNING_KEY_VAR, SigningKey::from_hex, SigningKey::generate)
+}
+
+/// The session storage: Redis when [`REDIS_URL_VAR`] is set (so several instances of the app
+/// share sessions), otherwise `local()`.
+///
+/// # Errors
+///
+/// [`StartError::Redis`] when Redis cannot be reached at start, and the errors of `local`.
+pub async fn store_from_env(
+    local: impl FnOnce() -> Result<Arc<dyn DynSessionStore>, StartError>,
+) -> Result<Arc<dyn DynSessionStore>, StartError> {
+    match std::env::var(REDIS_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => {
+            let store = RedisSessionStore::new(url).await?;
+            tracing::info!(prefix = store.key_prefix(), "sessions are kept in Redis");
+            Ok(Arc::new(store))
+        }
+        _ => local(),
+    }
 }
 
 /// A directory storage at [`SESSIONS_DIR_VAR`], or [`DEFAULT_SESSIONS_DIR`], swept of expired

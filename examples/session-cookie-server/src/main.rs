@@ -1,11 +1,14 @@
-//! Port of Ktor's `session-cookie-server` sample: the cart lives on the server (in memory) and
-//! the cookie carries only its unguessable ID, signed with HMAC-SHA256.
+//! Port of Ktor's `session-cookie-server` sample: the cart lives on the server (in memory, or in
+//! Redis when `REDIS_URL` is set, so several instances share it) and the cookie carries only its
+//! unguessable ID, signed with HMAC-SHA256.
 //!
 //! ```text
 //! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-cookie-server
 //! ```
 //!
 //! Then open `/login`, `/cart` and `/logout`.
+
+use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, get};
 use example_support::{CartSession, StartError};
@@ -41,7 +44,9 @@ async fn main() -> Result<(), StartError> {
     let sessions = Sessions::builder()
         .session(
             SessionConfig::<CartSession>::new(CookieTransport::new("cart_session"))
-                .store(MemoryStore::new())
+                .shared_store(
+                    example_support::store_from_env(|| Ok(Arc::new(MemoryStore::new()))).await?,
+                )
                 .transform(Sign::new(key)),
         )
         .build()?;

@@ -1,7 +1,7 @@
 //! Port of Ktor's `session-header-server` sample: the cart lives on the server, one file per
-//! session in `build/.sessions` (or `$SESSIONS_DIR`), so carts survive a restart, and its signed
-//! ID travels in the `cart_session` header, for API clients. CORS lets scripts on
-//! other origins send that header and read it from responses.
+//! session in `build/.sessions` (or `$SESSIONS_DIR`; in Redis when `REDIS_URL` is set), so carts
+//! survive a restart, and its signed ID travels in the `cart_session` header, for API clients.
+//! CORS lets scripts on other origins send that header and read it from responses.
 //!
 //! ```text
 //! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-header-server
@@ -9,6 +9,8 @@
 //!
 //! Then `curl -i localhost:8080/login` and send the `cart_session` header it returns to
 //! `/cart` and `/logout`.
+
+use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::{App, HttpResponse, get};
@@ -44,7 +46,12 @@ async fn main() -> Result<(), StartError> {
     let sessions = Sessions::builder()
         .session(
             SessionConfig::<CartSession>::new(HeaderTransport::new("cart_session"))
-                .store(example_support::directory_store()?)
+                .shared_store(
+                    example_support::store_from_env(|| {
+                        Ok(Arc::new(example_support::directory_store()?))
+                    })
+                    .await?,
+                )
                 .transform(Sign::new(key)),
         )
         .build()?;
