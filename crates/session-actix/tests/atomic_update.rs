@@ -81,6 +81,24 @@ async fn directory_store() {
     hundred_concurrent_visits(std::sync::Arc::new(store)).await;
 }
 
+#[cfg(feature = "redis")]
+#[actix_rt::test]
+async fn redis_store() {
+    let Some(redis) = session_redis::test_util::redis("session_actix_atomic_update") else {
+        return;
+    };
+    let prefix = format!(
+        "atomic-update-test:{}:",
+        session_actix::core::SessionId::generate().as_str()
+    );
+    let store = session_actix::RedisSessionStore::builder(redis.url.clone())
+        .key_prefix(prefix)
+        .build()
+        .await
+        .unwrap();
+    hundred_concurrent_visits(std::sync::Arc::new(store)).await;
+}
+
 #[actix_rt::test]
 async fn update_without_a_session_does_nothing() {
     let sessions = Sessions::builder()

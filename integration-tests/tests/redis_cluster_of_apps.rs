@@ -1,0 +1,134 @@
+//! Several instances of `session-cookie-server` sharing one real Redis, and what happens when
+//! Redis goes away and comes back.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::{COOKIE_SERVER, Example, Server, fetch, signing_key_hex};
+use session_redis::test_util::{RedisServer, private_server};
+
+const NAME: &str = "cart_session";
+const CART: &str = "Product IDs: [1, 3, 7]";
+const EMPTY: &str = "Your basket is empty.";
+
+fn instance(url: &str, key: &str) -> Server {
+    Example::new(COOKIE_SERVER)
+        .env("SESSION_SIGNING_KEY", key)
+        .env("REDIS_URL", url)
+        .start()
+}
+
+#[actix_rt::test]
+async fn a_login_on_one_instance_is_seen_by_another_and_logout_everywhere() {
+    let Some(redis) = private_server("instances_share_sessions", &[]) else {
+        return;
+    };
+    let key = signing_key_hex();
+    let first = instance(&redis.url(), &key);
+    let second = instance(&redis.url(), &key);
+    assert_ne!(first.base(), second.base());
+
+    let login = fetch(first.get("/login")).await;
+    assert_eq!(login.status, 302);
+    let cookie = login.only_cookie(NAME);
+    assert_eq!(
+        fetch(second.get_with_cookie("/cart", &cookie)).await.body,
+        CART
+    );
+    assert_eq!(
+        fetch(first.get_with_cookie("/cart", &cookie)).await.body,
+        CART
+    );
+
+    let logout = fetch(second.get_with_cookie("/logout", &cookie)).await;
+    assert_eq!(logout.status, 302);
+    assert_eq!(
+        fetch(first.get_with_cookie("/cart", &cookie)).await.body,
+        EMPTY
+    );
+    assert_eq!(
+        fetch(second.get_with_cookie("/cart", &cookie)).await.body,
+        EMPTY
+    );
+}
+
+#[actix_rt::test]
+async fn requests_fail_fast_while_redis_is_down_and_recover_without_a_restart() {
+    let Some(redis) = private_server("fail_fast_and_recover", &[]) else {
+        return;
+    };
+    let port = redis.port();
+    let server = instance(&redis.url(), &signing_key_hex());
+    let cookie = fetch(server.get("/login")).await.only_cookie(NAME);
+    assert_eq!(
+        fetch(server.get_with_cookie("/cart", &cookie)).await.body,
+        CART
+    );
+
+    drop(redis);
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let reply = fetch(server.get_with_cookie("/cart", &cookie)).await;
+        let took = started.elapsed();
+        slowest = slowest.max(took);
+        assert_eq!(reply.status, 500, "{reply:?}");
+        assert_eq!(reply.body, "", "nothing about Redis reaches the client");
+    }
+    eprintln!("redis down: slowest failed request took {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(3),
+        "requests must fail fast, took {slowest:?}"
+    );
+    assert_eq!(
+        fetch(server.get("/login")).await.status,
+        500,
+        "logging in needs Redis too"
+    );
+
+    let redis = RedisServer::restart_on(port, &[]);
+    let started = Instant::now();
+    let cookie = loop {
+        let reply = fetch(server.get("/login")).await;
+        if reply.status == 302 {
+            break reply.only_cookie(NAME);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no recovery: {reply:?}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!(
+        "redis back: the same process served again after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        fetch(server.get_with_cookie("/cart", &cookie)).await.body,
+        CART
+    );
+    drop(redis);
+}
+
+#[actix_rt::test]
+async fn a_hung_redis_costs_one_response_timeout_not_a_hang() {
+    let Some(redis) = private_server("hung_redis", &[]) else {
+        return;
+    };
+    let server = instance(&redis.url(), &signing_key_hex());
+    let cookie = fetch(server.get("/login")).await.only_cookie(NAME);
+    redis.signal("STOP");
+    let started = Instant::now();
+    let reply = fetch(server.get_with_cookie("/cart", &cookie)).await;
+    let took = started.elapsed();
+    redis.signal("CONT");
+    eprintln!("redis hung: the request failed after {took:?}");
+    assert_eq!(reply.status, 500);
+    assert!(
+        took < Duration::from_secs(3),
+        "bounded by the 1 s response timeout, took {took:?}"
+    );
+    assert_eq!(
+        fetch(server.get_with_cookie("/cart", &cookie)).await.body,
+        CART
+    );
+}
