@@ -1,0 +1,2 @@
+//! Load-benchmark server (work in progress).
+fn main() {}
