@@ -76,7 +76,23 @@ impl SessionId {
         {
             return Err(IdError::InvalidCharacter);
         }
-        Ok(Self { text: text.into() })
+        // Only the canonical spelling of 32 bytes: the last character carries 4 bits, the
+        // other 2 must be zero, so no two spellings name one ID.
+        let mut bytes = [0u8; ID_BYTES];
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
+            Ok(ID_BYTES) => Ok(Self { text: text.into() }),
+            _ => Err(IdError::InvalidCharacter),
+        }
+    }
+
+    /// The 32 random bytes the ID spells, for compact storage keys.
+    pub fn to_bytes(&self) -> [u8; ID_BYTES] {
+        let mut bytes = [0u8; ID_BYTES];
+        let written = URL_SAFE_NO_PAD
+            .decode_slice(self.text.as_bytes(), &mut bytes)
+            .expect("validated when the ID was made");
+        debug_assert_eq!(written, ID_BYTES);
+        bytes
     }
 
     /// The ID's text, for a storage key or a transport value.
@@ -132,6 +148,23 @@ mod tests {
         ] {
             assert!(SessionId::parse(text).is_err(), "accepted {text:?}");
         }
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_is_accepted() {
+        let id = SessionId::generate();
+        assert_eq!(
+            SessionId::parse(id.as_str()).unwrap().to_bytes(),
+            id.to_bytes()
+        );
+        // The last character holds 4 bits of the ID and 2 bits that must be zero.
+        let last = id.as_str().as_bytes()[42];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let position = alphabet.iter().position(|&c| c == last).unwrap();
+        let other = alphabet[position ^ 1];
+        let mut text = id.as_str().to_owned();
+        text.replace_range(42..43, std::str::from_utf8(&[other]).unwrap());
+        assert!(SessionId::parse(&text).is_err(), "{text}");
     }
 
     #[test]

@@ -1,71 +1,60 @@
 //! An in-process session storage with native expiry.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::{Clock, SessionId, SessionStore, StoreError, StoredEntry, SystemClock};
 
-const SHARDS: usize = 16;
-/// Expired entries removed per write, so the cost of expiry is spread over requests and never
-/// grows with the number of sessions.
-const SWEEP_PER_WRITE: usize = 4;
+/// Shards: few enough to be a small fixed cost, many enough that a sweep of one is short.
+const SHARDS: usize = 4096;
+/// Every this many writes, one shard (in turn) is swept of expired entries: the cost of expiry
+/// is spread over writes instead of piling up in one request.
+const SWEEP_EVERY: usize = 16;
+
+/// The 32 random bytes of a session ID.
+type Key = [u8; 32];
+
+/// Session IDs are 256 random bits that only this server generates (client-chosen IDs are
+/// never stored), so their first bytes already are a uniform hash: no hashing work, and no
+/// way for a client to aim entries at one bucket.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+}
 
 struct Entry {
     text: Box<str>,
-    expires_at: SystemTime,
+    /// Milliseconds since the Unix epoch.
+    expires_at: u64,
 }
 
-#[derive(Default)]
-struct Shard {
-    entries: HashMap<SessionId, Entry>,
-    /// The same entries ordered by expiry, so expired ones are found without a scan.
-    by_expiry: BTreeSet<(SystemTime, SessionId)>,
-}
-
-impl Shard {
-    fn remove(&mut self, id: &SessionId) -> Option<Entry> {
-        let entry = self.entries.remove(id)?;
-        self.by_expiry.remove(&(entry.expires_at, id.clone()));
-        Some(entry)
-    }
-
-    /// Removes up to `limit` expired entries (all of them for `usize::MAX`).
-    fn sweep(&mut self, now: SystemTime, limit: usize) -> usize {
-        let mut removed = 0;
-        while removed < limit {
-            match self.by_expiry.first() {
-                Some((expires_at, _)) if *expires_at <= now => {
-                    let (_, id) = self.by_expiry.pop_first().expect("first exists");
-                    self.entries.remove(&id);
-                    removed += 1;
-                }
-                _ => break,
-            }
-        }
-        removed
-    }
-
-    fn set_expiry(&mut self, id: &SessionId, expires_at: SystemTime) {
-        if let Some(entry) = self.entries.get_mut(id) {
-            self.by_expiry.remove(&(entry.expires_at, id.clone()));
-            entry.expires_at = expires_at;
-            self.by_expiry.insert((expires_at, id.clone()));
-        }
-    }
-}
+type Shard = HashMap<Key, Entry, BuildHasherDefault<IdHasher>>;
 
 /// Sessions in this process's memory, with native expiry.
 ///
 /// For development, tests and single-process deployments: the sessions are lost on restart
 /// and are not shared between processes (use a directory or Redis storage for that).
 ///
-/// Entries expire after the time to live given on save: an expired entry is never returned,
-/// every write removes a few expired entries, and [`MemoryStore::sweep_expired`] removes all of
-/// them (call it from a periodic task if sessions are created in bursts and then go quiet).
-/// The store is sharded so concurrent requests rarely wait on each other. Cloning is cheap and
+/// Entries expire after the time to live given on save: an expired entry is never returned;
+/// every sixteenth write sweeps one of 4096 shards in turn, so expired entries are removed
+/// without any single request paying for all of them; [`MemoryStore::sweep_expired`] removes
+/// all of them at once. An entry costs its text plus about 100 bytes. Cloning is cheap and
 /// shares the sessions.
 ///
 /// # Examples
@@ -86,19 +75,30 @@ impl Shard {
 /// ```
 #[derive(Clone)]
 pub struct MemoryStore {
-    inner: std::sync::Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
 struct Inner {
-    shards: [Mutex<Shard>; SHARDS],
-    hasher: RandomState,
-    clock: std::sync::Arc<dyn Clock>,
+    shards: Box<[Mutex<Shard>]>,
+    writes: AtomicUsize,
+    clock: Arc<dyn Clock>,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
         Self::with_clock(SystemClock)
     }
+}
+
+fn millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panic while holding the lock cannot leave a shard half-updated in a way that matters
+    // more than losing the store, so keep serving.
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl MemoryStore {
@@ -111,25 +111,34 @@ impl MemoryStore {
     /// in tests of timeouts).
     pub fn with_clock(clock: impl Clock) -> Self {
         Self {
-            inner: std::sync::Arc::new(Inner {
-                shards: Default::default(),
-                hasher: RandomState::new(),
-                clock: std::sync::Arc::new(clock),
+            inner: Arc::new(Inner {
+                shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+                writes: AtomicUsize::new(0),
+                clock: Arc::new(clock),
             }),
         }
     }
 
-    fn now(&self) -> SystemTime {
-        self.inner.clock.now()
+    fn now(&self) -> u64 {
+        millis(self.inner.clock.now())
     }
 
-    fn shard(&self, id: &SessionId) -> MutexGuard<'_, Shard> {
-        let index = (self.inner.hasher.hash_one(id) as usize) % SHARDS;
-        // A panic while holding the lock cannot leave a shard half-updated in a way that
-        // matters more than losing the store, so keep serving.
-        self.inner.shards[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn deadline(&self, now: u64, ttl: Duration) -> u64 {
+        now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn shard(&self, key: &Key) -> MutexGuard<'_, Shard> {
+        let index = usize::from(u16::from_le_bytes([key[8], key[9]])) % SHARDS;
+        lock(&self.inner.shards[index])
+    }
+
+    /// Sweeps the next shard in turn on every sixteenth write.
+    fn sweep_some(&self, now: u64) {
+        let writes = self.inner.writes.fetch_add(1, Ordering::Relaxed);
+        if writes % SWEEP_EVERY == 0 {
+            let index = (writes / SWEEP_EVERY) % SHARDS;
+            lock(&self.inner.shards[index]).retain(|_, entry| entry.expires_at > now);
+        }
     }
 
     /// Removes every expired entry and returns how many there were.
@@ -139,10 +148,10 @@ impl MemoryStore {
             .shards
             .iter()
             .map(|shard| {
-                shard
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .sweep(now, usize::MAX)
+                let mut shard = lock(shard);
+                let before = shard.len();
+                shard.retain(|_, entry| entry.expires_at > now);
+                before - shard.len()
             })
             .sum()
     }
@@ -152,13 +161,7 @@ impl MemoryStore {
         self.inner
             .shards
             .iter()
-            .map(|shard| {
-                shard
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entries
-                    .len()
-            })
+            .map(|shard| lock(shard).len())
             .sum()
     }
 
@@ -176,27 +179,22 @@ impl fmt::Debug for MemoryStore {
     }
 }
 
-fn deadline(now: SystemTime, ttl: Duration) -> SystemTime {
-    // A TTL too large to represent means "practically never".
-    now.checked_add(ttl)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
-}
-
 impl SessionStore for MemoryStore {
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
         Ok(self.load_entry(id).await?.map(|entry| entry.text))
     }
 
     async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
+        let key = id.to_bytes();
         let now = self.now();
-        let mut shard = self.shard(id);
-        match shard.entries.get(id) {
+        let mut shard = self.shard(&key);
+        match shard.get(&key) {
             Some(entry) if entry.expires_at > now => Ok(Some(StoredEntry::new(
                 entry.text.to_string(),
-                Some(entry.expires_at),
+                Some(UNIX_EPOCH + Duration::from_millis(entry.expires_at)),
             ))),
             Some(_) => {
-                shard.remove(id);
+                shard.remove(&key);
                 Ok(None)
             }
             None => Ok(None),
@@ -204,19 +202,14 @@ impl SessionStore for MemoryStore {
     }
 
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
+        let key = id.to_bytes();
         let now = self.now();
-        let expires_at = deadline(now, ttl);
-        let mut shard = self.shard(id);
-        shard.sweep(now, SWEEP_PER_WRITE);
-        shard.remove(id);
-        shard.entries.insert(
-            id.clone(),
-            Entry {
-                text: text.into(),
-                expires_at,
-            },
-        );
-        shard.by_expiry.insert((expires_at, id.clone()));
+        self.sweep_some(now);
+        let entry = Entry {
+            text: text.into(),
+            expires_at: self.deadline(now, ttl),
+        };
+        self.shard(&key).insert(key, entry);
         Ok(())
     }
 
@@ -227,38 +220,38 @@ impl SessionStore for MemoryStore {
         new: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
+        let key = id.to_bytes();
         let now = self.now();
-        let mut shard = self.shard(id);
-        let current = shard
-            .entries
-            .get(id)
-            .filter(|entry| entry.expires_at > now && &*entry.text == expected);
-        if current.is_none() {
-            return Ok(false);
+        let expires_at = self.deadline(now, ttl);
+        let mut shard = self.shard(&key);
+        match shard.get_mut(&key) {
+            Some(entry) if entry.expires_at > now && &*entry.text == expected => {
+                entry.text = new.into();
+                entry.expires_at = expires_at;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        let expires_at = deadline(now, ttl);
-        shard.set_expiry(id, expires_at);
-        if let Some(entry) = shard.entries.get_mut(id) {
-            entry.text = new.into();
-        }
-        Ok(true)
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.shard(id).remove(id);
+        let key = id.to_bytes();
+        self.shard(&key).remove(&key);
         Ok(())
     }
 
     async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
+        let key = id.to_bytes();
         let now = self.now();
-        let mut shard = self.shard(id);
-        match shard.entries.get(id) {
+        let expires_at = self.deadline(now, ttl);
+        let mut shard = self.shard(&key);
+        match shard.get_mut(&key) {
             Some(entry) if entry.expires_at > now => {
-                shard.set_expiry(id, deadline(now, ttl));
+                entry.expires_at = expires_at;
                 Ok(true)
             }
             Some(_) => {
-                shard.remove(id);
+                shard.remove(&key);
                 Ok(false)
             }
             None => Ok(false),
@@ -271,6 +264,7 @@ mod tests {
     use futures::executor::block_on;
 
     use super::*;
+    use crate::ManualClock;
 
     #[cfg(feature = "test-util")]
     #[test]
@@ -294,13 +288,14 @@ mod tests {
     }
 
     #[test]
-    fn entries_expire_and_are_removed() {
+    fn entries_expire_and_are_removed_on_read() {
         block_on(async {
-            let store = MemoryStore::new();
+            let clock = ManualClock::starting_now();
+            let store = MemoryStore::with_clock(clock.clone());
             let short = SessionId::generate();
             let long = SessionId::generate();
             store
-                .save(&short, "a", Duration::from_millis(20))
+                .save(&short, "a", Duration::from_secs(20))
                 .await
                 .unwrap();
             store
@@ -308,7 +303,7 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(store.load(&short).await.unwrap().as_deref(), Some("a"));
-            std::thread::sleep(Duration::from_millis(40));
+            clock.advance(Duration::from_secs(40));
             assert_eq!(store.load(&short).await.unwrap(), None);
             assert_eq!(store.len(), 1, "the expired entry was removed on read");
             assert_eq!(store.load(&long).await.unwrap().as_deref(), Some("b"));
@@ -318,10 +313,11 @@ mod tests {
     #[test]
     fn sweep_removes_only_expired_entries() {
         block_on(async {
-            let store = MemoryStore::new();
+            let clock = ManualClock::starting_now();
+            let store = MemoryStore::with_clock(clock.clone());
             for _ in 0..50 {
                 store
-                    .save(&SessionId::generate(), "x", Duration::from_millis(1))
+                    .save(&SessionId::generate(), "x", Duration::from_secs(1))
                     .await
                     .unwrap();
             }
@@ -330,48 +326,50 @@ mod tests {
                 .save(&kept, "k", Duration::from_secs(60))
                 .await
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(10));
-            let swept = store.sweep_expired();
-            assert!(swept > 0 && swept <= 50);
+            clock.advance(Duration::from_secs(10));
+            assert_eq!(store.sweep_expired(), 50);
             assert_eq!(store.len(), 1);
             assert_eq!(store.load(&kept).await.unwrap().as_deref(), Some("k"));
         });
     }
 
     #[test]
-    fn writes_remove_expired_entries_a_few_at_a_time() {
+    fn writes_sweep_expired_entries_shard_by_shard() {
         block_on(async {
-            let store = MemoryStore::new();
-            for _ in 0..200 {
+            let clock = ManualClock::starting_now();
+            let store = MemoryStore::with_clock(clock.clone());
+            for _ in 0..1000 {
                 store
-                    .save(&SessionId::generate(), "x", Duration::from_millis(1))
+                    .save(&SessionId::generate(), "x", Duration::from_secs(1))
                     .await
                     .unwrap();
             }
-            std::thread::sleep(Duration::from_millis(10));
-            for _ in 0..200 {
+            clock.advance(Duration::from_secs(10));
+            // One full turn over the shards: every shard swept once.
+            for _ in 0..SHARDS * SWEEP_EVERY {
                 store
                     .save(&SessionId::generate(), "y", Duration::from_secs(60))
                     .await
                     .unwrap();
             }
-            // 200 writes over 16 shards sweep up to 800 expired entries: all 200 are gone.
-            assert_eq!(store.len(), 200);
+            assert_eq!(
+                store.len(),
+                SHARDS * SWEEP_EVERY,
+                "all 1000 expired entries are gone"
+            );
         });
     }
 
     #[test]
     fn touch_extends_without_rewriting() {
         block_on(async {
-            let store = MemoryStore::new();
+            let clock = ManualClock::starting_now();
+            let store = MemoryStore::with_clock(clock.clone());
             let id = SessionId::generate();
             assert!(!store.touch(&id, Duration::from_secs(1)).await.unwrap());
-            store
-                .save(&id, "t", Duration::from_millis(30))
-                .await
-                .unwrap();
+            store.save(&id, "t", Duration::from_secs(30)).await.unwrap();
             assert!(store.touch(&id, Duration::from_secs(60)).await.unwrap());
-            std::thread::sleep(Duration::from_millis(50));
+            clock.advance(Duration::from_secs(50));
             assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("t"));
             assert_eq!(store.sweep_expired(), 0);
         });
