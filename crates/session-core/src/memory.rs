@@ -135,7 +135,7 @@ impl MemoryStore {
     /// Sweeps the next shard in turn on every sixteenth write.
     fn sweep_some(&self, now: u64) {
         let writes = self.inner.writes.fetch_add(1, Ordering::Relaxed);
-        if writes % SWEEP_EVERY == 0 {
+        if writes.is_multiple_of(SWEEP_EVERY) {
             let index = (writes / SWEEP_EVERY) % SHARDS;
             lock(&self.inner.shards[index]).retain(|_, entry| entry.expires_at > now);
         }
