@@ -5,8 +5,8 @@
 #   scripts/bench.sh
 #
 # Environment (all optional):
-#   ROUNDS=5            rounds; each round loads every mode once per workload
-#   SLICE_SECS=3        seconds of load per slice (one mode, one workload)
+#   ROUNDS=8            rounds; each round loads every mode once per workload
+#   SLICE_SECS=1        seconds of load per slice (one mode, one workload)
 #   CONNECTIONS=16      wrk connections (wrk runs one thread: the server has one worker)
 #   MODES="..."         modes to run (bare is always added: ratios need it)
 #   WORKLOADS="counter read plain"
@@ -14,16 +14,17 @@
 #   CARGO_TARGET_DIR    honoured when locating the built binary
 #
 # Method (see BENCHMARKS.md): every server runs at once, each its own process and port; the
-# load goes to one server at a time in short slices, modes in a different order each round,
-# and the report gives medians of per-round ratios (mode / bare, ours / actix-session in the
-# same round), because this machine's loopback throughput changes from second to second.
+# load goes to one server at a time in short slices, modes in a different order each round
+# with a bare slice between every two, and the report gives medians of per-round ratios (mode /
+# the bare slices beside it, ours / actix-session each so normalised), because this machine's
+# loopback throughput changes between two speeds every few seconds.
 # Everything is bounded in time and every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-ROUNDS=${ROUNDS:-5}
-SLICE_SECS=${SLICE_SECS:-3}
+ROUNDS=${ROUNDS:-8}
+SLICE_SECS=${SLICE_SECS:-1}
 CONNECTIONS=${CONNECTIONS:-16}
 ALL_MODES="bare cookie-signed cookie-encrypted memory fs fs-fsync redis actix-cookie-signed actix-cookie-private actix-redis"
 MODES=${MODES:-$ALL_MODES}
@@ -166,7 +167,7 @@ LUA
 # One slice: SLICE_SECS of load on one mode and workload; prints a TSV row.
 slice() {
     local round=$1 position=$2 workload=$3 mode=$4
-    local pid=${PID[$mode]} before redis_before output after redis_after result
+    local pid=${PID[$mode]} before redis_before output after redis_after
     before=$(cpu_ticks "$pid")
     redis_before=$(cpu_ticks "$REDIS_PID")
     output=$(timeout $((SLICE_SECS + 15)) wrk -t1 -c"$CONNECTIONS" -d"${SLICE_SECS}s" --timeout 5s \
@@ -174,46 +175,51 @@ slice() {
         die "wrk failed on $mode /$workload"
     after=$(cpu_ticks "$pid")
     redis_after=$(cpu_ticks "$REDIS_PID")
-    result=$(grep '^RESULT ' <<<"$output") || die "no result from wrk on $mode /$workload"
-    # round position workload mode requests duration_us p50 p99 socket_err status_err ticks redis_ticks
-    python3 - "$round" "$position" "$workload" "$mode" "$((after - before))" \
-        "$((redis_after - redis_before))" "$result" <<'PY'
-import sys
-round_, position, workload, mode, ticks, redis_ticks, result = sys.argv[1:]
-fields = dict(item.split("=") for item in result.split()[1:])
-print("\t".join([round_, position, workload, mode, fields["requests"], fields["duration_us"],
-                 fields["p50_us"], fields["p99_us"], fields["socket_errors"],
-                 fields["status_errors"], ticks, redis_ticks]))
-PY
+    local re='^RESULT requests=([0-9]+) duration_us=([0-9]+) p50_us=([0-9]+) p99_us=([0-9]+) socket_errors=([0-9]+) status_errors=([0-9]+)$'
+    local line
+    line=$(grep '^RESULT ' <<<"$output") || die "no result from wrk on $mode /$workload"
+    [[ $line =~ $re ]] || die "unexpected wrk result: $line"
+    local m=("${BASH_REMATCH[@]:1}")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$position" "$workload" \
+        "$mode" "${m[0]}" "${m[1]}" "${m[2]}" "${m[3]}" "${m[4]}" "${m[5]}" \
+        "$((after - before))" "$((redis_after - redis_before))"
 }
 
 RESULTS="$WORK/results.tsv"
 printf 'round\tposition\tworkload\tmode\trequests\tduration_us\tp50_us\tp99_us\tsocket_errors\tstatus_errors\tcpu_ticks\tredis_cpu_ticks\n' >"$RESULTS"
 
-slices=$((ROUNDS * ${#workloads[@]} * ${#modes[@]}))
+others=("${modes[@]:1}")
+count=${#others[@]}
+slices=$((ROUNDS * ${#workloads[@]} * (2 * count + 1)))
 log "warm-up: 1 s of /counter per mode"
 for mode in "${modes[@]}"; do
     timeout 20 wrk -t1 -c"$CONNECTIONS" -d1s -H "Cookie: ${COOKIE[$mode]}" \
         "http://${ADDR[$mode]}/counter" >/dev/null || die "warm-up failed on $mode"
 done
-log "$slices slices of ${SLICE_SECS} s: about $(((slices * (SLICE_SECS + 1) + 59) / 60)) minutes"
+log "$slices slices of ${SLICE_SECS} s: about $(((slices * (SLICE_SECS * 10 + 2) / 10 + 59) / 60)) minutes"
 
-count=${#modes[@]}
 for ((round = 1; round <= ROUNDS; round++)); do
     for ((w = 0; w < ${#workloads[@]}; w++)); do
         workload=${workloads[$w]}
-        # A different rotation for every round and workload; odd rounds run it backwards, so
-        # each mode's neighbours change too.
-        shift_by=$(((round * 3 + w * 7) % count))
+        # The other modes in a different rotation for every round and workload, backwards in
+        # odd rounds so each mode's neighbours change too; bare before, between and after them,
+        # so every slice has a bare slice on each side, a second or two away.
         order=()
-        for ((i = 0; i < count; i++)); do order+=("${modes[$(((i + shift_by) % count))]}"); done
-        if ((round % 2)); then
-            reversed=()
-            for ((i = count - 1; i >= 0; i--)); do reversed+=("${order[$i]}"); done
-            order=("${reversed[@]}")
+        if ((count > 0)); then
+            shift_by=$(((round * 3 + w * 7) % count))
+            for ((i = 0; i < count; i++)); do order+=("${others[$(((i + shift_by) % count))]}"); done
+            if ((round % 2)); then
+                reversed=()
+                for ((i = count - 1; i >= 0; i--)); do reversed+=("${order[$i]}"); done
+                order=("${reversed[@]}")
+            fi
         fi
-        for ((i = 0; i < count; i++)); do
-            slice "$round" "$i" "$workload" "${order[$i]}" >>"$RESULTS"
+        position=0
+        slice "$round" "$position" "$workload" bare >>"$RESULTS"
+        for mode in "${order[@]}"; do
+            slice "$round" $((position + 1)) "$workload" "$mode" >>"$RESULTS"
+            slice "$round" $((position + 2)) "$workload" bare >>"$RESULTS"
+            position=$((position + 2))
         done
         log "round $round/$ROUNDS /$workload done"
     done

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Turns the slices recorded by scripts/bench.sh into the markdown of BENCHMARKS.md.
 
-Every figure is a median over rounds; every ratio is the median of per-round ratios (a mode
-against bare, or ours against actix-session, loaded in the same round), never a ratio of two
-medians. Standard library only.
+Every figure is a median over rounds; every ratio is the median of per-round ratios, never a
+ratio of two medians: a slice against the bare slices just before and after it, and ours
+against actix-session as the quotient of those two normalised figures. Standard library only.
 """
 
 import argparse
@@ -106,17 +106,20 @@ def main():
             name, kib = line.split()
             rss[name] = int(kib) / 1024
 
-    # (workload, mode) -> round -> measurements
-    data = defaultdict(dict)
+    # (workload, mode) -> list of slices; (workload, round) -> position -> bare slice
+    data = defaultdict(list)
+    bare = defaultdict(dict)
     modes, workloads = [], []
     for row in rows:
-        workload, mode, round_ = row["workload"], row["mode"], int(row["round"])
+        workload, mode = row["workload"], row["mode"]
         modes += [mode] if mode not in modes else []
         workloads += [workload] if workload not in workloads else []
         requests = int(row["requests"])
         seconds = int(row["duration_us"]) / 1e6
         per_request = 1e6 / ticks_per_second / max(requests, 1)
-        data[(workload, mode)][round_] = {
+        measured = {
+            "round": int(row["round"]),
+            "position": int(row["position"]),
             "rps": requests / seconds,
             "p50": int(row["p50_us"]),
             "p99": int(row["p99_us"]),
@@ -124,15 +127,41 @@ def main():
             "redis_cpu": int(row["redis_cpu_ticks"]) * per_request,
             "errors": int(row["socket_errors"]) + int(row["status_errors"]),
         }
+        data[(workload, mode)].append(measured)
+        if mode == "bare":
+            bare[(workload, measured["round"])][measured["position"]] = measured
+
+    # Each slice's reference: the mean of the bare slices just before and after it.
+    for (workload, mode), slices in data.items():
+        for measured in slices:
+            if mode == "bare":
+                continue
+            beside = bare.get((workload, measured["round"]), {})
+            before = [p for p in beside if p < measured["position"]]
+            after = [p for p in beside if p > measured["position"]]
+            near = [beside[max(before)]] * bool(before) + [beside[min(after)]] * bool(after)
+            for key in ("rps", "cpu"):
+                values = [b[key] for b in near if b[key]]
+                measured["bare_" + key] = sum(values) / len(values) if values else None
+
     order = [m for m in ["bare"] + OURS + list(ACTIX_PEER.values()) if m in modes]
     order += [m for m in modes if m not in order]
 
+    def normalised(measured, key):
+        reference = measured.get("bare_" + key)
+        return measured[key] / reference if reference else None
+
     def ratios(workload, mode, other, key="rps"):
-        mine, theirs = data.get((workload, mode), {}), data.get((workload, other), {})
-        return [mine[r][key] / theirs[r][key] for r in mine if r in theirs and theirs[r][key]]
+        """Per round: mode against the bare slices beside it, or (when `other` is another
+        mode) that normalised figure against `other`'s."""
+        mine = {m["round"]: normalised(m, key) for m in data.get((workload, mode), [])}
+        if other == "bare":
+            return [v for v in mine.values() if v]
+        theirs = {m["round"]: normalised(m, key) for m in data.get((workload, other), [])}
+        return [mine[r] / theirs[r] for r in mine if mine[r] and theirs.get(r)]
 
     def median(workload, mode, key):
-        return statistics.median(v[key] for v in data[(workload, mode)].values())
+        return statistics.median(v[key] for v in data[(workload, mode)])
 
     info = machine()
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -146,11 +175,14 @@ def main():
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} memory, "
         f"Linux {info['kernel']}; {info['rustc']}; {info['wrk']}; {info['redis']}.",
         "",
-        "Each cell is the median over rounds. `x bare` and `x actix-session` are medians of "
-        "per-round ratios of requests/s, with the lowest and highest round in parentheses. "
+        "Each cell is the median over rounds (bare: over all its slices). `x bare` is the "
+        "median over rounds of a slice's requests/s divided by the mean of the bare slices "
+        "just before and after it; `x actix-session` is the median over rounds of that "
+        "normalised figure of ours divided by actix-session's. The lowest and highest round "
+        "are in parentheses. "
         "CPU is the server process's user + system time per request (all its threads); for "
         "the Redis modes the Redis server's own CPU per request is listed separately. "
-        "`CPU x bare` is the median per-round ratio of CPU per request (higher is costlier).",
+        "`CPU x bare` is the same ratio for CPU per request (higher is costlier).",
     ]
     for workload in workloads:
         out += [
@@ -164,7 +196,7 @@ def main():
         for mode in order:
             if (workload, mode) not in data:
                 continue
-            errors = sum(v["errors"] for v in data[(workload, mode)].values())
+            errors = sum(v["errors"] for v in data[(workload, mode)])
             name = f"{mode} (**{errors} errors**)" if errors else mode
             vs_bare = "—" if mode == "bare" else fmt_ratio(ratios(workload, mode, "bare"))
             peer = ACTIX_PEER.get(mode)
