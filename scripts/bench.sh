@@ -190,6 +190,9 @@ printf 'round\tposition\tworkload\tmode\trequests\tduration_us\tp50_us\tp99_us\t
 
 others=("${modes[@]:1}")
 count=${#others[@]}
+# The 1-minute load average after each round and workload: this benchmark alone keeps it near
+# 2 (wrk and one server); more means other work shared the machine.
+LOADS=()
 slices=$((ROUNDS * ${#workloads[@]} * (2 * count + 1)))
 log "warm-up: 1 s of /counter per mode"
 for mode in "${modes[@]}"; do
@@ -221,7 +224,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
             slice "$round" $((position + 2)) "$workload" bare >>"$RESULTS"
             position=$((position + 2))
         done
-        log "round $round/$ROUNDS /$workload done"
+        read -r load _ </proc/loadavg
+        LOADS+=("$load")
+        log "round $round/$ROUNDS /$workload done (load average $load)"
     done
 done
 
@@ -238,4 +243,5 @@ log "raw results in target/bench/results.tsv and target/bench/rss.tsv"
 
 python3 "$ROOT/scripts/bench_report.py" --results "$RESULTS" --rss "$RSS" \
     --rounds "$ROUNDS" --slice-secs "$SLICE_SECS" --connections "$CONNECTIONS" \
+    --load-averages "${LOADS[*]}" \
     --out "$BENCH_OUT"

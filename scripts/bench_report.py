@@ -70,6 +70,17 @@ def machine():
     }
 
 
+def load_line(text):
+    values = [float(v) for v in text.split()]
+    if not values:
+        return "Load average during the run: not recorded."
+    return (
+        f"1-minute load average during the run: median {statistics.median(values):.1f}, "
+        f"max {max(values):.1f} (this benchmark alone keeps it near 2: wrk and one server; "
+        "more means other work shared the machine)."
+    )
+
+
 def load(path):
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
@@ -95,6 +106,7 @@ def main():
     parser.add_argument("--rounds", type=int, required=True)
     parser.add_argument("--slice-secs", type=int, required=True)
     parser.add_argument("--connections", type=int, required=True)
+    parser.add_argument("--load-averages", default="", help="1-minute load averages, spaced")
     parser.add_argument("--out", default="BENCHMARKS.md", help='"-" only prints')
     args = parser.parse_args()
 
@@ -174,6 +186,8 @@ def main():
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} memory, "
         f"Linux {info['kernel']}; {info['rustc']}; {info['wrk']}; {info['redis']}.",
+        "",
+        load_line(args.load_averages),
         "",
         "Each cell is the median over rounds (bare: over all its slices). `x bare` is the "
         "median over rounds of a slice's requests/s divided by the mean of the bare slices "
