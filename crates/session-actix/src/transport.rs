@@ -190,7 +190,17 @@ impl CookieTransport {
     }
 
     fn render(&self, cookie: &Cookie<'_>) -> String {
-        let mut text = cookie.encoded().to_string();
+        // Sealed IDs and encrypted values (URL-safe base64, hex, `/`) need no escaping, and
+        // decode to themselves; anything else (a signed JSON value) is percent-encoded.
+        let safe = cookie
+            .value()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/' | b'.'));
+        let mut text = if safe {
+            cookie.to_string()
+        } else {
+            cookie.encoded().to_string()
+        };
         for attribute in &self.attributes {
             text.push_str("; ");
             text.push_str(attribute);

@@ -36,7 +36,7 @@
 //! A session lives under `<prefix><session ID>`, `session:` by default; give each application
 //! its own prefix when several share a Redis database. Each operation is one round trip: a
 //! single command (`GET`, `SET … PX`, `DEL`, `PEXPIRE`, `EVAL` for `compare_and_swap`), or
-//! for `load_entry` a `GET` and a `PTTL` in one `MULTI`/`EXEC` transaction. Expiry is Redis's
+//! for `load_entry` a `GET` and a `PTTL` pipelined in one round trip. Expiry is Redis's
 //! own: no sweeper, no stale reads.
 //!
 //! # Connection and failures

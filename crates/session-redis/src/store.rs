@@ -19,7 +19,7 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command};
 /// | Operation | Command |
 /// |---|---|
 /// | [`load`](SessionStore::load) | `GET key` |
-/// | [`load_entry`](SessionStore::load_entry) | `MULTI`, `GET key`, `PTTL key`, `EXEC` (one round trip) |
+/// | [`load_entry`](SessionStore::load_entry) | `GET key`, `PTTL key` pipelined (one round trip) |
 /// | [`save`](SessionStore::save) | `SET key text PX ttl` |
 /// | [`compare_and_swap`](SessionStore::compare_and_swap) | `EVAL` of a script: `GET`, compare, `SET … PX` |
 /// | [`delete`](SessionStore::delete) | `DEL key` |
