@@ -2,10 +2,12 @@
 
 mod common;
 
+use common::body;
+
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use actix_web::test::{TestRequest, call_service, init_service};
 use actix_web::{App, HttpResponse, web};
 use common::{User, cookie_header, get, is_removal, set_cookies, the_cookie};
 use session_actix::cookie::SameSite;
@@ -106,12 +108,6 @@ macro_rules! service {
     ($sessions:expr) => {
         init_service(App::new().wrap($sessions).configure(routes)).await
     };
-}
-
-async fn body<B: actix_web::body::MessageBody>(
-    response: actix_web::dev::ServiceResponse<B>,
-) -> String {
-    String::from_utf8(read_body(response).await.to_vec()).unwrap()
 }
 
 #[actix_rt::test]

@@ -3,7 +3,9 @@
 
 mod common;
 
-use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use common::body;
+
+use actix_web::test::{TestRequest, call_service, init_service};
 use actix_web::{App, HttpResponse, web};
 use common::{Cart, get, is_removal, the_cookie};
 use session_actix::core::{Sign, SigningKey};
@@ -12,23 +14,9 @@ use session_actix::{
     Sessions,
 };
 
-async fn body<B: actix_web::body::MessageBody>(
-    response: actix_web::dev::ServiceResponse<B>,
-) -> String {
-    String::from_utf8(read_body(response).await.to_vec()).unwrap()
-}
-
 fn routes(config: &mut web::ServiceConfig) {
     config
-        .route(
-            "/cart",
-            web::get().to(|s: Session<Cart>| async move {
-                Ok::<_, SessionError>(HttpResponse::Ok().body(match s.get().await? {
-                    Some(cart) => format!("{:?}", cart.items),
-                    None => "empty".to_owned(),
-                }))
-            }),
-        )
+        .route("/cart", web::get().to(common::show_cart))
         .route(
             "/set",
             web::get().to(|s: Session<Cart>| async move {

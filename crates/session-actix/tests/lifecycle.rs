@@ -3,10 +3,12 @@
 
 mod common;
 
+use common::body;
+
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use actix_web::test::{TestRequest, call_service, init_service};
 use actix_web::{App, HttpResponse, web};
 use common::{Cart, ProbeStore, cookie_header, get, is_removal, set_cookies, the_cookie};
 use session_actix::core::{
@@ -18,23 +20,9 @@ use session_actix::{
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-async fn body<B: actix_web::body::MessageBody>(
-    response: actix_web::dev::ServiceResponse<B>,
-) -> String {
-    String::from_utf8(read_body(response).await.to_vec()).unwrap()
-}
-
 fn routes(config: &mut web::ServiceConfig) {
     config
-        .route(
-            "/cart",
-            web::get().to(|s: Session<Cart>| async move {
-                Ok::<_, SessionError>(HttpResponse::Ok().body(match s.get().await? {
-                    Some(cart) => format!("{:?}", cart.items),
-                    None => "empty".to_owned(),
-                }))
-            }),
-        )
+        .route("/cart", web::get().to(common::show_cart))
         .route(
             "/login",
             web::get().to(|s: Session<Cart>| async move {

@@ -2,8 +2,10 @@
 
 mod common;
 
+use common::body;
+
 use actix_web::http::StatusCode;
-use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use actix_web::test::{TestRequest, call_service, init_service};
 use actix_web::{App, HttpResponse, web};
 use common::{
     Cart, ProbeStore, cookie_header, get, is_removal, set_cookies, stored_value, the_cookie,
@@ -13,15 +15,7 @@ use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessi
 
 fn routes(config: &mut web::ServiceConfig) {
     config
-        .route(
-            "/cart",
-            web::get().to(|s: Session<Cart>| async move {
-                Ok::<_, SessionError>(HttpResponse::Ok().body(match s.get().await? {
-                    Some(cart) => format!("{:?}", cart.items),
-                    None => "empty".to_owned(),
-                }))
-            }),
-        )
+        .route("/cart", web::get().to(common::show_cart))
         .route(
             "/add/{item}",
             web::get().to(|s: Session<Cart>, item: web::Path<i32>| async move {
@@ -98,12 +92,6 @@ macro_rules! service {
     ($store:expr, $key:expr) => {
         init_service(App::new().wrap(sessions(&$store, &$key)).configure(routes)).await
     };
-}
-
-async fn body<B: actix_web::body::MessageBody>(
-    response: actix_web::dev::ServiceResponse<B>,
-) -> String {
-    String::from_utf8(read_body(response).await.to_vec()).unwrap()
 }
 
 fn id_of(cookie: &actix_web::cookie::Cookie<'_>) -> SessionId {

@@ -2,8 +2,10 @@
 
 mod common;
 
+use common::body;
+
 use actix_web::http::StatusCode;
-use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use actix_web::test::{TestRequest, call_service, init_service};
 use actix_web::{App, HttpRequest, HttpResponse, guard, web};
 use common::{Cart, User, cookie_header, is_removal, the_cookie};
 use session_actix::cookie::SameSite;
@@ -15,12 +17,6 @@ use session_actix::{
     ConfigError, CookieTransport, HeaderTransport, Session, SessionConfig, SessionError,
     SessionExt, Sessions,
 };
-
-async fn body<B: actix_web::body::MessageBody>(
-    response: actix_web::dev::ServiceResponse<B>,
-) -> String {
-    String::from_utf8(read_body(response).await.to_vec()).unwrap()
-}
 
 fn user_config(name: &str) -> SessionConfig<User> {
     SessionConfig::<User>::new(CookieTransport::new(name))

@@ -160,3 +160,20 @@ pub async fn stored_value(store: &impl SessionStore, id: &SessionId) -> Option<S
             .text,
     )
 }
+
+/// The response body as text.
+pub async fn body<B: actix_web::body::MessageBody>(response: ServiceResponse<B>) -> String {
+    String::from_utf8(actix_web::test::read_body(response).await.to_vec()).unwrap()
+}
+
+/// `GET /cart` in the tests: the cart's items, or `empty`.
+pub async fn show_cart(
+    session: session_actix::Session<Cart>,
+) -> Result<actix_web::HttpResponse, session_actix::SessionError> {
+    Ok(
+        actix_web::HttpResponse::Ok().body(match session.get().await? {
+            Some(cart) => format!("{:?}", cart.items),
+            None => "empty".to_owned(),
+        }),
+    )
+}
