@@ -14,6 +14,7 @@ use session_core::{
 };
 
 use crate::lifetime::Lifetime;
+use crate::outgoing::Writer;
 use crate::provider::{Provider, ProviderCore, SerializerBox};
 use crate::{ConfigError, Sessions, Transport};
 
@@ -166,14 +167,15 @@ impl<T: 'static> SessionConfig<T> {
         self
     }
 
-    fn into_provider(self, clock: Arc<dyn Clock>) -> Provider {
+    fn into_provider(self, clock: Arc<dyn Clock>) -> Result<Provider, ConfigError> {
         let cookie_max_age = match &self.transport {
             Transport::Cookie(cookie) => cookie.max_age_value(),
             Transport::Header(_) => None,
         };
-        Provider {
+        Ok(Provider {
             core: ProviderCore {
                 name: self.transport.name().to_owned(),
+                writer: Writer::new(&self.transport)?,
                 transport: self.transport,
                 store: self.store,
                 chain: self.chain,
@@ -190,12 +192,12 @@ impl<T: 'static> SessionConfig<T> {
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),
             serializer: Arc::new(SerializerBox(self.serializer)) as Arc<dyn Any + Send + Sync>,
-        }
+        })
     }
 }
 
 /// A registration waiting for the clock chosen on the builder.
-type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Provider>;
+type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Result<Provider, ConfigError>>;
 
 /// Collects session registrations; [`SessionsBuilder::build`] checks them.
 ///
@@ -268,11 +270,10 @@ impl SessionsBuilder {
             .registrations
             .into_iter()
             .map(|register| register(Arc::clone(&clock)))
-            .collect();
+            .collect::<Result<_, _>>()?;
         let mut names = HashSet::new();
         let mut types = HashSet::new();
         for provider in &providers {
-            provider.core.transport.validate()?;
             if !names.insert(provider.core.name.to_ascii_lowercase()) {
                 return Err(ConfigError::DuplicateName {
                     name: provider.core.name.clone(),

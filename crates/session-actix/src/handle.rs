@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::{Ready, ready};
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use actix_web::dev::{Extensions, Payload};
 use actix_web::http::header::HeaderMap;
@@ -170,9 +171,7 @@ impl<T: Clone + Send + 'static> Session<T> {
     pub fn set(&self, value: T) -> Result<(), SessionError> {
         let core = &self.provider().core;
         let text = self.serializer().0.serialize(&value)?;
-        let base = self
-            .state
-            .with_slot(self.index, |slot| slot.base_record().cloned());
+        let base = self.state.with_slot(self.index, |slot| slot.base());
         let record = self.record_for(base, text);
         let sealed = core.seal_record(&record)?;
         self.state.with_slot(self.index, |slot| {
@@ -185,8 +184,9 @@ impl<T: Clone + Send + 'static> Session<T> {
         Ok(())
     }
 
-    /// The record holding `text`: `base`'s session continued, or a new one.
-    fn record_for(&self, base: Option<Record>, text: String) -> Record {
+    /// The record holding `text`: the session of `base` (its start and CSRF token) continued,
+    /// or a new one.
+    fn record_for(&self, base: Option<(SystemTime, String)>, text: String) -> Record {
         let lifetime = &self.provider().core.lifetime;
         let now = lifetime.now();
         let server_side = self.provider().core.is_server_side();
@@ -196,10 +196,9 @@ impl<T: Clone + Send + 'static> Session<T> {
                 .then(|| lifetime.deadline(created_at, now))
                 .flatten()
         };
-        match base.filter(|base| lifetime.deadline(base.created_at, now).is_some()) {
-            Some(base) => {
-                let expires_at = expiry(base.created_at);
-                base.with_text(text, expires_at)
+        match base.filter(|(created_at, _)| lifetime.deadline(*created_at, now).is_some()) {
+            Some((created_at, csrf_token)) => {
+                Record::continued(created_at, csrf_token, text, expiry(created_at))
             }
             None => Record::new(text, now, expiry(now)),
         }

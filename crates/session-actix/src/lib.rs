@@ -71,6 +71,7 @@ mod ext;
 mod handle;
 mod lifetime;
 mod middleware;
+mod outgoing;
 mod persist;
 mod provider;
 mod sessions;

@@ -10,7 +10,7 @@ use actix_web::{Error, HttpMessage, HttpResponse};
 use futures::future::LocalBoxFuture;
 
 use crate::Sessions;
-use crate::persist::Outgoing;
+use crate::outgoing::Outgoing;
 use crate::slot::RequestState;
 
 impl<S, B> Transform<S, ServiceRequest> for Sessions
@@ -70,14 +70,13 @@ where
                 tracing::debug!("server error response: session changes not persisted");
                 return Ok(response.map_into_left_body());
             }
-            for (index, slot) in slots {
+            let touched = slots.into_iter().enumerate();
+            for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
                 let core = &state.providers[index].core;
                 match core.persist(slot).await {
                     Ok(Outgoing::Nothing) => {}
-                    Ok(Outgoing::Send(value)) => {
-                        core.transport.send(&value, response.headers_mut())
-                    }
-                    Ok(Outgoing::Remove) => core.transport.send_removal(response.headers_mut()),
+                    Ok(Outgoing::Send(value)) => core.writer.send(value, response.headers_mut()),
+                    Ok(Outgoing::Remove) => core.writer.send_removal(response.headers_mut()),
                     Err(error) => {
                         tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(&error), "session could not be persisted");
                         let (request, _) = response.into_parts();

@@ -5,21 +5,15 @@ use std::time::Duration;
 use session_core::{Record, SessionId};
 
 use crate::SessionError;
+use crate::outgoing::Outgoing;
 use crate::provider::ProviderCore;
 use crate::slot::{Change, Slot};
 use crate::transport::{Incoming, Transport};
 
-/// What the response must carry for one session.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Outgoing {
-    Nothing,
-    Send(String),
-    Remove,
-}
-
 impl ProviderCore {
     fn send_id(&self, id: &SessionId) -> Result<Outgoing, SessionError> {
-        Ok(Outgoing::Send(self.chain.seal(&self.name, id.as_str())?))
+        let sealed = self.chain.seal(&self.name, id.as_str())?;
+        Ok(Outgoing::Send(self.writer.value(&sealed)?))
     }
 
     fn cookie_has_max_age(&self) -> bool {

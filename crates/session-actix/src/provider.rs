@@ -4,10 +4,12 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
+use actix_web::http::header::HeaderValue;
 use session_core::{DynSessionStore, Record, Serializer, SessionId, TransformerChain};
 
 use crate::SessionError;
 use crate::lifetime::Lifetime;
+use crate::outgoing::Writer;
 use crate::slot::Loaded;
 use crate::transport::{Incoming, Transport};
 
@@ -35,6 +37,8 @@ impl fmt::Debug for Provider {
 pub(crate) struct ProviderCore {
     pub(crate) name: String,
     pub(crate) transport: Transport,
+    /// The response side of `transport`.
+    pub(crate) writer: Writer,
     pub(crate) store: Option<Arc<dyn DynSessionStore>>,
     pub(crate) chain: TransformerChain,
     pub(crate) lifetime: Lifetime,
@@ -93,15 +97,14 @@ impl ProviderCore {
         }
     }
 
-    /// The sealed transport value of a client-side record (`None` for server-side sessions),
-    /// checked against the cookie size limit.
-    pub(crate) fn seal_record(&self, record: &Record) -> Result<Option<String>, SessionError> {
+    /// The response header carrying a client-side record, sealed and rendered (`None` for
+    /// server-side sessions), checked against the cookie size limit.
+    pub(crate) fn seal_record(&self, record: &Record) -> Result<Option<HeaderValue>, SessionError> {
         if self.is_server_side() {
             return Ok(None);
         }
         let sealed = self.chain.seal(&self.name, &self.encode_record(record))?;
-        self.transport.check_size(&sealed)?;
-        Ok(Some(sealed))
+        Ok(Some(self.writer.value(&sealed)?))
     }
 
     /// Turns what the request carried into a session record (not yet deserialized), applying

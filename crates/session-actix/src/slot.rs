@@ -2,8 +2,9 @@
 
 use std::any::Any;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{HeaderMap, HeaderValue};
 use session_core::{Record, SessionId};
 
 use crate::provider::Provider;
@@ -17,8 +18,9 @@ pub(crate) enum Change {
     Set {
         /// The session's record, with its serialized value.
         record: Record,
-        /// The sealed record, for client-side sessions (sealed at `set` to check its size).
-        sealed: Option<String>,
+        /// The response header of a client-side record, sealed and rendered at `set` (which
+        /// checks its size).
+        sealed: Option<HeaderValue>,
         /// The typed value, returned by later `get` calls.
         value: Box<dyn Any + Send>,
     },
@@ -95,6 +97,12 @@ impl Slot {
         }
     }
 
+    /// The start and CSRF token a `set` now builds on: see [`Slot::base_record`].
+    pub(crate) fn base(&self) -> Option<(SystemTime, String)> {
+        self.base_record()
+            .map(|record| (record.created_at, record.csrf_token.clone()))
+    }
+
     /// The record a `set` now builds on: the one set earlier in this request (`renew` makes a
     /// fresh one), or the loaded one unless `renew` started a new session; none after `clear`.
     pub(crate) fn base_record(&self) -> Option<&Record> {
@@ -147,7 +155,9 @@ impl RequestState {
     pub(crate) fn touch(&self, index: usize, headers: &HeaderMap) {
         let mut slots = self.lock();
         if slots.is_empty() {
-            slots.resize_with(self.providers.len(), || None);
+            *slots = std::iter::repeat_with(|| None)
+                .take(self.providers.len())
+                .collect();
         }
         if slots[index].is_none() {
             let incoming = self.providers[index].core.transport.read(headers);
@@ -163,12 +173,9 @@ impl RequestState {
             .expect("slot touched when the handle was made"))
     }
 
-    /// Takes every touched slot, for persisting.
-    pub(crate) fn take_slots(&self) -> Vec<(usize, Slot)> {
+    /// Takes the slots, for persisting: one per provider (`None` where untouched), or none
+    /// at all when no session was touched.
+    pub(crate) fn take_slots(&self) -> Vec<Option<Slot>> {
         std::mem::take(&mut *self.lock())
-            .into_iter()
-            .enumerate()
-            .filter_map(|(index, slot)| slot.map(|slot| (index, slot)))
-            .collect()
     }
 }

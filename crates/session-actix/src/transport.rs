@@ -1,16 +1,14 @@
 //! How a session's value travels: a cookie or a custom header.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
+use actix_web::http::header::{HeaderMap, HeaderName};
 
 use crate::ConfigError;
 
-/// Browsers keep cookies up to about 4096 bytes (name, value and attributes); larger ones are
-/// dropped silently, so `set` refuses them instead.
-pub(crate) const COOKIE_SIZE_LIMIT: usize = 4096;
 /// Received values longer than this are not even unsealed.
 const MAX_INCOMING_LEN: usize = 8192;
 
@@ -20,7 +18,7 @@ pub(crate) enum Incoming {
     /// Nothing was sent.
     Absent,
     /// A value was sent.
-    Present(String),
+    Present(Arc<str>),
     /// Something was sent that cannot be a value (too long, not text).
     Unusable,
 }
@@ -189,14 +187,10 @@ impl CookieTransport {
         cookie
     }
 
-    fn render(&self, cookie: &Cookie<'_>) -> String {
+    pub(crate) fn render(&self, cookie: &Cookie<'_>) -> String {
         // Sealed IDs and encrypted values (URL-safe base64, hex, `/`) need no escaping, and
         // decode to themselves; anything else (a signed JSON value) is percent-encoded.
-        let safe = cookie
-            .value()
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/' | b'.'));
-        let mut text = if safe {
+        let mut text = if is_cookie_safe(cookie.value()) {
             cookie.to_string()
         } else {
             cookie.encoded().to_string()
@@ -208,7 +202,18 @@ impl CookieTransport {
         text
     }
 
-    fn rendered(&self, value: &str) -> String {
+    /// What every `Set-Cookie` of a value carries after `name=value` when there is no
+    /// `Max-Age` (which adds a per-response `Expires`): the attributes as the `cookie` crate
+    /// renders them, then the extra ones. `None` with a `Max-Age`.
+    pub(crate) fn fixed_attributes(&self) -> Option<String> {
+        if self.max_age.is_some() {
+            return None;
+        }
+        let rendered = self.render(&self.cookie(""));
+        Some(rendered[self.name.len() + 1..].to_owned())
+    }
+
+    pub(crate) fn rendered(&self, value: &str) -> String {
         let mut cookie = self.cookie(value);
         if let Some(max_age) = self.max_age {
             let seconds = i64::try_from(max_age.as_secs())
@@ -224,7 +229,7 @@ impl CookieTransport {
         self.render(&cookie)
     }
 
-    fn removal(&self) -> String {
+    pub(crate) fn removal(&self) -> String {
         let mut cookie = self.cookie("");
         cookie.make_removal();
         self.render(&cookie)
@@ -248,9 +253,16 @@ impl CookieTransport {
                 let Ok(piece) = std::str::from_utf8(piece) else {
                     return Incoming::Unusable;
                 };
+                // What this library sends needs no decoding: take it as the `cookie` crate
+                // would (it trims, unquotes and percent-decodes, none of which applies).
+                let value =
+                    piece[piece.len() - rest.len()..].trim_ascii_start()[1..].trim_ascii_start();
+                if !value.is_empty() && is_cookie_safe(value) {
+                    return Incoming::Present(value.into());
+                }
                 return match Cookie::parse_encoded(piece) {
                     Ok(cookie) if cookie.value().is_empty() => Incoming::Absent,
-                    Ok(cookie) => Incoming::Present(cookie.value().to_owned()),
+                    Ok(cookie) => Incoming::Present(cookie.value().into()),
                     Err(_) => Incoming::Unusable,
                 };
             }
@@ -259,11 +271,32 @@ impl CookieTransport {
     }
 }
 
+/// Whether a cookie value goes on the wire as it is: URL-safe base64, hex and `/`, which
+/// [`Cookie::parse_encoded`] reads back unchanged. Anything else is percent-encoded.
+pub(crate) fn is_cookie_safe(value: &str) -> bool {
+    /// The bytes above, as a table: this runs over every value received and sent.
+    const SAFE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 256 {
+            let b = byte as u8;
+            table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/' | b'.');
+            byte += 1;
+        }
+        table
+    };
+    value.bytes().all(|b| SAFE[usize::from(b)])
+}
+
 /// A session carried in a custom request and response header, for API clients.
 ///
 /// The client sends back the value it received in the same header. Clearing cannot make a
 /// client forget a header: for server-side sessions the storage entry is deleted; a
 /// client-side header session stays valid as long as the client keeps it.
+///
+/// Sealed IDs and encrypted values travel as they are. A value that is not valid header text
+/// (a signed client-side value, whose header line ends in a line break) is percent-encoded,
+/// and a received value with `%` in it is percent-decoded.
 ///
 /// From another origin, browsers send the header only if CORS allows it and show it to scripts
 /// only if CORS exposes it: see `Sessions::cors` (feature `cors`).
@@ -341,50 +374,16 @@ impl Transport {
                 Some(value) if value.len() > MAX_INCOMING_LEN => Incoming::Unusable,
                 Some(value) => match value.to_str() {
                     Ok("") => Incoming::Absent,
-                    Ok(text) => Incoming::Present(text.to_owned()),
+                    Ok(text) if text.contains('%') => {
+                        match percent_encoding::percent_decode_str(text).decode_utf8() {
+                            Ok(decoded) => Incoming::Present(decoded.into()),
+                            Err(_) => Incoming::Unusable,
+                        }
+                    }
+                    Ok(text) => Incoming::Present(text.into()),
                     Err(_) => Incoming::Unusable,
                 },
             },
-        }
-    }
-
-    /// The size the value would take on the wire, for the cookie size limit.
-    pub(crate) fn check_size(&self, value: &str) -> Result<(), crate::SessionError> {
-        if let Self::Cookie(cookie) = self {
-            let size = cookie.rendered(value).len();
-            if size > COOKIE_SIZE_LIMIT {
-                return Err(crate::SessionError::CookieTooLarge {
-                    name: cookie.name.clone(),
-                    size,
-                    limit: COOKIE_SIZE_LIMIT,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends `value` (already sealed) to the client.
-    pub(crate) fn send(&self, value: &str, headers: &mut HeaderMap) {
-        let (name, text) = match self {
-            Self::Cookie(cookie) => (SET_COOKIE, cookie.rendered(value)),
-            Self::Header(header) => match HeaderName::from_bytes(header.name.as_bytes()) {
-                Ok(name) => (name, value.to_owned()),
-                Err(_) => return,
-            },
-        };
-        match HeaderValue::from_str(&text) {
-            Ok(value) => headers.append(name, value),
-            Err(_) => tracing::error!("session value is not a valid header value; not sent"),
-        }
-    }
-
-    /// Tells the client to drop its value: an expired cookie with the same attributes. A header
-    /// cannot be revoked, so nothing is sent for it.
-    pub(crate) fn send_removal(&self, headers: &mut HeaderMap) {
-        if let Self::Cookie(cookie) = self
-            && let Ok(value) = HeaderValue::from_str(&cookie.removal())
-        {
-            headers.append(SET_COOKIE, value);
         }
     }
 }
@@ -419,6 +418,19 @@ mod tests {
         }
 
         #[test]
+        fn values_read_as_the_cookie_crate_reads_them(value in "[ -:<-~]{0,40}") {
+            let transport = Transport::from(CookieTransport::new("s"));
+            let text = format!("s={value}");
+            let headers = headers(COOKIE, text.as_bytes()).unwrap();
+            let expected = match Cookie::parse_encoded(text.trim()) {
+                Ok(cookie) if cookie.value().is_empty() => Incoming::Absent,
+                Ok(cookie) => Incoming::Present(cookie.value().into()),
+                Err(_) => Incoming::Unusable,
+            };
+            prop_assert_eq!(transport.read(&headers), expected);
+        }
+
+        #[test]
         fn our_cookie_is_found_among_any_others(
             before in "[ -:<-~]{0,40}",
             value in "[A-Za-z0-9_-]{1,60}",
@@ -432,7 +444,7 @@ mod tests {
                 piece.trim().strip_prefix('s').is_some_and(|rest| rest.trim_start().starts_with('='))
             });
             prop_assume!(!earlier);
-            prop_assert_eq!(transport.read(&headers), Incoming::Present(value));
+            prop_assert_eq!(transport.read(&headers), Incoming::Present(value.into()));
         }
     }
 }

@@ -407,6 +407,36 @@ async fn header_transport_carries_the_value_and_never_a_cookie() {
 }
 
 #[actix_rt::test]
+async fn signed_values_travel_in_a_header_percent_encoded() {
+    // A signed value is readable text with spaces and a line break: not header text as it is.
+    let sessions = Sessions::builder()
+        .session(
+            SessionConfig::<User>::new(HeaderTransport::new("x-user-session"))
+                .transform(Sign::new(SigningKey::generate())),
+        )
+        .build()
+        .unwrap();
+    let app = service!(sessions);
+    let response = get(&app, "/set/zo%C3%AB", None).await;
+    let value = response
+        .headers()
+        .get("x-user-session")
+        .expect("the value is sent")
+        .clone();
+    assert!(value.to_str().unwrap().contains('%'), "{value:?}");
+
+    let response = call_service(
+        &app,
+        TestRequest::get()
+            .uri("/get")
+            .insert_header(("x-user-session", value))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(body(response).await, "zoë:0");
+}
+
+#[actix_rt::test]
 async fn untouched_session_costs_nothing_even_with_a_bad_cookie() {
     let app = service!(encrypted(EncryptionKey::generate()));
     let response = call_service(

@@ -73,6 +73,35 @@ impl Record {
         }
     }
 
+    /// A record of an ongoing session: its start and CSRF token, with a new `text` and
+    /// client-side expiry. Same as `with_text` on that session's record, without copying its
+    /// old text.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::{Duration, SystemTime};
+    /// use session_core::Record;
+    ///
+    /// let now = SystemTime::now();
+    /// let first = Record::new("1".into(), now, None);
+    /// let next = Record::continued(first.created_at, first.csrf_token.clone(), "2".into(), None);
+    /// assert_eq!(next, first.with_text("2".into(), None));
+    /// ```
+    pub fn continued(
+        created_at: SystemTime,
+        csrf_token: String,
+        text: String,
+        expires_at: Option<SystemTime>,
+    ) -> Self {
+        Self {
+            created_at,
+            expires_at: expires_at.and_then(|at| from_millis(to_millis(at))),
+            csrf_token,
+            text,
+        }
+    }
+
     /// The same session with another value and expiry (its start and token are kept).
     #[must_use]
     pub fn with_text(self, text: String, expires_at: Option<SystemTime>) -> Self {
@@ -85,13 +114,19 @@ impl Record {
 
     /// The text form.
     pub fn encode(&self) -> String {
-        let expires = self.expires_at.map_or(0, to_millis);
-        format!(
-            "{VERSION} {} {expires} {}\n{}",
-            to_millis(self.created_at),
-            self.csrf_token,
-            self.text
-        )
+        let mut numbers = itoa::Buffer::new();
+        let mut encoded =
+            String::with_capacity(VERSION.len() + 44 + self.csrf_token.len() + self.text.len());
+        encoded.push_str(VERSION);
+        encoded.push(' ');
+        encoded.push_str(numbers.format(to_millis(self.created_at)));
+        encoded.push(' ');
+        encoded.push_str(numbers.format(self.expires_at.map_or(0, to_millis)));
+        encoded.push(' ');
+        encoded.push_str(&self.csrf_token);
+        encoded.push('\n');
+        encoded.push_str(&self.text);
+        encoded
     }
 
     /// Parses the text form; `None` for anything else.

@@ -69,23 +69,22 @@ impl Encrypt {
         self
     }
 
-    fn open(
-        key: &LessSafeKey,
-        name: &str,
-        nonce: [u8; NONCE_LEN],
-        sealed: &[u8],
-    ) -> Option<String> {
-        let mut in_out = sealed.to_vec();
-        let plain = key
+    /// Opens `decoded` (version, nonce, ciphertext and tag) in place with `key`; the buffer
+    /// becomes the plaintext. On failure its contents are unspecified.
+    fn open(key: &LessSafeKey, name: &str, mut decoded: Vec<u8>) -> Option<String> {
+        let header = 1 + NONCE_LEN;
+        let nonce: [u8; NONCE_LEN] = decoded.get(1..header)?.try_into().ok()?;
+        let len = key
             .open_in_place(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(name.as_bytes()),
-                &mut in_out,
+                decoded.get_mut(header..)?,
             )
-            .ok()?;
-        let len = plain.len();
-        in_out.truncate(len);
-        String::from_utf8(in_out).ok()
+            .ok()?
+            .len();
+        decoded.truncate(header + len);
+        decoded.drain(..header);
+        String::from_utf8(decoded).ok()
     }
 }
 
@@ -129,19 +128,22 @@ impl Transformer for Encrypt {
         if sealed.len() > (MAX_PLAINTEXT + 1 + NONCE_LEN + TAG_LEN) * 4 / 3 + 4 {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        let (&version, rest) = bytes.split_first()?;
-        if version != FORMAT_VERSION || rest.len() < NONCE_LEN + TAG_LEN {
+        let decoded = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if decoded.first() != Some(&FORMAT_VERSION) || decoded.len() < 1 + NONCE_LEN + TAG_LEN {
             return None;
         }
-        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-        if let Some(value) = Self::open(&self.current, name, nonce, ciphertext) {
+        if self.previous.is_empty() {
+            return Self::open(&self.current, name, decoded).map(|v| Unsealed::new(v, false));
+        }
+        // Opening in place spoils the buffer, so each key gets a copy but the last.
+        if let Some(value) = Self::open(&self.current, name, decoded.clone()) {
             return Some(Unsealed::new(value, false));
         }
-        self.previous
+        let (last, older) = self.previous.split_last()?;
+        older
             .iter()
-            .find_map(|key| Self::open(key, name, nonce, ciphertext))
+            .find_map(|key| Self::open(key, name, decoded.clone()))
+            .or_else(|| Self::open(last, name, decoded))
             .map(|value| Unsealed::new(value, true))
     }
 }

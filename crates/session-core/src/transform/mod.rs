@@ -122,8 +122,11 @@ impl TransformerChain {
     ///
     /// The first step's [`SealError`].
     pub fn seal(&self, name: &str, value: &str) -> Result<String, SealError> {
-        let mut sealed = value.to_owned();
-        for step in &self.steps {
+        let Some((first, rest)) = self.steps.split_first() else {
+            return Ok(value.to_owned());
+        };
+        let mut sealed = first.seal(name, value)?;
+        for step in rest {
             sealed = step.seal(name, &sealed)?;
         }
         Ok(sealed)
@@ -132,8 +135,12 @@ impl TransformerChain {
     /// Unseals through every step in reverse order; `stale` is set if any step used an
     /// older key.
     pub fn unseal(&self, name: &str, value: &str) -> Option<Unsealed> {
-        let mut current = Unsealed::new(value.to_owned(), false);
-        for step in self.steps.iter().rev() {
+        let mut steps = self.steps.iter().rev();
+        let Some(last) = steps.next() else {
+            return Some(Unsealed::new(value.to_owned(), false));
+        };
+        let mut current = last.unseal(name, value)?;
+        for step in steps {
             let next = step.unseal(name, &current.value)?;
             current = Unsealed::new(next.value, current.stale || next.stale);
         }
