@@ -1,8 +1,10 @@
 //! The `Sessions` middleware: installs the per-request state, then persists what changed.
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
@@ -11,7 +13,7 @@ use futures::future::LocalBoxFuture;
 
 use crate::Sessions;
 use crate::outgoing::Outgoing;
-use crate::slot::RequestState;
+use crate::slot::{RequestState, Slot};
 
 impl<S, B> Transform<S, ServiceRequest> for Sessions
 where
@@ -47,7 +49,7 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = SessionsFuture<S::Future, B>;
 
     forward_ready!(service);
 
@@ -55,37 +57,96 @@ where
         let parent = req.extensions_mut().remove::<Arc<RequestState>>();
         let state = Arc::new(RequestState::new(self.sessions.providers(), parent.clone()));
         req.extensions_mut().insert(Arc::clone(&state));
-        let service = Rc::clone(&self.service);
-        Box::pin(async move {
-            let mut response = service.call(req).await?;
-            // Give an enclosing Sessions middleware its own state back.
-            if let Some(parent) = parent {
-                response.request().extensions_mut().insert(parent);
-            }
-            let slots = state.take_slots();
-            if slots.is_empty() {
-                return Ok(response.map_into_left_body());
-            }
-            if response.status().is_server_error() {
-                tracing::debug!("server error response: session changes not persisted");
-                return Ok(response.map_into_left_body());
-            }
-            let touched = slots.into_iter().enumerate();
-            for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
-                let core = &state.providers[index].core;
-                match core.persist(slot).await {
-                    Ok(Outgoing::Nothing) => {}
-                    Ok(Outgoing::Send(value)) => core.writer.send(value, response.headers_mut()),
-                    Ok(Outgoing::Remove) => core.writer.send_removal(response.headers_mut()),
-                    Err(error) => {
-                        tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(&error), "session could not be persisted");
-                        let (request, _) = response.into_parts();
-                        let failure = HttpResponse::InternalServerError().finish();
-                        return Ok(ServiceResponse::new(request, failure).map_into_right_body());
-                    }
-                }
-            }
-            Ok(response.map_into_left_body())
-        })
+        SessionsFuture::Calling {
+            call: self.service.call(req),
+            state,
+            parent,
+        }
     }
+}
+
+/// The response of a future boxed only when some session has something to persist.
+type Persisting<B> = LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, Error>>;
+
+pin_project_lite::pin_project! {
+    /// The response future of [`SessionsMiddleware`]: the inner service's, then, only when a
+    /// session was touched, the storage writes. Not used directly.
+    #[doc(hidden)]
+    #[project = SessionsFutureProjection]
+    pub enum SessionsFuture<F, B> {
+        Calling {
+            #[pin]
+            call: F,
+            state: Arc<RequestState>,
+            parent: Option<Arc<RequestState>>,
+        },
+        Persisting {
+            persist: Persisting<B>,
+        },
+    }
+}
+
+impl<F, B> Future for SessionsFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let persist = match self.as_mut().project() {
+            SessionsFutureProjection::Persisting { persist } => return persist.as_mut().poll(cx),
+            SessionsFutureProjection::Calling {
+                call,
+                state,
+                parent,
+            } => {
+                let response = match call.poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Ready(Ok(response)) => response,
+                };
+                // Give an enclosing Sessions middleware its own state back.
+                if let Some(parent) = parent.take() {
+                    response.request().extensions_mut().insert(parent);
+                }
+                let slots = state.take_slots();
+                if slots.is_empty() {
+                    return Poll::Ready(Ok(response.map_into_left_body()));
+                }
+                if response.status().is_server_error() {
+                    tracing::debug!("server error response: session changes not persisted");
+                    return Poll::Ready(Ok(response.map_into_left_body()));
+                }
+                Box::pin(persist_all(Arc::clone(state), slots, response))
+            }
+        };
+        self.set(SessionsFuture::Persisting { persist });
+        self.poll(cx)
+    }
+}
+
+/// Applies every touched session's changes and adds what the response must carry; a failure
+/// turns the response into an empty 500.
+async fn persist_all<B: MessageBody + 'static>(
+    state: Arc<RequestState>,
+    slots: Vec<Option<Slot>>,
+    mut response: ServiceResponse<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let touched = slots.into_iter().enumerate();
+    for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
+        let core = &state.providers[index].core;
+        match core.persist(slot).await {
+            Ok(Outgoing::Nothing) => {}
+            Ok(Outgoing::Send(value)) => core.writer.send(value, response.headers_mut()),
+            Ok(Outgoing::Remove) => core.writer.send_removal(response.headers_mut()),
+            Err(error) => {
+                tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(&error), "session could not be persisted");
+                let (request, _) = response.into_parts();
+                let failure = HttpResponse::InternalServerError().finish();
+                return Ok(ServiceResponse::new(request, failure).map_into_right_body());
+            }
+        }
+    }
+    Ok(response.map_into_left_body())
 }
