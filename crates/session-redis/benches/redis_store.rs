@@ -1,10 +1,14 @@
 //! Throughput of the Redis storage against a private `redis-server` on loopback: one store
-//! (one multiplexed connection), operations issued one at a time and 64 at a time.
+//! (one multiplexed connection), operations issued one at a time and 64 at a time; and the
+//! same store used from another thread than the one that built it, as actix-web's workers use
+//! a store built in `main` (each thread has a connection of its own, so this costs the same).
 //!
 //! `cargo bench -p session-redis --features test-util`. Compare with the memory store's figures
 //! printed by `cargo bench -p session-fs`; this machine is shared and noisy.
 
 use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -59,8 +63,44 @@ fn benches(c: &mut Criterion) {
             runtime.block_on(join_all(ids.iter().map(|id| store.save(id, &text, TTL))));
         });
     });
+    group.throughput(Throughput::Elements(1));
+    let (remote, stop_remote, home) = built_on_another_thread(&server);
+    group.bench_function("load_entry, store built on another thread", |b| {
+        b.iter(|| black_box(runtime.block_on(remote.load_entry(&ids[0])).expect("load")));
+    });
     group.finish();
+    stop_remote.store(true, Ordering::Relaxed);
+    home.join().expect("the store's home thread");
     drop(server);
+}
+
+/// A store built on a runtime of its own thread, which keeps running (as actix-web's `main`
+/// does) until the flag is set.
+fn built_on_another_thread(
+    server: &RedisServer,
+) -> (
+    RedisSessionStore,
+    Arc<AtomicBool>,
+    std::thread::JoinHandle<()>,
+) {
+    let url = server.url();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let home = std::thread::spawn({
+        let stop = Arc::clone(&stop);
+        move || {
+            let runtime = actix_rt::Runtime::new().expect("runtime");
+            runtime.block_on(async move {
+                let store = RedisSessionStore::new(url).await.expect("store");
+                sender.send(store).expect("hand the store over");
+                while !stop.load(Ordering::Relaxed) {
+                    actix_rt::time::sleep(Duration::from_millis(10)).await;
+                }
+            });
+        }
+    });
+    let store = receiver.recv().expect("the store");
+    (store, stop, home)
 }
 
 criterion_group! {

@@ -8,7 +8,7 @@ use redis::io::tcp::TcpSettings;
 use redis::io::tcp::socket2::TcpKeepalive;
 use redis::{ErrorKind, IntoConnectionInfo as _, ProtocolVersion, RedisError};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, Link, Opener};
 use crate::{RedisSessionStore, RedisStoreError};
 
 /// Where the store connects to.
@@ -91,7 +91,9 @@ impl RedisSessionStoreBuilder {
 
     /// How long one attempt to connect (TCP, TLS and the handshake) may take, 2 s by default.
     ///
-    /// It bounds [`build`](Self::build) and every reconnection made in the background.
+    /// It bounds [`build`](Self::build), every reconnection made in the background, and the
+    /// first connection of each thread (which, made by an operation, the
+    /// [response timeout](Self::response_timeout) bounds as well).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -135,12 +137,17 @@ impl RedisSessionStoreBuilder {
 
     /// Connects to Redis and returns the store.
     ///
+    /// This first connection checks, at startup, that Redis is reachable and accepts the
+    /// credentials, then serves the calling thread; every other thread that uses the store
+    /// opens its own on first use (see [connections](RedisSessionStore#connections)).
+    ///
     /// Must be called inside a Tokio runtime (such as actix-web's): the connection runs as a
     /// task on it.
     ///
     /// # Errors
     ///
-    /// - [`RedisStoreError::InvalidConfig`] when a time limit is zero.
+    /// - [`RedisStoreError::InvalidConfig`] when a time limit is zero, or when called outside
+    ///   a Tokio runtime.
     /// - [`RedisStoreError::InvalidUrl`] when the URL does not parse, or needs a feature this
     ///   build lacks (`rediss://` needs `tls-rustls`).
     /// - `RedisStoreError::InvalidTls` (feature `tls-rustls`) when the root certificates do
@@ -158,20 +165,41 @@ impl RedisSessionStoreBuilder {
                 reason: "the response timeout must be above zero",
             });
         }
-        let connection = match &self.target {
-            Target::Url(url) => Connection::Single(self.connect_single(url).await?),
+        // Checked here rather than left to the redis crate, which panics without a runtime.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Err(RedisStoreError::InvalidConfig {
+                reason: "the store must be built inside a Tokio runtime",
+            });
+        };
+        let (opener, first) = match &self.target {
+            Target::Url(url) => {
+                let (client, manager) = self.connect_single(url).await?;
+                let config = self.manager_config();
+                (Opener::Single { client, config }, Link::Single(manager))
+            }
             #[cfg(feature = "cluster")]
-            Target::Cluster(nodes) => Connection::Cluster(self.connect_cluster(nodes).await?),
+            Target::Cluster(nodes) => {
+                let (client, cluster) = self.connect_cluster(nodes).await?;
+                let config = redis::cluster::ClusterConfig::new()
+                    .set_connection_timeout(self.connect_timeout)
+                    .set_response_timeout(self.response_timeout);
+                (Opener::Cluster { client, config }, Link::Cluster(cluster))
+            }
         };
         Ok(RedisSessionStore::from_parts(
-            connection,
+            Connection::new(opener, first, &runtime),
             self.key_prefix,
             self.connect_timeout,
             self.response_timeout,
         ))
     }
 
-    async fn connect_single(&self, url: &str) -> Result<ConnectionManager, RedisStoreError> {
+    /// Connects to one server; returns the connection and the client that made it (the one
+    /// with the protocol the server speaks), from which each thread opens its own.
+    async fn connect_single(
+        &self,
+        url: &str,
+    ) -> Result<(redis::Client, ConnectionManager), RedisStoreError> {
         #[cfg(feature = "tls-rustls")]
         crate::tls::prepare(url);
         if names_protocol(url) {
@@ -190,19 +218,17 @@ impl RedisSessionStoreBuilder {
         }
     }
 
+    /// The settings of every connection manager of the store: the time limits, no retries.
+    fn manager_config(&self) -> ConnectionManagerConfig {
+        crate::connection::manager_config(self.connect_timeout, self.response_timeout)
+    }
+
     async fn connect_manager(
         &self,
         client: redis::Client,
-    ) -> Result<ConnectionManager, RedisStoreError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(self.response_timeout))
-            // One connection attempt per reconnection, no backoff: while Redis is down,
-            // operations fail at once instead of waiting out a retry schedule, and the
-            // next operation after Redis is back triggers a fresh, successful attempt.
-            .set_number_of_retries(0);
-        self.first_connection(ConnectionManager::new_with_config(client, config))
-            .await
+    ) -> Result<(redis::Client, ConnectionManager), RedisStoreError> {
+        let connect = ConnectionManager::new_with_config(client.clone(), self.manager_config());
+        Ok((client, self.first_connection(connect).await?))
     }
 
     fn client(
@@ -226,11 +252,19 @@ impl RedisSessionStoreBuilder {
         redis::Client::open(info).map_err(RedisStoreError::InvalidUrl)
     }
 
+    /// Connects to a cluster; returns the connection and the client that made it, from which
+    /// each thread opens its own.
     #[cfg(feature = "cluster")]
     async fn connect_cluster(
         &self,
         nodes: &[String],
-    ) -> Result<redis::cluster_async::ClusterConnection, RedisStoreError> {
+    ) -> Result<
+        (
+            redis::cluster::ClusterClient,
+            redis::cluster_async::ClusterConnection,
+        ),
+        RedisStoreError,
+    > {
         for url in nodes {
             url.as_str()
                 .into_connection_info()
@@ -245,16 +279,21 @@ impl RedisSessionStoreBuilder {
             .response_timeout(self.response_timeout)
             .tcp_settings(tcp_settings());
         #[cfg(feature = "tls-rustls")]
-        if let Some(pem) = &self.tls_root_certificates {
-            let client = builder
-                .certs(crate::tls::certificates(pem))
-                .build()
-                .map_err(RedisStoreError::InvalidTls)?;
-            return self.first_connection(client.get_async_connection()).await;
-        }
+        let builder = match &self.tls_root_certificates {
+            Some(pem) => {
+                let client = builder
+                    .certs(crate::tls::certificates(pem))
+                    .build()
+                    .map_err(RedisStoreError::InvalidTls)?;
+                let connection = self.first_connection(client.get_async_connection()).await?;
+                return Ok((client, connection));
+            }
+            None => builder,
+        };
         // The URLs parsed: what is left to refuse is their combination (mixed credentials).
         let client = builder.build().map_err(RedisStoreError::InvalidUrl)?;
-        self.first_connection(client.get_async_connection()).await
+        let connection = self.first_connection(client.get_async_connection()).await?;
+        Ok((client, connection))
     }
 
     /// Awaits the first connection, bounded even if the client's own limits are not.

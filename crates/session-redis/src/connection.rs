@@ -1,21 +1,74 @@
-//! One shared connection to Redis, and how every command is sent over it: under a deadline,
-//! and sent a second time when the connection had dropped and the command is idempotent.
+//! The connections of a store, and how every command is sent: on the connection of the
+//! calling thread and runtime (see [`crate::local`]), under a deadline, and sent a second time
+//! when the connection had dropped and the command is idempotent.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Pipeline, RedisResult};
+use tokio::runtime::Handle;
 
-use crate::RedisStoreError;
+use crate::{RedisStoreError, local};
 
-/// The connection every clone of a store shares.
+/// The connections of one store, shared by all its clones: how to open one, and an identity
+/// for the per-thread caches (see [`crate::local`]).
+pub(crate) struct Connection {
+    shared: Arc<Shared>,
+}
+
+/// What the per-thread caches know of a store: its identity, and how to open a connection.
+///
+/// The caches hold it weakly: once every clone of the store is gone, their entries are dead.
+pub(crate) struct Shared {
+    /// Unique in the process: distinguishes the entries of several stores in one thread.
+    id: u64,
+    opener: Opener,
+}
+
+/// How to open one more connection, with the client and settings the store was built with.
+pub(crate) enum Opener {
+    /// One server: the client that made the first connection (its protocol, RESP3 or RESP2,
+    /// already settled) and the connection manager's settings.
+    Single {
+        /// The client of the first connection.
+        client: redis::Client,
+        /// Time limits and the retry policy.
+        config: ConnectionManagerConfig,
+    },
+    /// A Redis Cluster: the cluster client and its time limits.
+    #[cfg(feature = "cluster")]
+    Cluster {
+        /// The client of the first connection (nodes, TLS, TCP settings).
+        client: redis::cluster::ClusterClient,
+        /// The same time limits as the first connection.
+        config: redis::cluster::ClusterConfig,
+    },
+}
+
+/// One connection: what a thread sends its commands over.
 #[derive(Clone)]
-pub(crate) enum Connection {
+pub(crate) enum Link {
     /// One server: a multiplexed connection that reconnects by itself.
     Single(ConnectionManager),
     /// A Redis Cluster: one multiplexed connection per node, routed by key slot.
     #[cfg(feature = "cluster")]
     Cluster(redis::cluster_async::ClusterConnection),
+}
+
+/// The settings of every connection manager of a single-server store.
+pub(crate) fn manager_config(
+    connect_timeout: Duration,
+    response_timeout: Duration,
+) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(Some(response_timeout))
+        // One connection attempt per reconnection, no backoff: while Redis is down,
+        // operations fail at once instead of waiting out a retry schedule, and the
+        // next operation after Redis is back triggers a fresh, successful attempt.
+        .set_number_of_retries(0)
 }
 
 /// What is sent in one round trip: a command, or a pipeline (a transaction) of them.
@@ -62,16 +115,69 @@ pub(crate) enum Retry {
     Never,
 }
 
+impl Shared {
+    fn new(opener: Opener) -> Arc<Self> {
+        /// The identity of the next store.
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Arc::new(Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            opener,
+        })
+    }
+
+    /// The shared state of a store that has no first connection.
+    #[cfg(test)]
+    pub(crate) fn for_tests(opener: Opener) -> Arc<Self> {
+        Self::new(opener)
+    }
+
+    /// This store's identity in the per-thread caches.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// A new connection with the store's settings. Nothing is sent yet: it connects on its
+    /// first command (so within that command's time limit), and concurrent first commands
+    /// wait for the same connection attempt. Its tasks run on the current Tokio runtime.
+    pub(crate) fn open(&self) -> RedisResult<Link> {
+        match &self.opener {
+            Opener::Single { client, config } => Ok(Link::Single(
+                ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?,
+            )),
+            #[cfg(feature = "cluster")]
+            Opener::Cluster { client, config } => Ok(Link::Cluster(
+                client.get_pending_async_connection_with_config(config.clone()),
+            )),
+        }
+    }
+}
+
 impl Connection {
-    /// Sends `request` and waits for its reply, giving up after `limit` (which includes any
-    /// wait for a reconnection, so a dead or hung Redis never holds a request longer).
+    /// The connections of a new store: `first`, made by the builder on `runtime` (the
+    /// current one), serves this thread on that runtime; other threads and runtimes open
+    /// their own with `opener`.
+    pub(crate) fn new(opener: Opener, first: Link, runtime: &Handle) -> Self {
+        let shared = Shared::new(opener);
+        local::adopt(&shared, first, runtime);
+        Self { shared }
+    }
+
+    /// Sends `request` and waits for its reply, giving up after `limit` (which includes
+    /// opening this thread's connection and any wait for a reconnection, so a dead or hung
+    /// Redis never holds a request longer).
     pub(crate) async fn query<T: FromRedisValue>(
         &self,
         request: Request<'_>,
         retry: Retry,
         limit: Duration,
     ) -> Result<T, RedisStoreError> {
-        match tokio::time::timeout(limit, self.query_with_retry(request, retry)).await {
+        let Ok(runtime) = Handle::try_current() else {
+            return Err(RedisStoreError::InvalidConfig {
+                reason: "the store was used outside a Tokio runtime",
+            });
+        };
+        let sent = self.query_with_retry(request, retry, &runtime);
+        match tokio::time::timeout(limit, sent).await {
             Ok(result) => result.map_err(|error| RedisStoreError::from_command(error, limit)),
             Err(_elapsed) => Err(RedisStoreError::Timeout { after: limit }),
         }
@@ -81,10 +187,10 @@ impl Connection {
         &self,
         request: Request<'_>,
         retry: Retry,
+        runtime: &Handle,
     ) -> RedisResult<T> {
-        match self {
-            Self::Single(manager) => {
-                let mut manager = manager.clone();
+        match local::link(&self.shared, runtime)? {
+            Link::Single(mut manager) => {
                 match request.send(&mut manager).await {
                     // The connection was found dead (closed by the server after its idle
                     // `timeout`, or Redis restarted): the manager has started a new one, which
@@ -99,16 +205,16 @@ impl Connection {
             // The cluster client retries and reconnects by itself, bounded by its own
             // overall response timeout.
             #[cfg(feature = "cluster")]
-            Self::Cluster(cluster) => request.send(&mut cluster.clone()).await,
+            Link::Cluster(mut cluster) => request.send(&mut cluster).await,
         }
     }
 
     /// A name for `Debug` output.
     pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Self::Single(_) => "single",
+        match self.shared.opener {
+            Opener::Single { .. } => "single",
             #[cfg(feature = "cluster")]
-            Self::Cluster(_) => "cluster",
+            Opener::Cluster { .. } => "cluster",
         }
     }
 }

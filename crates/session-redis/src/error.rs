@@ -27,7 +27,8 @@ pub enum RedisStoreError {
     #[cfg_attr(docsrs, doc(cfg(feature = "tls-rustls")))]
     #[error("invalid TLS configuration for Redis")]
     InvalidTls(#[source] RedisError),
-    /// A builder option is out of range.
+    /// A builder option is out of range, or the store is built or used outside a Tokio
+    /// runtime.
     #[error("invalid Redis storage configuration: {reason}")]
     InvalidConfig {
         /// What is wrong.

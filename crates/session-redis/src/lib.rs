@@ -41,16 +41,40 @@
 //!
 //! # Connection and failures
 //!
-//! The store holds one [`ConnectionManager`](redis::aio::ConnectionManager) of the `redis`
-//! crate, shared by all its clones: a single multiplexed connection that pipelines the
-//! commands of concurrent requests, and replaces itself when it breaks.
+//! The store talks to Redis over [`ConnectionManager`](redis::aio::ConnectionManager)s of the
+//! `redis` crate: multiplexed connections that pipeline the commands of concurrent requests,
+//! and replace themselves when they break. It keeps **one per thread and Tokio runtime**,
+//! shared by all clones of the store on that thread:
+//!
+//! - **The startup connection still checks the server.**
+//!   [`build`](RedisSessionStoreBuilder::build) connects, so a wrong URL, password or an
+//!   unreachable Redis fails at startup. That connection then serves the thread and runtime
+//!   that built the store (in actix-web, `main`).
+//! - **Each worker opens its own, on first use.** Another thread (an actix-web worker, with
+//!   its own current-thread runtime) opens its connection on its first operation, within that
+//!   operation's time limit. A failure to connect fails that operation as a failed command
+//!   would ([`RedisStoreError::Unavailable`] when Redis cannot be reached,
+//!   [`RedisStoreError::Timeout`] when it does not answer in time), and the next operation
+//!   tries again. Concurrent first operations wait for the same connection. The connection's
+//!   I/O task runs on the worker's runtime, so its commands never leave the worker's thread;
+//!   with one connection shared by all threads, each command and each reply would hop to the
+//!   thread that opened it, two wake-ups and context switches per operation.
+//! - **How many connections to expect**: one per worker thread and store, plus one per store
+//!   for the thread that built it (idle in an actix-web app): `workers × stores + stores`.
+//!   Clones of a store share its connections; two stores built separately do not.
+//! - **Nothing lingers.** A thread's connection closes when the thread ends, when its runtime
+//!   shuts down (a later runtime on that thread opens a new one), or when the last clone of
+//!   its store is dropped (at that thread's next operation on any store). A thread keeps at
+//!   most 32 connections; beyond, the oldest is closed, and opened again if used again.
+//!
+//! When Redis fails:
 //!
 //! - **Fail fast.** Every operation is bounded by the
 //!   [response timeout](RedisSessionStoreBuilder::response_timeout) (1 s by default), including
-//!   any wait for a reconnection. While Redis is down, operations fail with
-//!   [`RedisStoreError::Unavailable`] (connection refused: within milliseconds) or
-//!   [`RedisStoreError::Timeout`] (hung or unreachable server); the middleware answers an
-//!   opaque server error and requests do not pile up.
+//!   any wait for a reconnection or for the thread's first connection. While Redis is down,
+//!   operations fail with [`RedisStoreError::Unavailable`] (connection refused: within
+//!   milliseconds) or [`RedisStoreError::Timeout`] (hung or unreachable server); the
+//!   middleware answers an opaque server error and requests do not pile up.
 //! - **Recover by itself.** A broken connection is replaced by a single connection attempt,
 //!   without a backoff schedule; while Redis is down, each operation starts a new attempt.
 //!   Once Redis is back, the next operation reconnects and succeeds: no restart, no rebuild.
@@ -72,14 +96,15 @@
 //!   after 30 s idle) and, on Linux, `TCP_USER_TIMEOUT` (10 s of unacknowledged data closes
 //!   the connection), plus `TCP_NODELAY` for the small pipelined commands.
 //!
-//! The store must be built inside a Tokio runtime, such as actix-web's (`actix-rt`).
+//! The store must be built and used inside a Tokio runtime, such as actix-web's (`actix-rt`);
+//! elsewhere it answers [`RedisStoreError::InvalidConfig`].
 //!
 //! ## Why `redis` with its `ConnectionManager`
 //!
 //! - Against a pool (`deadpool-redis`, `bb8`): session commands are small and independent,
-//!   so one multiplexed connection pipelines hundreds of concurrent requests without
-//!   checkout, pool sizing or per-connection handshakes, and there is no pool to exhaust when
-//!   Redis is slow. A pool would only help with blocking commands or `WATCH`, which sessions
+//!   so one multiplexed connection per worker pipelines hundreds of concurrent requests
+//!   without checkout, pool sizing or per-request handshakes, and there is no pool to exhaust
+//!   when Redis is slow. A pool would only help with blocking commands or `WATCH`, which sessions
 //!   do not use.
 //! - Against `fred`: it is a fine client with reconnection policies of its own, but `redis`
 //!   is the reference client (actix-session uses it), has the reconnecting multiplexed
@@ -102,12 +127,14 @@
 //! With the `cluster` feature, `RedisSessionStore::cluster_builder` connects to a Redis
 //! Cluster through the `redis` crate's asynchronous cluster client, which routes each command
 //! to the node holding the key's slot, follows `MOVED`/`ASK` redirections and reconnects to
-//! nodes by itself. Every command touches exactly one key, so no hash tags are needed. The
-//! same time limits apply; the cluster client does its own retries within the response
-//! timeout, and this store adds none. Those retries include the `compare_and_swap` script
-//! after a lost connection: in the rare case where a swap ran but its reply was lost, the
-//! cluster client may report a conflict for a swap that happened, which the single-server
-//! store never does.
+//! nodes by itself. Every command touches exactly one key, so no hash tags are needed. As with
+//! a single server, each thread and runtime has its own cluster connection (one connection
+//! per node it talks to), opened on first use: expect about `(workers + 1) × nodes`
+//! connections per store. The same time limits apply; the cluster client does its own
+//! retries within the response timeout, and this store adds none. Those retries include the
+//! `compare_and_swap` script after a lost connection: in the rare case where a swap ran but
+//! its reply was lost, the cluster client may report a conflict for a swap that happened,
+//! which the single-server store never does.
 //!
 //! # Concurrent requests
 //!
@@ -132,6 +159,7 @@ mod builder;
 mod command;
 mod connection;
 mod error;
+mod local;
 mod store;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

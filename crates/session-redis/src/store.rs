@@ -28,9 +28,19 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command};
 /// Times to live are sent in milliseconds: below 1 ms they count as 1 ms (Redis refuses 0),
 /// above 100 years as 100 years.
 ///
-/// All clones share one multiplexed connection, which reconnects by itself; see the
-/// [crate documentation](crate#connection-and-failures) for how failures behave. `Debug`
-/// shows the key prefix and time limits, never the URL.
+/// # Connections
+///
+/// The store keeps one multiplexed connection per thread and Tokio runtime that uses it,
+/// shared by all its clones on that thread, each reconnecting by itself. The connection made
+/// by [`build`](RedisSessionStoreBuilder::build) checks the server at startup and serves the
+/// thread that built the store; any other thread (an actix-web worker) opens its own on its
+/// first operation, within that operation's time limit, so that its commands are sent and
+/// answered on the worker's own thread. An actix-web application thus has one connection per
+/// worker and store, plus the idle startup one per store. See the
+/// [crate documentation](crate#connection-and-failures) for the details and for how
+/// failures behave.
+///
+/// `Debug` shows the key prefix and time limits, never the URL.
 ///
 /// # Examples
 ///

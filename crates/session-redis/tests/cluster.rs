@@ -111,4 +111,63 @@ async fn conformance_suite_passes_on_a_cluster_and_keys_spread_over_nodes() {
         store.delete(id).await.unwrap();
         assert_eq!(store.load(id).await.unwrap(), None);
     }
+
+    // From two other threads, each with a runtime of its own: each opens its own cluster
+    // connection, so each node sees at most the startup connection and one per thread.
+    let (done, finished) = std::sync::mpsc::channel();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, done) = (store.clone(), done.clone());
+            let ids: Vec<SessionId> = (0..30).map(|_| SessionId::generate()).collect();
+            let (go, wait) = std::sync::mpsc::channel::<()>();
+            let thread = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    for id in &ids {
+                        store.save(id, "t", Duration::from_secs(60)).await.unwrap();
+                        assert_eq!(store.load(id).await.unwrap().as_deref(), Some("t"));
+                        store.delete(id).await.unwrap();
+                    }
+                });
+                done.send(()).expect("report");
+                wait.recv().expect("wait");
+            });
+            (thread, go)
+        })
+        .collect();
+    for _ in &workers {
+        finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a worker finished");
+    }
+    let mut total = 0;
+    for node in &nodes {
+        let count = connections(&node.url()).await;
+        assert!(count <= 3, "node {}: {count} connections", node.port());
+        total += count;
+    }
+    assert!(
+        total > nodes.len(),
+        "the threads opened connections: {total}"
+    );
+    for (thread, go) in workers {
+        go.send(()).expect("go");
+        thread.join().expect("worker thread");
+    }
+}
+
+/// How many connections a node has, other than the ones asking (and the cluster bus).
+async fn connections(url: &str) -> usize {
+    let mut observer = raw(url).await;
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut observer)
+        .await
+        .expect("CLIENT LIST");
+    list.lines()
+        .filter(|line| !line.contains("cmd=client|list"))
+        .count()
 }

@@ -332,3 +332,72 @@ async fn reconnection_to_a_silent_port_times_out_and_the_store_recovers() {
         started.elapsed()
     );
 }
+
+/// Runs `test` on a thread of its own with a current-thread runtime (as an actix-web worker
+/// has), where the store has no connection yet.
+fn on_new_thread<T: Send + 'static>(
+    test: impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = T>>> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(test())
+    })
+    .join()
+    .expect("the thread did not panic")
+}
+
+/// A worker thread's first operations, while Redis is down, open its connection: they fail
+/// fast like any operation, never panic, and the thread's connection works once Redis is back.
+#[actix_rt::test]
+async fn first_use_on_a_new_thread_while_redis_is_down_fails_fast_then_recovers() {
+    let Some(server) = private_server("first_use_on_a_new_thread_while_down", &[]) else {
+        return;
+    };
+    let (port, args) = (server.port(), server.extra_args().to_vec());
+    let store = store_on(&server).await;
+    drop(server);
+
+    on_new_thread(move || {
+        Box::pin(async move {
+            let id = SessionId::generate();
+            let slowest = all_operations_fail(&store, &id, timeout_or_unavailable, 2).await;
+            eprintln!("redis down at a thread's first use: slowest failure {slowest:?}");
+            let _server = RedisServer::restart_on(port, &args);
+            let recovery = wait_for_recovery(&store).await;
+            eprintln!("redis back: the thread's connection worked after {recovery:?}");
+        })
+    });
+}
+
+/// A worker thread's first operation on a hung Redis (the connection is accepted, nothing
+/// answers) times out within the response timeout, and the same thread recovers once Redis
+/// answers again.
+#[actix_rt::test]
+async fn first_use_on_a_new_thread_of_a_hung_redis_times_out_then_recovers() {
+    let Some(server) = private_server("first_use_on_a_new_thread_hung", &[]) else {
+        return;
+    };
+    let store = store_on(&server).await;
+    server.signal("STOP");
+    let server = on_new_thread(move || {
+        Box::pin(async move {
+            let id = SessionId::generate();
+            let took = expect_failure("load", timeout, store.load(&id)).await;
+            assert!(
+                took >= RESPONSE_TIMEOUT / 2,
+                "timed out suspiciously early: {took:?}"
+            );
+            let ttl = Duration::from_secs(60);
+            expect_failure("save", timeout, store.save(&id, "x", ttl)).await;
+            eprintln!("redis hung at a thread's first use: timed out after {took:?}");
+            server.signal("CONT");
+            let recovery = wait_for_recovery(&store).await;
+            eprintln!("redis resumed: the thread's connection worked after {recovery:?}");
+            server
+        })
+    });
+    drop(server);
+}
