@@ -50,7 +50,8 @@ pub enum ConfigError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
-    /// The `Sessions` middleware does not wrap this route.
+    /// The `Sessions` middleware does not wrap this route, or the session was asked for
+    /// outside the request's handling (from a spawned task: move a handle there instead).
     #[error(
         "the Sessions middleware is not installed on this route (wrap the App or Scope with it)"
     )]

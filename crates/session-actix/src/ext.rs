@@ -1,8 +1,8 @@
 //! Access to sessions from code that is not a handler argument.
 
+use actix_web::HttpRequest;
 use actix_web::dev::ServiceRequest;
 use actix_web::guard::GuardContext;
-use actix_web::{HttpMessage, HttpRequest};
 
 use crate::{Session, SessionError};
 
@@ -34,18 +34,18 @@ pub trait SessionExt {
 
 impl SessionExt for HttpRequest {
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError> {
-        Session::from_parts(&self.extensions(), self.headers())
+        Session::from_headers(self.headers())
     }
 }
 
 impl SessionExt for ServiceRequest {
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError> {
-        Session::from_parts(&self.extensions(), self.headers())
+        Session::from_headers(self.headers())
     }
 }
 
 impl SessionExt for GuardContext<'_> {
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError> {
-        Session::from_parts(&self.req_data(), &self.head().headers)
+        Session::from_headers(&self.head().headers)
     }
 }

@@ -6,14 +6,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use actix_web::dev::{Extensions, Payload};
+use actix_web::dev::Payload;
 use actix_web::http::header::HeaderMap;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use actix_web::{FromRequest, HttpRequest};
 use session_core::{Record, SessionId};
 
-use crate::SessionError;
 use crate::provider::{Provider, SerializerBox};
 use crate::slot::{Change, RequestState};
+use crate::{SessionError, active};
 
 /// The session of type `T` in the current request.
 ///
@@ -21,7 +21,9 @@ use crate::slot::{Change, RequestState};
 /// [`SessionExt::session`](crate::SessionExt::session). Nothing is unsealed or read from
 /// storage until [`Session::get`] (or [`Session::id`]) is called, and nothing is written unless
 /// the handler changes the session. The handle is `Send + Sync` and cheap to clone; all clones
-/// in a request share one state.
+/// in a request share one state. To use the session in a task the handler spawns, move the
+/// handle there: a task that runs outside the request's handling cannot get one by itself
+/// ([`SessionError::MiddlewareMissing`]).
 ///
 /// # Examples
 ///
@@ -76,31 +78,17 @@ impl<T> fmt::Debug for Session<T> {
 }
 
 impl<T: Clone + Send + 'static> Session<T> {
-    /// Finds the handle for `T` in a request's extensions (innermost middleware first).
-    pub(crate) fn from_parts(
-        extensions: &Extensions,
-        headers: &HeaderMap,
-    ) -> Result<Self, SessionError> {
-        let mut state = extensions
-            .get::<Arc<RequestState>>()
-            .ok_or(SessionError::MiddlewareMissing)?;
-        loop {
-            if let Some(index) = state
-                .providers
-                .iter()
-                .position(|p| p.type_id == std::any::TypeId::of::<T>())
-            {
-                state.touch(index, headers);
-                return Ok(Self {
-                    state: Arc::clone(state),
-                    index,
-                    marker: PhantomData,
-                });
-            }
-            state = state.parent.as_ref().ok_or(SessionError::NotRegistered {
-                type_name: std::any::type_name::<T>(),
-            })?;
-        }
+    /// The handle for `T` from the innermost active `Sessions` layer that registered it
+    /// (see [`crate::active`]), reading what the request carried on first use.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Result<Self, SessionError> {
+        let (state, index) =
+            active::state_for(std::any::TypeId::of::<T>(), std::any::type_name::<T>())?;
+        state.touch(index, headers);
+        Ok(Self {
+            state,
+            index,
+            marker: PhantomData,
+        })
     }
 
     fn serializer(&self) -> &SerializerBox<T> {
@@ -409,6 +397,6 @@ impl<T: Clone + Send + 'static> FromRequest for Session<T> {
     type Future = Ready<Result<Self, SessionError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Self::from_parts(&req.extensions(), req.headers()))
+        ready(Self::from_headers(req.headers()))
     }
 }

@@ -62,6 +62,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod active;
 mod config;
 #[cfg(feature = "cors")]
 mod cors;

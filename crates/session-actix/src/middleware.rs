@@ -8,10 +8,11 @@ use std::task::{Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::{Error, HttpMessage, HttpResponse};
+use actix_web::{Error, HttpResponse};
 use futures::future::LocalBoxFuture;
 
 use crate::Sessions;
+use crate::active::{self, Layer};
 use crate::outgoing::Outgoing;
 use crate::slot::{RequestState, Slot};
 
@@ -54,13 +55,12 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let parent = req.extensions_mut().remove::<Arc<RequestState>>();
-        let state = Arc::new(RequestState::new(self.sessions.providers(), parent.clone()));
-        req.extensions_mut().insert(Arc::clone(&state));
+        // Routing and guards run now: they may ask for a session too.
+        let layer = Layer::new(self.sessions.providers());
+        let (layer, call) = active::run_within(layer, || self.service.call(req));
         SessionsFuture::Calling {
-            call: self.service.call(req),
-            state,
-            parent,
+            call,
+            layer: Some(layer),
         }
     }
 }
@@ -77,8 +77,8 @@ pin_project_lite::pin_project! {
         Calling {
             #[pin]
             call: F,
-            state: Arc<RequestState>,
-            parent: Option<Arc<RequestState>>,
+            // Only `None` while it is active, during a poll of `call`.
+            layer: Option<Layer>,
         },
         Persisting {
             persist: Persisting<B>,
@@ -96,20 +96,21 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let persist = match self.as_mut().project() {
             SessionsFutureProjection::Persisting { persist } => return persist.as_mut().poll(cx),
-            SessionsFutureProjection::Calling {
-                call,
-                state,
-                parent,
-            } => {
-                let response = match call.poll(cx) {
-                    Poll::Pending => return Poll::Pending,
+            SessionsFutureProjection::Calling { call, layer } => {
+                let active = layer.take().expect("the layer is back after every poll");
+                let (active, poll) = active::run_within(active, || call.poll(cx));
+                let response = match poll {
+                    Poll::Pending => {
+                        *layer = Some(active);
+                        return Poll::Pending;
+                    }
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                     Poll::Ready(Ok(response)) => response,
                 };
-                // Give an enclosing Sessions middleware its own state back.
-                if let Some(parent) = parent.take() {
-                    response.request().extensions_mut().insert(parent);
-                }
+                // No session touched: nothing was allocated, nothing to do.
+                let Some(state) = active.into_state() else {
+                    return Poll::Ready(Ok(response.map_into_left_body()));
+                };
                 let slots = state.take_slots();
                 if slots.is_empty() {
                     return Poll::Ready(Ok(response.map_into_left_body()));
@@ -118,7 +119,7 @@ where
                     tracing::debug!("server error response: session changes not persisted");
                     return Poll::Ready(Ok(response.map_into_left_body()));
                 }
-                Box::pin(persist_all(Arc::clone(state), slots, response))
+                Box::pin(persist_all(state, slots, response))
             }
         };
         self.set(SessionsFuture::Persisting { persist });

@@ -132,17 +132,14 @@ impl Slot {
 /// The sessions of one request under one `Sessions` middleware.
 pub(crate) struct RequestState {
     pub(crate) providers: Arc<[Provider]>,
-    /// The state of an enclosing `Sessions` middleware (nested scopes).
-    pub(crate) parent: Option<Arc<RequestState>>,
     /// One entry per provider once any session was touched; empty until then.
     slots: Mutex<Vec<Option<Slot>>>,
 }
 
 impl RequestState {
-    pub(crate) fn new(providers: Arc<[Provider]>, parent: Option<Arc<RequestState>>) -> Self {
+    pub(crate) fn new(providers: Arc<[Provider]>) -> Self {
         Self {
             providers,
-            parent,
             slots: Mutex::new(Vec::new()),
         }
     }

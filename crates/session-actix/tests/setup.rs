@@ -133,6 +133,41 @@ async fn unregistered_type_and_missing_middleware_are_clear_errors() {
 }
 
 #[actix_rt::test]
+async fn a_handle_moved_into_a_spawned_task_works_but_extraction_there_is_an_error() {
+    async fn spawn_and_set(req: HttpRequest, session: Session<User>) -> HttpResponse {
+        let task = actix_web::rt::spawn(async move {
+            // Outside the middleware's calls: only a handle from the handler works.
+            let extracted = req.session::<User>().map(drop);
+            let user = User {
+                name: "task".into(),
+                visits: 1,
+            };
+            session.set(user).map(|()| extracted)
+        });
+        match task.await {
+            Ok(Ok(Err(SessionError::MiddlewareMissing))) => HttpResponse::Ok().body("set"),
+            other => HttpResponse::Ok().body(format!("unexpected: {other:?}")),
+        }
+    }
+    let sessions = Sessions::builder()
+        .session(user_config("user"))
+        .build()
+        .unwrap();
+    let app = init_service(
+        App::new()
+            .wrap(sessions)
+            .route("/spawn", web::get().to(spawn_and_set)),
+    )
+    .await;
+    let response = call_service(&app, TestRequest::get().uri("/spawn").to_request()).await;
+    assert!(
+        !the_cookie(&response, "user").value().is_empty(),
+        "set in the task, sent"
+    );
+    assert_eq!(body(response).await, "set");
+}
+
+#[actix_rt::test]
 async fn several_session_types_in_one_request() {
     let sessions = Sessions::builder()
         .session(user_config("user"))
