@@ -67,10 +67,9 @@ impl ProviderCore {
             }
             Change::Clear => {
                 if let Some(store) = store {
-                    let id = loaded.id.or_else(|| {
-                        self.unseal(&slot.incoming)
-                            .and_then(|(value, _)| SessionId::parse(&value).ok())
-                    });
+                    let id = loaded
+                        .id
+                        .or_else(|| self.unseal_id(&slot.incoming).map(|(id, _)| id));
                     if let Some(id) = id {
                         store.delete(&id).await?;
                     }

@@ -66,17 +66,21 @@ impl ProviderCore {
         self.store.is_some()
     }
 
-    /// Unseals a received value; for server-side sessions, validates the ID too (no storage
-    /// access). `None` when the value is not authentic or not well-formed.
-    pub(crate) fn unseal(&self, incoming: &Incoming) -> Option<(String, bool)> {
+    /// Unseals a received value: the value, and whether an older key sealed it. `None` when
+    /// it is not authentic.
+    fn unseal(&self, incoming: &Incoming) -> Option<(String, bool)> {
         let Incoming::Present(raw) = incoming else {
             return None;
         };
         let unsealed = self.chain.unseal(&self.name, raw)?;
-        if self.is_server_side() && SessionId::parse(&unsealed.value).is_err() {
-            return None;
-        }
         Some((unsealed.value, unsealed.stale))
+    }
+
+    /// Unseals a received session ID (server-side sessions) and validates it, without any
+    /// storage access. `None` when it is not authentic or not a well-formed ID.
+    pub(crate) fn unseal_id(&self, incoming: &Incoming) -> Option<(SessionId, bool)> {
+        let (value, stale) = self.unseal(incoming)?;
+        Some((SessionId::parse(&value).ok()?, stale))
     }
 
     /// The text form of a record: with its header, or the bare value.
@@ -113,12 +117,12 @@ impl ProviderCore {
         if *incoming == Incoming::Absent {
             return Ok(Loaded::default());
         }
-        let Some((value, stale)) = self.unseal(incoming) else {
-            tracing::debug!(session = %self.name, "received session value rejected");
-            return Ok(Loaded::unusable(None));
-        };
         let now = self.lifetime.now();
         let Some(store) = &self.store else {
+            let Some((value, stale)) = self.unseal(incoming) else {
+                tracing::debug!(session = %self.name, "received session value rejected");
+                return Ok(Loaded::unusable(None));
+            };
             if !self.envelope {
                 let record = Record::bare(value, now);
                 return Ok(Loaded::live(None, record, stale, false));
@@ -135,7 +139,10 @@ impl ProviderCore {
             let refresh = self.lifetime.refresh_due(Some(expires_at), deadline);
             return Ok(Loaded::live(None, record, stale, refresh));
         };
-        let id = SessionId::parse(&value).expect("validated by unseal");
+        let Some((id, stale)) = self.unseal_id(incoming) else {
+            tracing::debug!(session = %self.name, "received session ID rejected");
+            return Ok(Loaded::unusable(None));
+        };
         let Some(entry) = store.load_entry(&id).await? else {
             tracing::debug!(session = %self.name, "unknown or expired session ID");
             return Ok(Loaded::unusable(None));

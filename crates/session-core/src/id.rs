@@ -11,6 +11,18 @@ use crate::IdError;
 const ID_BYTES: usize = 32;
 
 /// 256 random bits from the operating system's CSPRNG as 43 characters of URL-safe base64.
+/// The 6-bit value of a URL-safe base64 character.
+fn base64url_value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    }
+}
+
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; ID_BYTES];
     SystemRandom::new()
@@ -70,17 +82,13 @@ impl SessionId {
                 actual: text.len(),
             });
         }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if !text.bytes().all(|b| base64url_value(b).is_some()) {
             return Err(IdError::InvalidCharacter);
         }
-        // Only the canonical spelling of 32 bytes: the last character carries 4 bits, the
-        // other 2 must be zero, so no two spellings name one ID.
-        let mut bytes = [0u8; ID_BYTES];
-        match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
-            Ok(ID_BYTES) => Ok(Self { text: text.into() }),
+        // Only the canonical spelling of 32 bytes: 42 characters carry 252 bits and the last
+        // one 4 more, its 2 low bits zero, so no two spellings name one ID.
+        match text.bytes().last().and_then(base64url_value) {
+            Some(last) if last & 0b11 == 0 => Ok(Self { text: text.into() }),
             _ => Err(IdError::InvalidCharacter),
         }
     }
@@ -165,6 +173,19 @@ mod tests {
         let mut text = id.as_str().to_owned();
         text.replace_range(42..43, std::str::from_utf8(&[other]).unwrap());
         assert!(SessionId::parse(&text).is_err(), "{text}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn accepted_exactly_when_base64_decodes_it_back_to_itself(
+            text in "[A-Za-z0-9_-]{43}|[A-Za-z0-9_+/=.-]{40,45}",
+        ) {
+            let mut bytes = [0u8; ID_BYTES];
+            let canonical = text.len() == SessionId::LEN
+                && URL_SAFE_NO_PAD.decode_slice(&text, &mut bytes) == Ok(ID_BYTES)
+                && URL_SAFE_NO_PAD.encode(bytes) == text;
+            proptest::prop_assert_eq!(SessionId::parse(&text).is_ok(), canonical);
+        }
     }
 
     #[test]

@@ -220,7 +220,7 @@ impl RedisSessionStoreBuilder {
 
     /// The settings of every connection manager of the store: the time limits, no retries.
     fn manager_config(&self) -> ConnectionManagerConfig {
-        crate::connection::manager_config(self.connect_timeout, self.response_timeout)
+        crate::connection::manager_config(self.connect_timeout)
     }
 
     async fn connect_manager(

@@ -58,13 +58,13 @@ pub(crate) enum Link {
 }
 
 /// The settings of every connection manager of a single-server store.
-pub(crate) fn manager_config(
-    connect_timeout: Duration,
-    response_timeout: Duration,
-) -> ConnectionManagerConfig {
+pub(crate) fn manager_config(connect_timeout: Duration) -> ConnectionManagerConfig {
+    // The response timeout is enforced around every operation by `Connection::query` (a
+    // reconnection included), so the manager gets none of its own: a second timer per
+    // command would only cost time. (Unset, the redis crate would apply 500 ms.)
     ConnectionManagerConfig::new()
         .set_connection_timeout(Some(connect_timeout))
-        .set_response_timeout(Some(response_timeout))
+        .set_response_timeout(None)
         // One connection attempt per reconnection, no backoff: while Redis is down,
         // operations fail at once instead of waiting out a retry schedule, and the
         // next operation after Redis is back triggers a fresh, successful attempt.

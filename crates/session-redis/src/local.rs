@@ -203,7 +203,7 @@ mod tests {
     /// nothing connects, since opening sends nothing.
     fn shared_state() -> Arc<Shared> {
         let client = redis::Client::open("redis://127.0.0.1:1").expect("valid URL");
-        let config = manager_config(Duration::from_secs(1), Duration::from_secs(1));
+        let config = manager_config(Duration::from_secs(1));
         Shared::for_tests(Opener::Single { client, config })
     }
 
