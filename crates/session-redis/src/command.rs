@@ -7,7 +7,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use redis::{Cmd, Pipeline};
+use redis::Cmd;
+
+use crate::value;
 
 /// The longest time to live sent to Redis: 100 years, "practically never".
 ///
@@ -30,34 +32,30 @@ pub(crate) fn get(key: &str) -> Cmd {
     cmd
 }
 
-/// `GET key; PTTL key` pipelined: the text and its remaining time to live in one round trip
-/// and two commands (a `MULTI`/`EXEC` would double the commands Redis runs). A write landing
-/// between the two only skews the expiry the middleware uses to decide on a refresh; an entry
-/// expiring between them reads as "no expiry known", which makes the next `touch` find nothing.
-pub(crate) fn get_with_pttl(key: &str) -> Pipeline {
-    let mut pipe = redis::pipe();
-    pipe.cmd("GET").arg(key).cmd("PTTL").arg(key);
-    pipe
-}
-
-/// When an entry expires, from its `PTTL` read at `now`: `None` when it has no expiry (`-1`,
-/// a key written by someone else) or no longer exists (`-2`).
-pub(crate) fn expires_at(now: SystemTime, pttl_millis: i64) -> Option<SystemTime> {
-    let millis = u64::try_from(pttl_millis).ok()?;
-    now.checked_add(Duration::from_millis(millis))
-}
-
-/// `SET key text PX ttl`: insert or replace, with native expiry.
-pub(crate) fn set(key: &str, text: &str, ttl: Duration) -> Cmd {
+/// `SET key <value> PX ttl`: insert or replace `text`, with native expiry and the same
+/// expiry in the value ([`value`](crate::value)).
+pub(crate) fn set(key: &str, text: &str, ttl: Duration, now: SystemTime) -> Cmd {
+    let ttl = ttl_millis(ttl);
     let mut cmd = redis::cmd("SET");
-    cmd.arg(key).arg(text).arg("PX").arg(ttl_millis(ttl));
+    cmd.arg(key)
+        .arg(value::encode(text, value::expiry_millis(now, ttl)))
+        .arg("PX")
+        .arg(ttl);
     cmd
 }
 
-/// Replaces the text with `ARGV[2]` (time to live `ARGV[3]` ms) only if it is exactly
-/// `ARGV[1]`; 1 if it did, 0 if not (a missing key is never created).
+/// Replaces the value with `ARGV[2]` (time to live `ARGV[3]` ms) only if its text is exactly
+/// `ARGV[1]`; 1 if it did, 0 if not (a missing key is never created). A value in another form
+/// than this store's is all text.
 const COMPARE_AND_SWAP: &str = "\
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local text = v
+if string.match(v, '^@%d+ ') then
+  local space = string.find(v, ' ', 1, true)
+  text = string.sub(v, space + 1)
+end
+if text == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
@@ -67,14 +65,48 @@ return 0";
 ///
 /// Sent as `EVAL` each time rather than `EVALSHA`: the script is small next to the two texts
 /// it carries, and there is no `NOSCRIPT` round trip after a restart or failover.
-pub(crate) fn compare_and_swap(key: &str, expected: &str, new: &str, ttl: Duration) -> Cmd {
+pub(crate) fn compare_and_swap(
+    key: &str,
+    expected: &str,
+    new: &str,
+    ttl: Duration,
+    now: SystemTime,
+) -> Cmd {
+    let ttl = ttl_millis(ttl);
     let mut cmd = redis::cmd("EVAL");
     cmd.arg(COMPARE_AND_SWAP)
         .arg(1)
         .arg(key)
         .arg(expected)
-        .arg(new)
-        .arg(ttl_millis(ttl));
+        .arg(value::encode(new, value::expiry_millis(now, ttl)))
+        .arg(ttl);
+    cmd
+}
+
+/// Sets the time to live to `ARGV[1]` ms and the expiry in the value to `ARGV[2]`, keeping the
+/// text; 1 when the key exists, 0 when it does not (nothing is created). A value in another
+/// form only gets the time to live.
+const TOUCH: &str = "\
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if string.match(v, '^@%d+ ') then
+  local space = string.find(v, ' ', 1, true)
+  redis.call('SET', KEYS[1], '@' .. ARGV[2] .. string.sub(v, space), 'PX', ARGV[1])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1";
+
+/// `EVAL <touch> 1 key ttl expiry`: extends the session without changing its text, keeping
+/// the expiry in the value equal to the key's.
+pub(crate) fn touch(key: &str, ttl: Duration, now: SystemTime) -> Cmd {
+    let ttl = ttl_millis(ttl);
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(TOUCH)
+        .arg(1)
+        .arg(key)
+        .arg(ttl)
+        .arg(value::expiry_millis(now, ttl));
     cmd
 }
 
@@ -82,13 +114,6 @@ pub(crate) fn compare_and_swap(key: &str, expected: &str, new: &str, ttl: Durati
 pub(crate) fn del(key: &str) -> Cmd {
     let mut cmd = redis::cmd("DEL");
     cmd.arg(key);
-    cmd
-}
-
-/// `PEXPIRE key ttl`: 1 when the key exists (its TTL was set), 0 when it does not.
-pub(crate) fn pexpire(key: &str, ttl: Duration) -> Cmd {
-    let mut cmd = redis::cmd("PEXPIRE");
-    cmd.arg(key).arg(ttl_millis(ttl));
     cmd
 }
 
@@ -130,45 +155,25 @@ mod tests {
     }
 
     #[test]
-    fn expiry_comes_from_the_remaining_ttl() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        assert_eq!(
-            expires_at(now, 1_500),
-            Some(now + Duration::from_millis(1_500))
-        );
-        assert_eq!(expires_at(now, 0), Some(now));
-        assert_eq!(expires_at(now, -1), None, "no expiry");
-        assert_eq!(expires_at(now, -2), None, "no key");
-    }
-
-    #[test]
-    fn load_entry_is_one_transaction() {
-        let pipe = get_with_pttl("p:id");
-        let commands: Vec<Vec<String>> = pipe.cmd_iter().map(args).collect();
-        assert_eq!(commands, [vec!["GET", "p:id"], vec!["PTTL", "p:id"]]);
-        assert!(!pipe.is_transaction(), "two commands, not four");
-    }
-
-    #[test]
     fn commands_are_single_round_trips() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         assert_eq!(args(&get("p:id")), ["GET", "p:id"]);
         assert_eq!(
-            args(&set("p:id", "{}", Duration::from_secs(2))),
-            ["SET", "p:id", "{}", "PX", "2000"]
+            args(&set("p:id", "{}", Duration::from_secs(2), now)),
+            ["SET", "p:id", "@1002000 {}", "PX", "2000"]
         );
         assert_eq!(args(&del("p:id")), ["DEL", "p:id"]);
-        assert_eq!(
-            args(&pexpire("p:id", Duration::ZERO)),
-            ["PEXPIRE", "p:id", "1"]
-        );
+        let touch = args(&touch("p:id", Duration::ZERO, now));
+        assert_eq!(touch[..2], ["EVAL", TOUCH]);
+        assert_eq!(touch[2..], ["1", "p:id", "1", "1000001"]);
         let cas = args(&compare_and_swap(
             "p:id",
             "old",
             "new",
             Duration::from_secs(1),
+            now,
         ));
-        assert_eq!(cas[0], "EVAL");
-        assert_eq!(cas[1], COMPARE_AND_SWAP);
-        assert_eq!(cas[2..], ["1", "p:id", "old", "new", "1000"]);
+        assert_eq!(cas[..2], ["EVAL", COMPARE_AND_SWAP]);
+        assert_eq!(cas[2..], ["1", "p:id", "old", "@1001000 new", "1000"]);
     }
 }

@@ -105,7 +105,7 @@ impl Request<'_> {
 ///
 /// When a connection drops, a command may or may not have run on the server. Sending it again
 /// is only right when running it twice is the same as running it once (`GET`, `SET`, `DEL`,
-/// `PEXPIRE`). A compare-and-swap is not: had the first one swapped, the second would report
+/// the `touch` script, which sets a time to live and an expiry). A compare-and-swap is not: had the first one swapped, the second would report
 /// a conflict, and the caller would apply its change a second time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Retry {

@@ -34,10 +34,13 @@
 //! # Keys and commands
 //!
 //! A session lives under `<prefix><session ID>`, `session:` by default; give each application
-//! its own prefix when several share a Redis database. Each operation is one round trip: a
-//! single command (`GET`, `SET … PX`, `DEL`, `PEXPIRE`, `EVAL` for `compare_and_swap`), or
-//! for `load_entry` a `GET` and a `PTTL` pipelined in one round trip. Expiry is Redis's
-//! own: no sweeper, no stale reads.
+//! its own prefix when several share a Redis database. Each operation is one command and one
+//! round trip: `GET` (both loads), `SET … PX`, `DEL`, and an `EVAL` script for `touch` and
+//! `compare_and_swap`. Expiry is Redis's own: no sweeper, no stale reads. The value is
+//! `@<expiry, ms since the Unix epoch> <text>`: the expiry travels with the text, so a load
+//! needs no second command (`PTTL`) to report it; `touch` rewrites that prefix and the time to
+//! live together, in Redis, keeping the text. A value in another form (written by someone
+//! else) reads as all text of unknown expiry.
 //!
 //! # Connection and failures
 //!
@@ -86,7 +89,7 @@
 //! - **One retry after a dropped connection.** A command that still meets a dropped
 //!   connection (over RESP2, or in the instant before the background reconnection) is sent
 //!   once more on the new connection, within the same time limit. Reads, `SET`, `DEL` and
-//!   `PEXPIRE` are idempotent, so this is safe (actix-session added the same retry after its
+//!   the `touch` script are idempotent, so this is safe (actix-session added the same retry after its
 //!   issue #230). `compare_and_swap` is not, and is never sent twice: it fails with
 //!   [`RedisStoreError::Unavailable`], and the next operation gets a new connection.
 //! - **Dead connections are found.** The redis crate replaces a connection on connection
@@ -166,6 +169,7 @@ mod store;
 pub mod test_util;
 #[cfg(feature = "tls-rustls")]
 mod tls;
+mod value;
 
 pub use crate::builder::RedisSessionStoreBuilder;
 pub use crate::error::RedisStoreError;

@@ -8,7 +8,7 @@ use redis::FromRedisValue;
 use session_core::{SessionId, SessionStore, StoreError, StoredEntry};
 
 use crate::connection::{Connection, Request, Retry};
-use crate::{RedisSessionStoreBuilder, RedisStoreError, command};
+use crate::{RedisSessionStoreBuilder, RedisStoreError, command, value};
 
 /// Sessions in Redis, shared by every instance of the application, with native expiry.
 ///
@@ -18,12 +18,15 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command};
 ///
 /// | Operation | Command |
 /// |---|---|
-/// | [`load`](SessionStore::load) | `GET key` |
-/// | [`load_entry`](SessionStore::load_entry) | `GET key`, `PTTL key` pipelined (one round trip) |
-/// | [`save`](SessionStore::save) | `SET key text PX ttl` |
-/// | [`compare_and_swap`](SessionStore::compare_and_swap) | `EVAL` of a script: `GET`, compare, `SET … PX` |
+/// | [`load`](SessionStore::load), [`load_entry`](SessionStore::load_entry) | `GET key` |
+/// | [`save`](SessionStore::save) | `SET key "@<expiry> text" PX ttl` |
+/// | [`compare_and_swap`](SessionStore::compare_and_swap) | `EVAL` of a script: `GET`, compare the text, `SET … PX` |
 /// | [`delete`](SessionStore::delete) | `DEL key` |
-/// | [`touch`](SessionStore::touch) | `PEXPIRE key ttl` |
+/// | [`touch`](SessionStore::touch) | `EVAL` of a script: `GET`, `SET "@<new expiry> text" PX ttl` |
+///
+/// The expiry in the value (milliseconds since the Unix epoch) is the key's own deadline:
+/// [`load_entry`](SessionStore::load_entry) reports it from the one `GET`
+/// ([crate docs](crate#keys-and-commands)).
 ///
 /// Times to live are sent in milliseconds: below 1 ms they count as 1 ms (Redis refuses 0),
 /// above 100 years as 100 years.
@@ -172,20 +175,21 @@ impl RedisSessionStore {
 
 impl SessionStore for RedisSessionStore {
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .query(&command::get(&self.key(id)), Retry::Once)
-            .await?)
+        Ok(self.load_entry(id).await?.map(|entry| entry.text))
     }
 
     async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
-        let pipeline = command::get_with_pttl(&self.key(id));
-        let (text, pttl): (Option<String>, i64) = self.query(&pipeline, Retry::Once).await?;
-        let expires_at = command::expires_at(SystemTime::now(), pttl);
-        Ok(text.map(|text| StoredEntry::new(text, expires_at)))
+        let stored: Option<String> = self
+            .query(&command::get(&self.key(id)), Retry::Once)
+            .await?;
+        Ok(stored.map(|stored| {
+            let (text, expires_at) = value::decode(stored);
+            StoredEntry::new(text, expires_at)
+        }))
     }
 
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
-        let cmd = command::set(&self.key(id), text, ttl);
+        let cmd = command::set(&self.key(id), text, ttl, SystemTime::now());
         Ok(self.query(&cmd, Retry::Once).await?)
     }
 
@@ -196,7 +200,7 @@ impl SessionStore for RedisSessionStore {
         new: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let cmd = command::compare_and_swap(&self.key(id), expected, new, ttl);
+        let cmd = command::compare_and_swap(&self.key(id), expected, new, ttl, SystemTime::now());
         Ok(self.query(&cmd, Retry::Never).await?)
     }
 
@@ -207,7 +211,7 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
-        let cmd = command::pexpire(&self.key(id), ttl);
+        let cmd = command::touch(&self.key(id), ttl, SystemTime::now());
         Ok(self.query(&cmd, Retry::Once).await?)
     }
 }
