@@ -15,6 +15,8 @@ use std::any::TypeId;
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use actix_web::http::header::HeaderMap;
+
 use crate::SessionError;
 use crate::provider::Provider;
 use crate::slot::RequestState;
@@ -23,14 +25,20 @@ use crate::slot::RequestState;
 pub(crate) struct Layer {
     /// The layer's registered sessions.
     providers: Arc<[Provider]>,
+    /// The address of the request's headers: which request this layer serves. A future of
+    /// another request polled from inside this one's (a shared future) must not get this
+    /// request's sessions. The headers live in the request head, which stays put and is not
+    /// reused while the request (and so this layer) lives.
+    request: usize,
     /// Created by the first handle asked for; `None` while no session was touched.
     state: Option<Arc<RequestState>>,
 }
 
 impl Layer {
-    pub(crate) fn new(providers: Arc<[Provider]>) -> Self {
+    pub(crate) fn new(providers: Arc<[Provider]>, request: &HeaderMap) -> Self {
         Self {
             providers,
+            request: request_address(request),
             state: None,
         }
     }
@@ -75,22 +83,35 @@ impl Drop for PopOnDrop {
     }
 }
 
-/// The request state and provider index of session type `type_id`: from the innermost active
-/// layer that registered it, created there on first use.
+/// Identifies a request by its headers.
+fn request_address(headers: &HeaderMap) -> usize {
+    std::ptr::from_ref(headers).addr()
+}
+
+/// The request state and provider index of session type `type_id` for the request with
+/// `headers`: from the innermost active layer of that request that registered it, created
+/// there on first use.
 ///
 /// # Errors
 ///
-/// [`SessionError::MiddlewareMissing`] when no layer is active, and
+/// [`SessionError::MiddlewareMissing`] when no layer of the request is active, and
 /// [`SessionError::NotRegistered`] when none registered the type.
 pub(crate) fn state_for(
     type_id: TypeId,
     type_name: &'static str,
+    headers: &HeaderMap,
 ) -> Result<(Arc<RequestState>, usize), SessionError> {
+    let request = request_address(headers);
     ACTIVE.with_borrow_mut(|active| {
-        if active.is_empty() {
+        let mut layers = active
+            .iter_mut()
+            .rev()
+            .filter(|l| l.request == request)
+            .peekable();
+        if layers.peek().is_none() {
             return Err(SessionError::MiddlewareMissing);
         }
-        for layer in active.iter_mut().rev() {
+        for layer in layers {
             let Some(index) = layer.providers.iter().position(|p| p.type_id == type_id) else {
                 continue;
             };
@@ -115,36 +136,40 @@ mod tests {
     #[test]
     fn layers_nest_and_are_removed_even_when_the_call_panics() {
         let providers: Arc<[Provider]> = Arc::from(Vec::new());
-        let (layer, inner_depth) = run_within(Layer::new(Arc::clone(&providers)), || {
-            run_within(Layer::new(Arc::clone(&providers)), depth).1
-        });
+        let request = HeaderMap::new();
+        let layer = || Layer::new(Arc::clone(&providers), &request);
+        let (outer, inner_depth) = run_within(layer(), || run_within(layer(), depth).1);
         assert_eq!(inner_depth, 2);
-        assert!(layer.into_state().is_none());
+        assert!(outer.into_state().is_none());
         assert_eq!(depth(), 0);
 
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_within(Layer::new(Arc::clone(&providers)), || {
-                panic!("handler panicked")
-            })
+            run_within(layer(), || panic!("handler panicked"))
         }));
         assert!(panicked.is_err());
         assert_eq!(depth(), 0, "a panicking call leaves no layer behind");
     }
 
     #[test]
-    fn no_active_layer_is_a_missing_middleware() {
-        let error = state_for(TypeId::of::<u8>(), "u8").map(drop).unwrap_err();
-        assert!(
-            matches!(error, SessionError::MiddlewareMissing),
-            "{error:?}"
-        );
+    fn only_a_layer_of_the_same_request_serves_it() {
+        let request = HeaderMap::new();
+        let other_request = HeaderMap::new();
+        let missing = |headers: &HeaderMap| {
+            matches!(
+                state_for(TypeId::of::<u8>(), "u8", headers).map(drop),
+                Err(SessionError::MiddlewareMissing)
+            )
+        };
+        assert!(missing(&request), "no layer at all");
         let providers: Arc<[Provider]> = Arc::from(Vec::new());
-        let (_, result) = run_within(Layer::new(providers), || {
-            state_for(TypeId::of::<u8>(), "u8").map(drop)
+        let (_, (own, other)) = run_within(Layer::new(providers, &request), || {
+            let own = state_for(TypeId::of::<u8>(), "u8", &request).map(drop);
+            (own, missing(&other_request))
         });
         assert!(matches!(
-            result,
+            own,
             Err(SessionError::NotRegistered { type_name: "u8" })
         ));
+        assert!(other, "another request's layer is not used");
     }
 }

@@ -53,9 +53,18 @@ pub enum SessionError {
     /// The `Sessions` middleware does not wrap this route, or the session was asked for
     /// outside the request's handling (from a spawned task: move a handle there instead).
     #[error(
-        "the Sessions middleware is not installed on this route (wrap the App or Scope with it)"
+        "no Sessions middleware is handling this request here: it is not installed on this route (wrap the App or Scope with it), or the session was asked for outside the request's handling (in a spawned task: move a handle there)"
     )]
     MiddlewareMissing,
+    /// A handle was used after its request's response was made (in a task that outlived the
+    /// handler): nothing it changes could be sent any more.
+    #[error(
+        "session {name:?} was used after its request's response was made; finish the work before the handler returns"
+    )]
+    RequestFinished {
+        /// The session's name.
+        name: String,
+    },
     /// The session type was never registered with the middleware that wraps this route.
     #[error("session type {type_name} is not registered with the Sessions middleware")]
     NotRegistered {

@@ -22,8 +22,9 @@ use crate::{SessionError, active};
 /// storage until [`Session::get`] (or [`Session::id`]) is called, and nothing is written unless
 /// the handler changes the session. The handle is `Send + Sync` and cheap to clone; all clones
 /// in a request share one state. To use the session in a task the handler spawns, move the
-/// handle there: a task that runs outside the request's handling cannot get one by itself
-/// ([`SessionError::MiddlewareMissing`]).
+/// handle there and await the task before the handler returns: a task cannot get a handle by
+/// itself ([`SessionError::MiddlewareMissing`]), and once the response is made a handle only
+/// returns [`SessionError::RequestFinished`].
 ///
 /// # Examples
 ///
@@ -81,8 +82,11 @@ impl<T: Clone + Send + 'static> Session<T> {
     /// The handle for `T` from the innermost active `Sessions` layer that registered it
     /// (see [`crate::active`]), reading what the request carried on first use.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Result<Self, SessionError> {
-        let (state, index) =
-            active::state_for(std::any::TypeId::of::<T>(), std::any::type_name::<T>())?;
+        let (state, index) = active::state_for(
+            std::any::TypeId::of::<T>(),
+            std::any::type_name::<T>(),
+            headers,
+        )?;
         state.touch(index, headers);
         Ok(Self {
             state,
@@ -113,20 +117,22 @@ impl<T: Clone + Send + 'static> Session<T> {
     /// [`SessionError::Store`] when the storage failed; returned from a handler with `?` it
     /// answers an empty 500.
     pub async fn get(&self) -> Result<Option<T>, SessionError> {
-        if let Some(answer) = self.state.with_slot(self.index, |slot| slot.current::<T>()) {
+        if let Some(answer) = self
+            .state
+            .with_slot(self.index, |slot| slot.current::<T>())?
+        {
             return Ok(answer);
         }
         self.ensure_loaded().await?;
-        Ok(self
-            .state
-            .with_slot(self.index, |slot| slot.current::<T>().flatten()))
+        self.state
+            .with_slot(self.index, |slot| slot.current::<T>().flatten())
     }
 
     /// Loads and deserializes what the request carried, once.
     async fn ensure_loaded(&self) -> Result<(), SessionError> {
         let incoming = self.state.with_slot(self.index, |slot| {
             slot.loaded.is_none().then(|| slot.incoming.clone())
-        });
+        })?;
         let Some(incoming) = incoming else {
             return Ok(());
         };
@@ -142,7 +148,7 @@ impl<T: Clone + Send + 'static> Session<T> {
         }
         self.state.with_slot(self.index, |slot| {
             slot.loaded.get_or_insert(loaded);
-        });
+        })?;
         Ok(())
     }
 
@@ -159,7 +165,7 @@ impl<T: Clone + Send + 'static> Session<T> {
     pub fn set(&self, value: T) -> Result<(), SessionError> {
         let core = &self.provider().core;
         let text = self.serializer().0.serialize(&value)?;
-        let base = self.state.with_slot(self.index, |slot| slot.base());
+        let base = self.state.with_slot(self.index, |slot| slot.base())?;
         let record = self.record_for(base, text);
         let sealed = core.seal_record(&record)?;
         self.state.with_slot(self.index, |slot| {
@@ -168,7 +174,7 @@ impl<T: Clone + Send + 'static> Session<T> {
                 sealed,
                 value: Box::new(value),
             };
-        });
+        })?;
         Ok(())
     }
 
@@ -228,7 +234,7 @@ impl<T: Clone + Send + 'static> Session<T> {
         let core = &self.provider().core;
         let pending_change = self.state.with_slot(self.index, |slot| {
             !matches!(slot.change, Change::None) || slot.renew
-        });
+        })?;
         let Some(store) = core.store.as_deref().filter(|_| !pending_change) else {
             // Client-side, or already changed in this request: the change is this request's.
             let Some(mut value) = self.get().await? else {
@@ -241,7 +247,8 @@ impl<T: Clone + Send + 'static> Session<T> {
         self.ensure_loaded().await?;
         let Some(id) = self.state.with_slot(self.index, |slot| {
             slot.loaded.as_ref().and_then(|l| l.id.clone())
-        }) else {
+        })?
+        else {
             return Ok(None);
         };
         for _ in 0..MAX_ATTEMPTS {
@@ -269,7 +276,7 @@ impl<T: Clone + Send + 'static> Session<T> {
                         loaded.value = Some(Box::new(kept));
                         loaded.refresh = false;
                     }
-                });
+                })?;
                 return Ok(Some(value));
             }
             actix_web::rt::task::yield_now().await;
@@ -281,9 +288,12 @@ impl<T: Clone + Send + 'static> Session<T> {
     }
 
     /// Ends the session: the storage entry is deleted and a cookie transport sends an expired
-    /// cookie with the same `Path`, `Domain`, `Secure` and `SameSite`.
+    /// cookie with the same `Path`, `Domain`, `Secure` and `SameSite`. Used after the
+    /// response was made (from a task that outlived the handler), it does nothing: the other
+    /// methods return [`SessionError::RequestFinished`] then.
     pub fn clear(&self) {
-        self.state.with_slot(self.index, |slot| {
+        // After the response nothing can be sent any more: there is nothing left to clear.
+        let _finished = self.state.with_slot(self.index, |slot| {
             slot.change = Change::Clear;
             slot.renew = false;
             slot.pending_id = None;
@@ -316,7 +326,7 @@ impl<T: Clone + Send + 'static> Session<T> {
                     Some((text, value))
                 }),
             }
-        });
+        })?;
         let Some((text, value)) = current else {
             return Ok(());
         };
@@ -328,7 +338,7 @@ impl<T: Clone + Send + 'static> Session<T> {
                 sealed,
                 value: Box::new(value),
             };
-        });
+        })?;
         Ok(())
     }
 
@@ -346,9 +356,9 @@ impl<T: Clone + Send + 'static> Session<T> {
             return Ok(None);
         }
         self.ensure_loaded().await?;
-        Ok(self.state.with_slot(self.index, |slot| {
+        self.state.with_slot(self.index, |slot| {
             slot.base_record().map(|record| record.csrf_token.clone())
-        }))
+        })
     }
 
     /// Ends another server-side session of this type by its ID (for example the user's
@@ -374,7 +384,7 @@ impl<T: Clone + Send + 'static> Session<T> {
             return Ok(None);
         }
         self.ensure_loaded().await?;
-        Ok(self.state.with_slot(self.index, |slot| {
+        self.state.with_slot(self.index, |slot| {
             let current = slot.loaded.as_ref().and_then(|l| l.id.clone());
             let has_set = matches!(slot.change, Change::Set { .. });
             let needs_new =
@@ -388,7 +398,7 @@ impl<T: Clone + Send + 'static> Session<T> {
                 ),
                 _ => current,
             }
-        }))
+        })
     }
 }
 

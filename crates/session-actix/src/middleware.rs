@@ -56,7 +56,7 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         // Routing and guards run now: they may ask for a session too.
-        let layer = Layer::new(self.sessions.providers());
+        let layer = Layer::new(self.sessions.providers(), req.headers());
         let (layer, call) = active::run_within(layer, || self.service.call(req));
         SessionsFuture::Calling {
             call,
@@ -97,7 +97,9 @@ where
         let persist = match self.as_mut().project() {
             SessionsFutureProjection::Persisting { persist } => return persist.as_mut().poll(cx),
             SessionsFutureProjection::Calling { call, layer } => {
-                let active = layer.take().expect("the layer is back after every poll");
+                let active = layer
+                    .take()
+                    .expect("SessionsFuture polled after completion");
                 let (active, poll) = active::run_within(active, || call.poll(cx));
                 let response = match poll {
                     Poll::Pending => {

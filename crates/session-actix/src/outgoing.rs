@@ -11,8 +11,9 @@ use crate::{ConfigError, SessionError};
 /// dropped silently, so `set` refuses them instead.
 pub(crate) const COOKIE_SIZE_LIMIT: usize = 4096;
 
-/// What a header value cannot hold as it is; `%` too, so that decoding is unambiguous.
-const HEADER_ENCODE_SET: &AsciiSet = &CONTROLS.add(b'%');
+/// What a header value cannot hold as it is (controls; non-ASCII is always encoded), spaces,
+/// which parsers trim at the ends, and `%`, so that decoding is unambiguous.
+const HEADER_ENCODE_SET: &AsciiSet = &CONTROLS.add(b' ').add(b'%');
 
 /// What the response must carry for one session.
 #[derive(Debug, PartialEq, Eq)]
@@ -155,8 +156,10 @@ mod tests {
                 headers.insert(COOKIE, HeaderValue::from_str(&echoed).unwrap());
             }
             Transport::Header(header) => {
+                // HTTP parsers drop whitespace at both ends of a header value.
                 let name = HeaderName::from_bytes(header.name().as_bytes()).unwrap();
-                headers.insert(name, sent.clone());
+                let received = HeaderValue::from_str(text(sent).trim()).unwrap();
+                headers.insert(name, received);
             }
         }
         transport.read(&headers)
@@ -183,6 +186,21 @@ mod tests {
         let value = writer.value("abc").unwrap();
         assert!(text(&value).contains("Max-Age=60"), "{value:?}");
         assert!(text(&value).contains("Expires="), "{value:?}");
+    }
+
+    #[test]
+    fn cookie_names_the_cookie_crate_would_encode_are_refused() {
+        for name in ["a#b", "a^b", "a|b", "a%b", "a`b"] {
+            let transport = Transport::Cookie(CookieTransport::new(name));
+            assert!(
+                matches!(
+                    Writer::new(&transport),
+                    Err(ConfigError::InvalidCookieName { .. })
+                ),
+                "{name}"
+            );
+        }
+        assert!(Writer::new(&Transport::Cookie(CookieTransport::new("a!$&'*+-._~b"))).is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use actix_web::http::header::{HeaderMap, HeaderValue};
 use session_core::{Record, SessionId};
 
+use crate::SessionError;
 use crate::provider::Provider;
 use crate::transport::Incoming;
 
@@ -162,12 +163,22 @@ impl RequestState {
         }
     }
 
-    /// Runs `f` on a touched slot.
-    pub(crate) fn with_slot<R>(&self, index: usize, f: impl FnOnce(&mut Slot) -> R) -> R {
+    /// Runs `f` on a touched slot (every handle touched its own when it was made).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::RequestFinished`] once the response was made and the slots taken, as
+    /// by a handle used in a task that outlives its handler.
+    pub(crate) fn with_slot<R>(
+        &self,
+        index: usize,
+        f: impl FnOnce(&mut Slot) -> R,
+    ) -> Result<R, SessionError> {
         let mut slots = self.lock();
-        f(slots[index]
-            .as_mut()
-            .expect("slot touched when the handle was made"))
+        let slot = slots.get_mut(index).and_then(Option::as_mut);
+        slot.map(f).ok_or_else(|| SessionError::RequestFinished {
+            name: self.providers[index].core.name.clone(),
+        })
     }
 
     /// Takes the slots, for persisting: one per provider (`None` where untouched), or none

@@ -128,7 +128,9 @@ impl CookieTransport {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let is_token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        // RFC 6265 token characters, less those the `cookie` crate percent-encodes in names
+        // (`#`, `%`, `^`, `` ` ``, `|`): the name must be sent and read back as it is.
+        let is_token = |b: u8| b.is_ascii_alphanumeric() || b"!$&'*+-._~".contains(&b);
         if self.name.is_empty() || !self.name.bytes().all(is_token) {
             return Err(ConfigError::InvalidCookieName {
                 name: self.name.clone(),

@@ -126,7 +126,7 @@ async fn unregistered_type_and_missing_middleware_are_clear_errors() {
     );
     let text =
         body(call_service(&app, TestRequest::get().uri("/without").to_request()).await).await;
-    assert!(text.contains("middleware is not installed"), "{text}");
+    assert!(text.contains("not installed on this route"), "{text}");
     let response = call_service(&app, TestRequest::get().uri("/extract").to_request()).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body(response).await, "", "no internals in the body");
@@ -165,6 +165,45 @@ async fn a_handle_moved_into_a_spawned_task_works_but_extraction_there_is_an_err
         "set in the task, sent"
     );
     assert_eq!(body(response).await, "set");
+}
+
+#[actix_rt::test]
+async fn a_handle_kept_past_its_response_is_an_error_not_a_panic() {
+    type Kept = std::sync::Arc<std::sync::Mutex<Option<Session<User>>>>;
+    let kept: Kept = Default::default();
+    let sessions = Sessions::builder()
+        .session(user_config("user"))
+        .build()
+        .unwrap();
+    let app = init_service(
+        App::new()
+            .app_data(web::Data::new(kept.clone()))
+            .wrap(sessions)
+            .route(
+                "/keep",
+                web::get().to(|session: Session<User>, kept: web::Data<Kept>| async move {
+                    *kept.lock().unwrap() = Some(session);
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let response = call_service(&app, TestRequest::get().uri("/keep").to_request()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let late = kept.lock().unwrap().take().expect("kept by the handler");
+    let user = User {
+        name: "late".into(),
+        visits: 0,
+    };
+    assert!(matches!(
+        late.set(user),
+        Err(SessionError::RequestFinished { ref name }) if name == "user"
+    ));
+    assert!(matches!(
+        late.get().await,
+        Err(SessionError::RequestFinished { .. })
+    ));
+    late.clear();
 }
 
 #[actix_rt::test]

@@ -10,7 +10,6 @@ use crate::IdError;
 
 const ID_BYTES: usize = 32;
 
-/// 256 random bits from the operating system's CSPRNG as 43 characters of URL-safe base64.
 /// The 6-bit value of a URL-safe base64 character.
 fn base64url_value(b: u8) -> Option<u8> {
     match b {
@@ -23,6 +22,7 @@ fn base64url_value(b: u8) -> Option<u8> {
     }
 }
 
+/// 256 random bits from the operating system's CSPRNG as 43 characters of URL-safe base64.
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; ID_BYTES];
     SystemRandom::new()

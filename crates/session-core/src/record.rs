@@ -79,8 +79,8 @@ impl Record {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// use std::time::{Duration, SystemTime};
+    /// ```
+    /// use std::time::SystemTime;
     /// use session_core::Record;
     ///
     /// let now = SystemTime::now();

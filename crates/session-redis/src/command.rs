@@ -85,16 +85,16 @@ pub(crate) fn compare_and_swap(
 
 /// Sets the time to live to `ARGV[1]` ms and the expiry in the value to `ARGV[2]`, keeping the
 /// text; 1 when the key exists, 0 when it does not (nothing is created). A value in another
-/// form only gets the time to live.
+/// form (written before the expiry was kept in the value) is all text: it is given the form.
 const TOUCH: &str = "\
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
+local text = ' ' .. v
 if string.match(v, '^@%d+ ') then
   local space = string.find(v, ' ', 1, true)
-  redis.call('SET', KEYS[1], '@' .. ARGV[2] .. string.sub(v, space), 'PX', ARGV[1])
-else
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  text = string.sub(v, space)
 end
+redis.call('SET', KEYS[1], '@' .. ARGV[2] .. text, 'PX', ARGV[1])
 return 1";
 
 /// `EVAL <touch> 1 key ttl expiry`: extends the session without changing its text, keeping
