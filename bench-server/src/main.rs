@@ -23,18 +23,13 @@
 //! then the encryption key), so every mode signs and encrypts with the same secrets.
 
 use std::fmt;
-use std::io::Write as _;
 use std::str::FromStr;
 
-use actix_http::Request;
-use actix_service::IntoServiceFactory;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::{CookieSessionStore, RedisSessionStore as ActixRedisStore};
 use actix_session::{SessionMiddleware, storage::SessionStore as ActixSessionStore};
-use actix_web::body::MessageBody;
+use actix_web::App;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::{AppConfig, Response, Service, ServiceFactory};
-use actix_web::{App, HttpServer};
 use example_support::StartError;
 use serde::{Deserialize, Serialize};
 use session_actix::core::{Encrypt, EncryptionKey, MemoryStore, SessionStore, Sign, SigningKey};
@@ -233,51 +228,25 @@ fn actix_middleware<S: ActixSessionStore>(
         .build()
 }
 
-/// Starts an `HttpServer` with one worker on `BIND_ADDR`, prints
-/// `Listening on http://<bound address>/` as the only line on stdout, then serves until the
-/// process is stopped.
-async fn serve<F, I, S, B>(mode: Mode, factory: F) -> Result<(), BenchError>
-where
-    F: Fn() -> I + Send + Clone + 'static,
-    I: IntoServiceFactory<S, Request>,
-    S: ServiceFactory<Request, Config = AppConfig> + 'static,
-    S::Error: Into<actix_web::Error> + 'static,
-    S::InitError: fmt::Debug,
-    S::Response: Into<Response<B>> + 'static,
-    <S::Service as Service<Request>>::Future: 'static,
-    S::Service: 'static,
-    B: MessageBody + 'static,
-{
-    let addr = example_support::bind_addr()?;
-    let server = HttpServer::new(factory)
-        .workers(1)
-        .bind(addr.as_str())
-        .map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-    let bound = server.addrs();
-    let first = bound.first().ok_or_else(|| StartError::Bind {
-        addr,
-        source: std::io::Error::other("no address was bound"),
-    })?;
-    tracing::info!(%mode, addresses = ?bound, "listening");
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "Listening on http://{first}/")?;
-    stdout.flush()?;
-    drop(stdout);
-    server.run().await?;
-    Ok(())
+/// One worker thread in every mode: the load is compared on a single core.
+const WORKERS: Option<usize> = Some(1);
+
+/// Serves `factory` on `BIND_ADDR` with [`WORKERS`] (see [`example_support::serve`]).
+macro_rules! serve {
+    ($factory:expr) => {
+        Ok(example_support::serve_with_workers(WORKERS, $factory).await?)
+    };
 }
 
 #[actix_web::main]
 async fn main() -> Result<(), BenchError> {
     let mode = mode_from_args(std::env::args().skip(1))?;
     example_support::init_tracing();
+    tracing::info!(%mode, "starting");
     let signing = example_support::signing_key()?;
     let encryption = example_support::encryption_key()?;
     match mode {
-        Mode::Bare => serve(mode, || App::new().configure(bare::routes)).await,
+        Mode::Bare => serve!(|| App::new().configure(bare::routes)),
         Mode::CookieSigned | Mode::CookieEncrypted => {
             let config = SessionConfig::<Counter>::new(our_cookie());
             let config = if mode == Mode::CookieSigned {
@@ -289,17 +258,11 @@ async fn main() -> Result<(), BenchError> {
                 .session(config)
                 .build()
                 .map_err(StartError::from)?;
-            serve(mode, move || {
-                App::new().wrap(sessions.clone()).configure(ours::routes)
-            })
-            .await
+            serve!(move || { App::new().wrap(sessions.clone()).configure(ours::routes) })
         }
         Mode::Memory => {
             let sessions = server_side(MemoryStore::new(), signing)?;
-            serve(mode, move || {
-                App::new().wrap(sessions.clone()).configure(ours::routes)
-            })
-            .await
+            serve!(move || { App::new().wrap(sessions.clone()).configure(ours::routes) })
         }
         Mode::Fs | Mode::FsFsync => {
             // Kept until the server stops, then removed (unless SESSIONS_DIR names one).
@@ -320,20 +283,14 @@ async fn main() -> Result<(), BenchError> {
                 .with_durability(durability);
             tracing::info!(directory = %dir.display(), ?durability, "sessions are kept in a directory");
             let sessions = server_side(store, signing)?;
-            serve(mode, move || {
-                App::new().wrap(sessions.clone()).configure(ours::routes)
-            })
-            .await
+            serve!(move || { App::new().wrap(sessions.clone()).configure(ours::routes) })
         }
         Mode::Redis => {
             let store = RedisSessionStore::new(redis_url()?)
                 .await
                 .map_err(StartError::from)?;
             let sessions = server_side(store, signing)?;
-            serve(mode, move || {
-                App::new().wrap(sessions.clone()).configure(ours::routes)
-            })
-            .await
+            serve!(move || { App::new().wrap(sessions.clone()).configure(ours::routes) })
         }
         Mode::ActixCookieSigned | Mode::ActixCookiePrivate => {
             let key = actix_key(&signing, &encryption);
@@ -342,7 +299,7 @@ async fn main() -> Result<(), BenchError> {
             } else {
                 CookieContentSecurity::Private
             };
-            serve(mode, move || {
+            serve!(move || {
                 App::new()
                     .wrap(actix_middleware(
                         CookieSessionStore::default(),
@@ -351,14 +308,13 @@ async fn main() -> Result<(), BenchError> {
                     ))
                     .configure(actix::routes)
             })
-            .await
         }
         Mode::ActixRedis => {
             let key = actix_key(&signing, &encryption);
             let store = ActixRedisStore::new(redis_url()?)
                 .await
                 .map_err(|error| BenchError::ActixRedis(error.to_string()))?;
-            serve(mode, move || {
+            serve!(move || {
                 App::new()
                     .wrap(actix_middleware(
                         store.clone(),
@@ -367,7 +323,6 @@ async fn main() -> Result<(), BenchError> {
                     ))
                     .configure(actix::routes)
             })
-            .await
         }
     }
 }

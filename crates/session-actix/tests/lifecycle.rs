@@ -28,12 +28,7 @@ fn routes(config: &mut web::ServiceConfig) {
             web::get().to(|s: Session<Cart>| async move {
                 s.renew().await?;
                 s.set(Cart { items: vec![1] })?;
-                let id = s
-                    .id()
-                    .await?
-                    .map(|id| id.as_str().to_owned())
-                    .unwrap_or_default();
-                Ok::<_, SessionError>(HttpResponse::Ok().body(id))
+                common::id_response(&s).await
             }),
         )
         .route(

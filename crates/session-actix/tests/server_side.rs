@@ -22,12 +22,7 @@ fn routes(config: &mut web::ServiceConfig) {
                 let mut cart = s.get().await?.unwrap_or(Cart { items: vec![] });
                 cart.items.push(item.into_inner());
                 s.set(cart)?;
-                let id = s
-                    .id()
-                    .await?
-                    .map(|id| id.as_str().to_owned())
-                    .unwrap_or_default();
-                Ok::<_, SessionError>(HttpResponse::Ok().body(id))
+                common::id_response(&s).await
             }),
         )
         .route(
@@ -41,12 +36,7 @@ fn routes(config: &mut web::ServiceConfig) {
             "/login",
             web::get().to(|s: Session<Cart>| async move {
                 s.renew().await?;
-                let id = s
-                    .id()
-                    .await?
-                    .map(|id| id.as_str().to_owned())
-                    .unwrap_or_default();
-                Ok::<_, SessionError>(HttpResponse::Ok().body(id))
+                common::id_response(&s).await
             }),
         )
         .route(

@@ -232,8 +232,35 @@ where
     S::Service: 'static,
     B: MessageBody + 'static,
 {
+    serve_with_workers(None, factory).await
+}
+
+/// [`serve`] with `workers` worker threads (actix-web's default, one per core, when `None`).
+///
+/// # Errors
+///
+/// As [`serve`].
+pub async fn serve_with_workers<F, I, S, B>(
+    workers: Option<usize>,
+    factory: F,
+) -> Result<(), StartError>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: IntoServiceFactory<S, Request>,
+    S: ServiceFactory<Request, Config = AppConfig> + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: fmt::Debug,
+    S::Response: Into<Response<B>> + 'static,
+    <S::Service as Service<Request>>::Future: 'static,
+    S::Service: 'static,
+    B: MessageBody + 'static,
+{
     let addr = bind_addr()?;
-    let server = HttpServer::new(factory)
+    let mut server = HttpServer::new(factory);
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    let server = server
         .bind(addr.as_str())
         .map_err(|source| StartError::Bind {
             addr: addr.clone(),

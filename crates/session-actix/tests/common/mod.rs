@@ -177,3 +177,11 @@ pub async fn show_cart(
         }),
     )
 }
+
+/// A response whose body is the session's ID (empty without one), as login routes answer.
+pub async fn id_response(
+    session: &session_actix::Session<Cart>,
+) -> Result<actix_web::HttpResponse, session_actix::SessionError> {
+    let id = session.id().await?;
+    Ok(actix_web::HttpResponse::Ok().body(id.map(|id| id.as_str().to_owned()).unwrap_or_default()))
+}
