@@ -213,6 +213,21 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn replace(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let key = id.to_bytes();
+        let now = self.now();
+        let expires_at = self.deadline(now, ttl);
+        let mut shard = self.shard(&key);
+        match shard.get_mut(&key) {
+            Some(entry) if entry.expires_at > now => {
+                entry.text = text.into();
+                entry.expires_at = expires_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn compare_and_swap(
         &self,
         id: &SessionId,

@@ -14,6 +14,10 @@ use crate::{SessionId, StoreError};
 ///   itself failed, which middleware answers with an opaque server error.
 /// - `save` inserts or replaces the text and sets its time to live; after `ttl` has passed the
 ///   entry is gone (stores expire natively where they can: Redis `PX`, file expiry stamps).
+///   Middleware calls it only for a new ID.
+/// - `replace` writes like `save`, but only over a live entry: it never brings back an entry
+///   that was deleted (a logout) or expired meanwhile. Middleware writes existing sessions
+///   with it, so that a request already in flight cannot undo a logout.
 /// - `delete` of an unknown ID succeeds.
 /// - `touch` extends the time to live without rewriting the text, and tells whether the entry
 ///   existed; the default implementation loads and saves again.
@@ -94,6 +98,45 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Replaces the text under `id` (and its time to live with `ttl`) only if a live entry is
+    /// there; tells whether it was. An entry that was deleted or expired stays gone.
+    ///
+    /// The default reads the entry and swaps it with [`SessionStore::compare_and_swap`],
+    /// retrying while other writes get in between, so it is atomic wherever
+    /// `compare_and_swap` is. A store without `compare_and_swap` falls back to a read then
+    /// [`SessionStore::save`], which leaves a short window in which a deletion can be undone:
+    /// implement this method natively (Redis `SET … XX`, an `UPDATE`) where the backend can.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the storage failed.
+    fn replace(
+        &self,
+        id: &SessionId,
+        text: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move {
+            const ATTEMPTS: usize = 16;
+            for _ in 0..ATTEMPTS {
+                let Some(current) = self.load(id).await? else {
+                    return Ok(false);
+                };
+                match self.compare_and_swap(id, &current, text, ttl).await {
+                    Ok(true) => return Ok(true),
+                    Ok(false) => continue,
+                    Err(StoreError::Unsupported { .. }) => {
+                        return self.save(id, text, ttl).await.map(|()| true);
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            // Every attempt lost to another write: the entry is alive and busy; the last of
+            // the concurrent writes wins, as with `save`.
+            self.save(id, text, ttl).await.map(|()| true)
+        }
+    }
+
     /// Replaces the text under `id` with `new` (and its time to live with `ttl`) only if the
     /// entry exists and its text is exactly `expected`; tells whether it did. Atomic: two
     /// concurrent calls with the same `expected` cannot both succeed.
@@ -173,6 +216,13 @@ pub trait DynSessionStore: Send + Sync + 'static {
     fn load_entry<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<StoredEntry>>;
     /// See [`SessionStore::save`].
     fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration) -> StoreFuture<'a, ()>;
+    /// See [`SessionStore::replace`].
+    fn replace<'a>(
+        &'a self,
+        id: &'a SessionId,
+        text: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
     /// See [`SessionStore::compare_and_swap`].
     fn compare_and_swap<'a>(
         &'a self,
@@ -198,6 +248,15 @@ impl<S: SessionStore> DynSessionStore for S {
 
     fn save<'a>(&'a self, id: &'a SessionId, text: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
         Box::pin(SessionStore::save(self, id, text, ttl))
+    }
+
+    fn replace<'a>(
+        &'a self,
+        id: &'a SessionId,
+        text: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(SessionStore::replace(self, id, text, ttl))
     }
 
     fn compare_and_swap<'a>(

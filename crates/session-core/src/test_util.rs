@@ -7,7 +7,7 @@ use crate::{SessionId, SessionStore};
 /// Checks that `store` keeps the [`SessionStore`] contract, panicking with the broken rule.
 ///
 /// Every storage crate runs it against a real backend. It sleeps briefly (blocking the thread,
-/// under half a second in total) to observe expiry.
+/// under a second in total) to observe expiry.
 ///
 /// # Panics
 ///
@@ -32,6 +32,7 @@ pub async fn run_conformance_suite<S: SessionStore>(store: &S) {
     touch_extends_without_rewriting(store).await;
     load_entry_agrees_with_load(store).await;
     compare_and_swap_replaces_only_the_expected_text(store).await;
+    replace_never_recreates_a_deleted_entry(store).await;
 }
 
 /// Checks that concurrent read-modify-write cycles through
@@ -149,6 +150,39 @@ async fn compare_and_swap_replaces_only_the_expected_text<S: SessionStore>(store
             .expect("cas"),
         "stale expected"
     );
+}
+
+async fn replace_never_recreates_a_deleted_entry<S: SessionStore>(store: &S) {
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    assert!(
+        !store.replace(&id, "v1", ttl).await.expect("replace"),
+        "no entry: nothing to replace"
+    );
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "replace must not create an entry"
+    );
+    store.save(&id, "v1", ttl).await.expect("save");
+    assert!(store.replace(&id, "v2", ttl).await.expect("replace"));
+    assert_eq!(store.load(&id).await.expect("load").as_deref(), Some("v2"));
+    store.delete(&id).await.expect("delete");
+    assert!(
+        !store.replace(&id, "v3", ttl).await.expect("replace"),
+        "a deleted entry (a logout) stays deleted"
+    );
+    assert_eq!(store.load(&id).await.expect("load"), None);
+    store
+        .save(&id, "short", Duration::from_millis(50))
+        .await
+        .expect("save");
+    std::thread::sleep(Duration::from_millis(120));
+    assert!(
+        !store.replace(&id, "late", ttl).await.expect("replace"),
+        "an expired entry stays expired"
+    );
+    assert_eq!(store.load(&id).await.expect("load"), None);
 }
 
 async fn missing_is_none<S: SessionStore>(store: &S) {
