@@ -5,8 +5,8 @@ use libfuzzer_sys::fuzz_target;
 use session_core::Record;
 
 fuzz_target!(|text: &str| {
-    if let Some(record) = Record::decode(text) {
-        let again = Record::decode(&record.encode()).expect("what decodes re-encodes");
+    if let Some(record) = Record::decode(text, "fuzz") {
+        let again = Record::decode(&record.encode("fuzz"), "fuzz").expect("what decodes re-encodes");
         assert_eq!(again, record);
     }
 });

@@ -24,7 +24,7 @@ fn resident_bytes() -> Option<usize> {
 
 /// What the middleware stores for a 100-byte value: the record header and the value.
 fn stored_text() -> String {
-    Record::new("x".repeat(PAYLOAD), SystemTime::now(), None).encode()
+    Record::new("x".repeat(PAYLOAD), SystemTime::now(), None).encode("cart")
 }
 
 fn footprint() {

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::id::random_token;
 
-const VERSION: &str = "s1";
+/// `s1` records carried no session name; they are no longer read.
+const VERSION: &str = "s2";
 
 /// A session value with the metadata that timeouts and CSRF protection need.
 ///
@@ -13,7 +14,12 @@ const VERSION: &str = "s1";
 /// sessions), so the metadata is as authentic as the value: a client cannot extend its
 /// session's expiry or choose its CSRF token.
 ///
-/// Encoded as one header line, `s1 <created ms> <expires ms or 0> <csrf token>`, then the value.
+/// The encoded record names its session, and decoding checks the name: a value or stored
+/// entry of one session type is never read as another, whatever the transformer (even one
+/// that does not bind the name itself) and even when several types share one store.
+///
+/// Encoded as one header line, `s2 <created ms> <expires ms or 0> <csrf token> <session name>`,
+/// then the value. Session names are cookie or header names: no spaces or line breaks.
 ///
 /// # Examples
 ///
@@ -23,10 +29,12 @@ const VERSION: &str = "s1";
 ///
 /// let now = SystemTime::now();
 /// let record = Record::new(r#"{"id":1}"#.into(), now, Some(now + Duration::from_secs(10)));
-/// let decoded = Record::decode(&record.encode()).unwrap();
+/// let encoded = record.encode("cart");
+/// let decoded = Record::decode(&encoded, "cart").unwrap();
 /// assert_eq!(decoded.text, r#"{"id":1}"#);
 /// assert_eq!(decoded.csrf_token, record.csrf_token);
-/// assert!(Record::decode("garbage").is_none());
+/// assert!(Record::decode(&encoded, "auth").is_none()); // another session's record
+/// assert!(Record::decode("garbage", "cart").is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -112,11 +120,12 @@ impl Record {
         }
     }
 
-    /// The text form.
-    pub fn encode(&self) -> String {
+    /// The text form, naming the session `name`.
+    pub fn encode(&self, name: &str) -> String {
         let mut numbers = itoa::Buffer::new();
-        let mut encoded =
-            String::with_capacity(VERSION.len() + 44 + self.csrf_token.len() + self.text.len());
+        let mut encoded = String::with_capacity(
+            VERSION.len() + 45 + self.csrf_token.len() + name.len() + self.text.len(),
+        );
         encoded.push_str(VERSION);
         encoded.push(' ');
         encoded.push_str(numbers.format(to_millis(self.created_at)));
@@ -124,13 +133,16 @@ impl Record {
         encoded.push_str(numbers.format(self.expires_at.map_or(0, to_millis)));
         encoded.push(' ');
         encoded.push_str(&self.csrf_token);
+        encoded.push(' ');
+        encoded.push_str(name);
         encoded.push('\n');
         encoded.push_str(&self.text);
         encoded
     }
 
-    /// Parses the text form; `None` for anything else.
-    pub fn decode(encoded: &str) -> Option<Self> {
+    /// Parses the text form of session `name`'s record; `None` for anything else, including
+    /// another session's record.
+    pub fn decode(encoded: &str, name: &str) -> Option<Self> {
         let (header, text) = encoded.split_once('\n')?;
         let mut fields = header.split(' ');
         if fields.next()? != VERSION {
@@ -146,7 +158,7 @@ impl Record {
             && csrf_token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !well_formed || fields.next().is_some() {
+        if !well_formed || fields.next()? != name || fields.next().is_some() {
             return None;
         }
         Some(Self {
@@ -166,7 +178,7 @@ mod tests {
     fn round_trip_keeps_everything_at_millisecond_precision() {
         let created = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         let record = Record::new("a\nb".into(), created, None);
-        let decoded = Record::decode(&record.encode()).unwrap();
+        let decoded = Record::decode(&record.encode("s"), "s").unwrap();
         assert_eq!(decoded, record);
         assert_eq!(decoded.created_at, created);
         assert_eq!(decoded.expires_at, None);
@@ -184,7 +196,7 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_rejected() {
-        let good = Record::new("v".into(), SystemTime::now(), None).encode();
+        let good = Record::new("v".into(), SystemTime::now(), None).encode("s");
         let token = good
             .split(' ')
             .nth(3)
@@ -193,18 +205,24 @@ mod tests {
             .next()
             .unwrap()
             .to_owned();
+        assert!(Record::decode(&format!("s2 1 0 {token} s\nv"), "s").is_some());
         for bad in [
             String::new(),
-            "s1".into(),
-            "s1 1 0\nv".into(),
+            "s2".into(),
+            "s2 1 0\nv".into(),
+            format!("s1 1 0 {token}\nv"),
+            format!("s1 1 0 {token} s\nv"),
+            format!("s3 1 0 {token} s\nv"),
             format!("s2 1 0 {token}\nv"),
-            format!("s1 x 0 {token}\nv"),
-            format!("s1 1 0 {token} extra\nv"),
-            "s1 1 0 short\nv".to_owned(),
-            format!("s1 -1 0 {token}\nv"),
-            format!("s1 1 0 {token}"),
+            format!("s2 x 0 {token} s\nv"),
+            format!("s2 1 0 {token} s extra\nv"),
+            format!("s2 1 0 {token} other\nv"),
+            format!("s2 1 0 {token} S\nv"),
+            "s2 1 0 short s\nv".to_owned(),
+            format!("s2 -1 0 {token} s\nv"),
+            format!("s2 1 0 {token} s"),
         ] {
-            assert!(Record::decode(&bad).is_none(), "{bad:?}");
+            assert!(Record::decode(&bad, "s").is_none(), "{bad:?}");
         }
     }
 }

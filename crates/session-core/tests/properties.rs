@@ -48,7 +48,7 @@ proptest! {
         let _ = sign().unseal("s", &text);
         let _ = encrypt().unseal("s", &text);
         let _ = chain().unseal("s", &text);
-        let _ = Record::decode(&text);
+        let _ = Record::decode(&text, "s");
     }
 
     #[test]
@@ -102,7 +102,7 @@ proptest! {
         use std::time::{Duration, UNIX_EPOCH};
         let at = |millis| UNIX_EPOCH + Duration::from_millis(millis);
         let record = Record::new(text, at(created), expires.map(at));
-        let decoded = Record::decode(&record.encode()).unwrap();
+        let decoded = Record::decode(&record.encode("s"), "s").unwrap();
         prop_assert_eq!(decoded, record);
     }
 }

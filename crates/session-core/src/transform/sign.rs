@@ -3,6 +3,7 @@
 use std::fmt;
 
 use ring::hmac;
+use subtle::ConstantTimeEq as _;
 
 use crate::{SealError, SigningKey, Transformer, Unsealed};
 
@@ -10,9 +11,16 @@ const TAG_HEX_LEN: usize = 64;
 
 /// Signs values with HMAC-SHA256: `value/` followed by the lowercase hex MAC.
 ///
-/// The format is Ktor's (`SessionTransportTransformerMessageAuthentication`), so a Ktor service
-/// and this crate can verify each other's values. Reading splits at the last `/` and verifies in
-/// constant time. The value stays readable: use [`Encrypt`](crate::Encrypt) for secrets.
+/// The MAC covers the session's name as well as the value (the name, length-prefixed, comes
+/// first in the MAC input), so a value signed for one session is not authentic as another,
+/// even when every session type shares one signing key. Reading splits at the last `/` and
+/// verifies in constant time. The value stays readable: use [`Encrypt`](crate::Encrypt) for
+/// secrets.
+///
+/// [`Sign::ktor_compatible`] signs exactly as Ktor's
+/// `SessionTransportTransformerMessageAuthentication` does (the MAC covers the value alone), for
+/// sharing sessions with a Ktor service. Ktor's format has no room for the name: use a
+/// separate key per session type there.
 ///
 /// Key rotation: values are signed with the current key; values signed with any key given to
 /// [`Sign::with_previous_key`] still verify and are reported as stale, so middleware re-signs
@@ -36,15 +44,61 @@ const TAG_HEX_LEN: usize = 64;
 pub struct Sign {
     current: hmac::Key,
     previous: Vec<hmac::Key>,
+    /// Whether the MAC covers the session name (everything but Ktor's format).
+    binds_name: bool,
 }
 
 impl Sign {
-    /// Signs with `key`.
+    /// Signs with `key`, binding each value to its session's name.
     pub fn new(key: SigningKey) -> Self {
         Self {
             current: hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()),
             previous: Vec::new(),
+            binds_name: true,
         }
+    }
+
+    /// Signs with `key` exactly as Ktor does: the MAC covers the value alone, so a Ktor
+    /// service and this crate verify each other's values.
+    ///
+    /// The value is **not bound to the session's name**: with one key for several session
+    /// types, a value issued as one session is authentic as another (a guest cart
+    /// `{"user":"admin"}` presented as the login cookie). With the session envelope (the
+    /// default, see [`Record`](crate::Record)) the name is checked inside the envelope too;
+    /// Ktor's bare format (a session configured `without_envelope`) has no such check. Use
+    /// this only to share sessions with Ktor, and then give each session type its own key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{Sign, SigningKey, Transformer};
+    ///
+    /// # let key = SigningKey::generate();
+    /// let ktor = Sign::ktor_compatible(key.clone());
+    /// let sealed = ktor.seal("cart", "hello").unwrap();
+    /// assert!(ktor.unseal("auth", &sealed).is_some()); // not bound to the name
+    /// assert!(Sign::new(key).unseal("cart", &sealed).is_none()); // a different MAC input
+    /// ```
+    pub fn ktor_compatible(key: SigningKey) -> Self {
+        Self {
+            binds_name: false,
+            ..Self::new(key)
+        }
+    }
+
+    fn tag(&self, key: &hmac::Key, name: &str, value: &str) -> hmac::Tag {
+        let mut context = hmac::Context::with_key(key);
+        if self.binds_name {
+            let length = u64::try_from(name.len()).unwrap_or(u64::MAX);
+            context.update(&length.to_be_bytes());
+            context.update(name.as_bytes());
+        }
+        context.update(value.as_bytes());
+        context.sign()
+    }
+
+    fn verifies(&self, key: &hmac::Key, name: &str, value: &str, tag: &[u8]) -> bool {
+        bool::from(self.tag(key, name, value).as_ref().ct_eq(tag))
     }
 
     /// Also accepts values signed with `key`, an older key being retired.
@@ -61,13 +115,14 @@ impl fmt::Debug for Sign {
         f.debug_struct("Sign")
             .field("algorithm", &"HMAC-SHA256")
             .field("previous_keys", &self.previous.len())
+            .field("binds_name", &self.binds_name)
             .finish_non_exhaustive()
     }
 }
 
 impl Transformer for Sign {
-    fn seal(&self, _name: &str, value: &str) -> Result<String, SealError> {
-        let tag = hmac::sign(&self.current, value.as_bytes());
+    fn seal(&self, name: &str, value: &str) -> Result<String, SealError> {
+        let tag = self.tag(&self.current, name, value);
         let mut sealed = String::with_capacity(value.len() + 1 + TAG_HEX_LEN);
         sealed.push_str(value);
         sealed.push('/');
@@ -75,7 +130,7 @@ impl Transformer for Sign {
         Ok(sealed)
     }
 
-    fn unseal(&self, _name: &str, sealed: &str) -> Option<Unsealed> {
+    fn unseal(&self, name: &str, sealed: &str) -> Option<Unsealed> {
         let (value, tag_hex) = sealed.rsplit_once('/')?;
         // Ktor writes lowercase hex and compares text, so uppercase is not authentic either.
         if tag_hex.len() != TAG_HEX_LEN
@@ -87,13 +142,13 @@ impl Transformer for Sign {
         }
         let mut tag = [0u8; TAG_HEX_LEN / 2];
         hex::decode_to_slice(tag_hex, &mut tag).ok()?;
-        // `hmac::verify` compares in constant time.
-        if hmac::verify(&self.current, value.as_bytes(), &tag).is_ok() {
+        // Compared in constant time.
+        if self.verifies(&self.current, name, value, &tag) {
             return Some(Unsealed::new(value.to_owned(), false));
         }
         self.previous
             .iter()
-            .any(|key| hmac::verify(key, value.as_bytes(), &tag).is_ok())
+            .any(|key| self.verifies(key, name, value, &tag))
             .then(|| Unsealed::new(value.to_owned(), true))
     }
 }
@@ -110,7 +165,7 @@ mod tests {
     /// Known answer from Ktor's `SessionTestJvm.testSessionByValueMac`.
     #[test]
     fn ktor_known_answer() {
-        let sign = Sign::new(ktor_key());
+        let sign = Sign::ktor_compatible(ktor_key());
         let value = r#"{"userId":"id 2","cart":[]}"#;
         let expected =
             format!("{value}/0adc94dc04d0122b8139e88250ab61bcc01980ed3898eb4e557e2a749e17ab16");
@@ -118,6 +173,35 @@ mod tests {
         let unsealed = sign.unseal("any", &expected).unwrap();
         assert_eq!(unsealed.value, value);
         assert!(!unsealed.stale);
+    }
+
+    /// Issue #11, item 1: one key for several session types must not let a value issued as
+    /// one session pass as another.
+    #[test]
+    fn a_value_signed_for_one_session_is_not_authentic_as_another() {
+        let sign = Sign::new(SigningKey::generate());
+        let cart = sign.seal("cart", r#"{"user_id":"admin"}"#).unwrap();
+        assert!(sign.unseal("cart", &cart).is_some());
+        assert!(sign.unseal("auth", &cart).is_none());
+        // The length prefix keeps name and value apart: moving a byte between them fails.
+        let ab = sign.seal("a", "bc").unwrap();
+        let moved = ab.replacen("bc", "c", 1);
+        assert!(sign.unseal("ab", &moved).is_none());
+        // A retired key binds the name too.
+        let old = SigningKey::generate();
+        let by_old = Sign::new(old.clone()).seal("cart", "v").unwrap();
+        let rotated = Sign::new(SigningKey::generate()).with_previous_key(old);
+        assert!(rotated.unseal("cart", &by_old).is_some());
+        assert!(rotated.unseal("auth", &by_old).is_none());
+    }
+
+    #[test]
+    fn ktor_compatible_values_are_not_name_bound_and_differ_from_bound_ones() {
+        let key = SigningKey::generate();
+        let ktor = Sign::ktor_compatible(key.clone());
+        let sealed = ktor.seal("cart", "v").unwrap();
+        assert!(ktor.unseal("auth", &sealed).is_some());
+        assert!(Sign::new(key).unseal("cart", &sealed).is_none());
     }
 
     #[test]
