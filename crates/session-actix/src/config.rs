@@ -70,6 +70,8 @@ pub struct SessionConfig<T> {
     idle_timeout: Option<Duration>,
     absolute_timeout: Option<Duration>,
     envelope: bool,
+    /// The caller accepted forgeable client-side values.
+    unprotected: bool,
 }
 
 impl<T> fmt::Debug for SessionConfig<T> {
@@ -82,6 +84,7 @@ impl<T> fmt::Debug for SessionConfig<T> {
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_timeout", &self.absolute_timeout)
             .field("envelope", &self.envelope)
+            .field("unprotected", &self.unprotected)
             .finish()
     }
 }
@@ -107,6 +110,7 @@ impl<T: 'static> SessionConfig<T> {
             idle_timeout: None,
             absolute_timeout: Some(DEFAULT_ABSOLUTE_TIMEOUT),
             envelope: true,
+            unprotected: false,
         }
     }
 
@@ -118,6 +122,17 @@ impl<T: 'static> SessionConfig<T> {
     /// Keeps the session in a store shared with other session types.
     pub fn shared_store(mut self, store: Arc<dyn DynSessionStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Lets a client-side session go without any transformer, which
+    /// [`SessionsBuilder::build`] otherwise refuses ([`ConfigError::Unprotected`]): its value,
+    /// expiry and CSRF token then travel as plain text that any client can write, so a client
+    /// can claim any session it likes. Only for values that are neither secret nor trusted
+    /// (a UI preference), or behind a transformer of the app's own that the app applies
+    /// elsewhere. Server-side sessions need no such opt-in: their IDs are unguessable.
+    pub fn insecure_without_transformer(mut self) -> Self {
+        self.unprotected = true;
         self
     }
 
@@ -158,7 +173,12 @@ impl<T: 'static> SessionConfig<T> {
     /// [`KtorEncrypt`](session_core::KtorEncrypt) or [`Sign`](session_core::Sign)).
     ///
     /// What is lost: client-side values no longer expire by themselves (a copy stays valid as
-    /// long as the keys do), the absolute timeout is not enforced, and
+    /// long as the keys do), the absolute timeout is not enforced, a value is bound to the
+    /// session's name only if the transformer binds it ([`Encrypt`](session_core::Encrypt)
+    /// and [`Sign::new`](session_core::Sign::new) do; Ktor's formats,
+    /// [`Sign::ktor_compatible`](session_core::Sign::ktor_compatible) and `KtorEncrypt`, do
+    /// not: give each session type its own key), server-side entries of different session
+    /// types in one store are told apart only by their IDs, and
     /// [`Session::csrf_token`](crate::Session::csrf_token) is `None` (so
     /// [`CsrfProtection`](crate::CsrfProtection) refuses every unsafe request). Server-side
     /// idle timeouts still work.
@@ -168,6 +188,12 @@ impl<T: 'static> SessionConfig<T> {
     }
 
     fn into_provider(self, clock: Arc<dyn Clock>) -> Result<Provider, ConfigError> {
+        let writer = Writer::new(&self.transport)?;
+        if self.store.is_none() && self.chain.is_empty() && !self.unprotected {
+            return Err(ConfigError::Unprotected {
+                name: self.transport.name().to_owned(),
+            });
+        }
         let cookie_max_age = match &self.transport {
             Transport::Cookie(cookie) => cookie.max_age_value(),
             Transport::Header(_) => None,
@@ -175,7 +201,7 @@ impl<T: 'static> SessionConfig<T> {
         Ok(Provider {
             core: ProviderCore {
                 name: self.transport.name().to_owned(),
-                writer: Writer::new(&self.transport)?,
+                writer,
                 transport: self.transport,
                 store: self.store,
                 chain: self.chain,
@@ -205,6 +231,7 @@ type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Result<Provider, ConfigErr
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
+/// use session_actix::core::MemoryStore;
 /// use session_actix::{ConfigError, CookieTransport, HeaderTransport, SessionConfig, Sessions};
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
@@ -213,8 +240,8 @@ type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Result<Provider, ConfigErr
 /// struct B;
 ///
 /// let result = Sessions::builder()
-///     .session(SessionConfig::<A>::new(CookieTransport::new("same")))
-///     .session(SessionConfig::<B>::new(HeaderTransport::new("same")))
+///     .session(SessionConfig::<A>::new(CookieTransport::new("same")).store(MemoryStore::new()))
+///     .session(SessionConfig::<B>::new(HeaderTransport::new("same")).store(MemoryStore::new()))
 ///     .build();
 /// assert!(matches!(result, Err(ConfigError::DuplicateName { .. })));
 /// ```
@@ -263,7 +290,8 @@ impl SessionsBuilder {
     /// # Errors
     ///
     /// [`ConfigError::DuplicateName`] or [`ConfigError::DuplicateType`] when two registrations
-    /// share a name or a type, and the transport errors of invalid cookie or header settings.
+    /// share a name or a type, [`ConfigError::Unprotected`] for a client-side session without
+    /// a transformer, and the transport errors of invalid cookie or header settings.
     pub fn build(self) -> Result<Sessions, ConfigError> {
         let clock = self.clock;
         let providers: Vec<Provider> = self

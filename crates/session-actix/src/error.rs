@@ -41,6 +41,16 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A client-side session without a transformer: anyone could write its value, expiry and
+    /// CSRF token. Add [`Encrypt`](session_core::Encrypt) or [`Sign`](session_core::Sign), or
+    /// opt in with [`SessionConfig::insecure_without_transformer`](crate::SessionConfig::insecure_without_transformer).
+    #[error(
+        "client-side session {name:?} has no transformer, so clients can forge it: add Encrypt or Sign"
+    )]
+    Unprotected {
+        /// The session's name.
+        name: String,
+    },
 }
 
 /// An error from a session handle inside a request.

@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest};
 use session_core::{Record, SessionId};
 
 use crate::provider::{Provider, SerializerBox};
-use crate::slot::{Change, RequestState};
+use crate::slot::{Change, Loaded, RequestState};
 use crate::{SessionError, active};
 
 /// The session of type `T` in the current request.
@@ -136,7 +136,24 @@ impl<T: Clone + Send + 'static> Session<T> {
         let Some(incoming) = incoming else {
             return Ok(());
         };
-        let mut loaded = self.provider().core.load(&incoming).await?;
+        let loaded = self.provider().core.load(&incoming).await?;
+        self.keep_loaded(loaded)
+    }
+
+    /// Loads a client-side session now (nothing to wait for), when it is not loaded yet.
+    fn ensure_loaded_client_side(&self) -> Result<(), SessionError> {
+        let core = &self.provider().core;
+        let loaded = self.state.with_slot(self.index, |slot| {
+            slot.loaded
+                .is_none()
+                .then(|| core.load_client_side(&slot.incoming))
+        })?;
+        loaded.map_or(Ok(()), |loaded| self.keep_loaded(loaded))
+    }
+
+    /// Deserializes a loaded record's text and keeps the result in the slot (unless another
+    /// clone of the handle got there first).
+    fn keep_loaded(&self, mut loaded: Loaded) -> Result<(), SessionError> {
         if let Some(record) = &loaded.record {
             match self.serializer().0.deserialize(&record.text) {
                 Ok(value) => loaded.value = Some(Box::new(value)),
@@ -147,16 +164,21 @@ impl<T: Clone + Send + 'static> Session<T> {
             }
         }
         self.state.with_slot(self.index, |slot| {
-            slot.loaded.get_or_insert(loaded);
-        })?;
-        Ok(())
+            if slot.loaded.is_none() {
+                slot.loaded = Some(loaded);
+                slot.settle();
+            }
+        })
     }
 
     /// Replaces the session's value; the last `set` of a request wins. The change is written
     /// when the response is sent, unless the response is a server error (5xx).
     ///
-    /// The session keeps its start time (for the absolute timeout) and its CSRF token when it
-    /// was read in this request first; otherwise `set` starts a new session.
+    /// A session that goes on keeps its start time (for the absolute timeout) and its CSRF
+    /// token, whether or not it was read first: writing never extends a session's absolute
+    /// lifetime. After [`Session::clear`] or [`Session::renew`] in the same request, `set`
+    /// starts a new session under a new ID, and the old ID is dead (session fixation
+    /// defence: "clear, then set the user" is a safe way to log in).
     ///
     /// # Errors
     ///
@@ -165,12 +187,19 @@ impl<T: Clone + Send + 'static> Session<T> {
     pub fn set(&self, value: T) -> Result<(), SessionError> {
         let core = &self.provider().core;
         let text = self.serializer().0.serialize(&value)?;
-        let base = self.state.with_slot(self.index, |slot| slot.base())?;
+        if !core.is_server_side() && self.state.with_slot(self.index, |slot| slot.sets_blind())? {
+            // The sealed value is made now: the session it continues must be known now.
+            self.ensure_loaded_client_side()?;
+        }
+        let (base, blind) = self
+            .state
+            .with_slot(self.index, |slot| (slot.base(), slot.sets_blind()))?;
         let record = self.record_for(base, text);
         let sealed = core.seal_record(&record)?;
         self.state.with_slot(self.index, |slot| {
             slot.change = Change::Set {
                 record,
+                blind,
                 sealed,
                 value: Box::new(value),
             };
@@ -233,7 +262,7 @@ impl<T: Clone + Send + 'static> Session<T> {
         const MAX_ATTEMPTS: usize = 100;
         let core = &self.provider().core;
         let pending_change = self.state.with_slot(self.index, |slot| {
-            !matches!(slot.change, Change::None) || slot.renew
+            !matches!(slot.change, Change::None) || slot.needs_new_id()
         })?;
         let Some(store) = core.store.as_deref().filter(|_| !pending_change) else {
             // Client-side, or already changed in this request: the change is this request's.
@@ -288,13 +317,16 @@ impl<T: Clone + Send + 'static> Session<T> {
     }
 
     /// Ends the session: the storage entry is deleted and a cookie transport sends an expired
-    /// cookie with the same `Path`, `Domain`, `Secure` and `SameSite`. Used after the
+    /// cookie with the same `Path`, `Domain`, `Secure` and `SameSite`. A value
+    /// [`set`](Session::set) later in the same request starts a new session under a new ID.
+    /// The end is applied even when the response is a server error (5xx). Used after the
     /// response was made (from a task that outlived the handler), it does nothing: the other
     /// methods return [`SessionError::RequestFinished`] then.
     pub fn clear(&self) {
         // After the response nothing can be sent any more: there is nothing left to clear.
         let _finished = self.state.with_slot(self.index, |slot| {
             slot.change = Change::Clear;
+            slot.cleared = true;
             slot.renew = false;
             slot.pending_id = None;
         });
@@ -304,6 +336,8 @@ impl<T: Clone + Send + 'static> Session<T> {
     /// moves to a new ID when the response is sent and its old ID is invalidated; the session's
     /// start time (absolute timeout) and CSRF token are new too. A value set later in the
     /// request goes to the new session. Without a session, the next `set` starts one anyway.
+    /// The move to a new ID is applied even when the response is a server error (5xx), with
+    /// the value the session had before the request.
     ///
     /// # Errors
     ///
@@ -335,6 +369,7 @@ impl<T: Clone + Send + 'static> Session<T> {
         self.state.with_slot(self.index, |slot| {
             slot.change = Change::Set {
                 record,
+                blind: false,
                 sealed,
                 value: Box::new(value),
             };
@@ -387,8 +422,8 @@ impl<T: Clone + Send + 'static> Session<T> {
         self.state.with_slot(self.index, |slot| {
             let current = slot.loaded.as_ref().and_then(|l| l.id.clone());
             let has_set = matches!(slot.change, Change::Set { .. });
-            let needs_new =
-                (slot.renew && (current.is_some() || has_set)) || (has_set && current.is_none());
+            let needs_new = (slot.needs_new_id() && (current.is_some() || has_set))
+                || (has_set && current.is_none());
             match slot.change {
                 Change::Clear => None,
                 _ if needs_new => Some(

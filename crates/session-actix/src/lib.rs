@@ -63,6 +63,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod active;
+mod caching;
 mod config;
 #[cfg(feature = "cors")]
 mod cors;

@@ -13,6 +13,7 @@ use futures::future::LocalBoxFuture;
 
 use crate::Sessions;
 use crate::active::{self, Layer};
+use crate::caching::Caching;
 use crate::outgoing::Outgoing;
 use crate::slot::{RequestState, Slot};
 
@@ -117,10 +118,6 @@ where
                 if slots.is_empty() {
                     return Poll::Ready(Ok(response.map_into_left_body()));
                 }
-                if response.status().is_server_error() {
-                    tracing::debug!("server error response: session changes not persisted");
-                    return Poll::Ready(Ok(response.map_into_left_body()));
-                }
                 Box::pin(persist_all(state, slots, response))
             }
         };
@@ -130,19 +127,31 @@ where
 }
 
 /// Applies every touched session's changes and adds what the response must carry; a failure
-/// turns the response into an empty 500.
+/// turns the response into an empty 500. A server error response keeps only the ends and ID
+/// moves of sessions ([`ProviderCore::persist`](crate::provider::ProviderCore)).
 async fn persist_all<B: MessageBody + 'static>(
     state: Arc<RequestState>,
     slots: Vec<Option<Slot>>,
     mut response: ServiceResponse<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let failed = response.status().is_server_error();
+    let mut caching = Caching::default();
     let touched = slots.into_iter().enumerate();
     for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
         let core = &state.providers[index].core;
-        match core.persist(slot).await {
+        if slot.loaded.is_some() {
+            caching.vary_on(&core.transport);
+        }
+        match core.persist(slot, failed).await {
             Ok(Outgoing::Nothing) => {}
-            Ok(Outgoing::Send(value)) => core.writer.send(value, response.headers_mut()),
-            Ok(Outgoing::Remove) => core.writer.send_removal(response.headers_mut()),
+            Ok(Outgoing::Send(value)) => {
+                caching.hands_out_session();
+                core.writer.send(value, response.headers_mut());
+            }
+            Ok(Outgoing::Remove) => {
+                caching.hands_out_session();
+                core.writer.send_removal(response.headers_mut());
+            }
             Err(error) => {
                 tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(&error), "session could not be persisted");
                 let (request, _) = response.into_parts();
@@ -151,5 +160,6 @@ async fn persist_all<B: MessageBody + 'static>(
             }
         }
     }
+    caching.apply(response.headers_mut());
     Ok(response.map_into_left_body())
 }

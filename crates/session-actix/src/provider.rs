@@ -66,36 +66,43 @@ impl ProviderCore {
         self.store.is_some()
     }
 
-    /// Unseals a received value: the value, and whether an older key sealed it. `None` when
-    /// it is not authentic.
-    fn unseal(&self, incoming: &Incoming) -> Option<(String, bool)> {
-        let Incoming::Present(raw) = incoming else {
-            return None;
-        };
+    /// Unseals one received value: the value, and whether an older key sealed it. `None`
+    /// when it is not authentic.
+    fn unseal(&self, raw: &str) -> Option<(String, bool)> {
         let unsealed = self.chain.unseal(&self.name, raw)?;
         Some((unsealed.value, unsealed.stale))
     }
 
-    /// Unseals a received session ID (server-side sessions) and validates it, without any
+    /// Unseals one received session ID (server-side sessions) and validates it, without any
     /// storage access. `None` when it is not authentic or not a well-formed ID.
-    pub(crate) fn unseal_id(&self, incoming: &Incoming) -> Option<(SessionId, bool)> {
-        let (value, stale) = self.unseal(incoming)?;
+    fn unseal_id(&self, raw: &str) -> Option<(SessionId, bool)> {
+        let (value, stale) = self.unseal(raw)?;
         Some((SessionId::parse(&value).ok()?, stale))
+    }
+
+    /// Every authentic session ID the request carried (several only when cookies or headers
+    /// of the session's name were repeated).
+    pub(crate) fn incoming_ids(&self, incoming: &Incoming) -> Vec<SessionId> {
+        let candidates = incoming.candidates().iter();
+        candidates
+            .filter_map(|raw| Some(self.unseal_id(raw)?.0))
+            .collect()
     }
 
     /// The text form of a record: with its header, or the bare value.
     pub(crate) fn encode_record(&self, record: &Record) -> String {
         if self.envelope {
-            record.encode()
+            record.encode(&self.name)
         } else {
             record.text.clone()
         }
     }
 
-    /// Parses what [`ProviderCore::encode_record`] wrote.
+    /// Parses what [`ProviderCore::encode_record`] wrote; `None` for another session's
+    /// record.
     pub(crate) fn decode_record(&self, text: &str) -> Option<Record> {
         if self.envelope {
-            Record::decode(text)
+            Record::decode(text, &self.name)
         } else {
             Some(Record::bare(text.to_owned(), self.lifetime.now()))
         }
@@ -112,51 +119,97 @@ impl ProviderCore {
     }
 
     /// Turns what the request carried into a session record (not yet deserialized), applying
-    /// the timeouts.
+    /// the timeouts. Of several values sent under the session's name, the first that opens
+    /// is the session; the others are ignored.
     pub(crate) async fn load(&self, incoming: &Incoming) -> Result<Loaded, SessionError> {
+        let Some(store) = &self.store else {
+            return Ok(self.load_client_side(incoming));
+        };
         if *incoming == Incoming::Absent {
             return Ok(Loaded::default());
         }
-        let now = self.lifetime.now();
-        let Some(store) = &self.store else {
-            let Some((value, stale)) = self.unseal(incoming) else {
-                tracing::debug!(session = %self.name, "received session value rejected");
-                return Ok(Loaded::unusable(None));
-            };
-            if !self.envelope {
-                let record = Record::bare(value, now);
-                return Ok(Loaded::live(None, record, stale, false));
+        let mut discard = None;
+        for (id, stale) in incoming
+            .candidates()
+            .iter()
+            .filter_map(|raw| self.unseal_id(raw))
+        {
+            match self.load_stored(store.as_ref(), &id).await? {
+                Stored::Live(record, refresh) => {
+                    let mut loaded = Loaded::live(Some(id), record, stale, refresh);
+                    loaded.discard = discard;
+                    return Ok(loaded);
+                }
+                Stored::Ended => discard = discard.or(Some(id)),
+                Stored::Missing | Stored::Foreign => {}
             }
-            let live = Record::decode(&value).and_then(|record| {
+        }
+        tracing::debug!(session = %self.name, "no received session ID opened a live session");
+        Ok(Loaded::unusable(discard))
+    }
+
+    /// The entry stored under an authentic `id`, judged by the timeouts.
+    async fn load_stored(
+        &self,
+        store: &dyn DynSessionStore,
+        id: &SessionId,
+    ) -> Result<Stored, SessionError> {
+        let Some(entry) = store.load_entry(id).await? else {
+            return Ok(Stored::Missing);
+        };
+        // Not this session's record: malformed, or another session type's in a shared store
+        // (left alone: it is not ours to delete).
+        let Some(record) = self.decode_record(&entry.text) else {
+            return Ok(Stored::Foreign);
+        };
+        let now = self.lifetime.now();
+        let expired = entry.expires_at.is_some_and(|at| at <= now);
+        match self.lifetime.deadline(record.created_at, now) {
+            Some(deadline) if !expired => {
+                let refresh = self.lifetime.refresh_due(entry.expires_at, deadline);
+                Ok(Stored::Live(record, refresh))
+            }
+            _ => Ok(Stored::Ended),
+        }
+    }
+
+    /// [`ProviderCore::load`] of a client-side session: no storage, so no waiting.
+    pub(crate) fn load_client_side(&self, incoming: &Incoming) -> Loaded {
+        if *incoming == Incoming::Absent {
+            return Loaded::default();
+        }
+        let now = self.lifetime.now();
+        for (value, stale) in incoming
+            .candidates()
+            .iter()
+            .filter_map(|raw| self.unseal(raw))
+        {
+            if !self.envelope {
+                return Loaded::live(None, Record::bare(value, now), stale, false);
+            }
+            let live = Record::decode(&value, &self.name).and_then(|record| {
                 let expires_at = record.expires_at?;
                 let deadline = self.lifetime.deadline(record.created_at, now)?;
                 (expires_at > now).then_some((record, expires_at, deadline))
             });
-            let Some((record, expires_at, deadline)) = live else {
-                tracing::debug!(session = %self.name, "client-side session expired or malformed");
-                return Ok(Loaded::unusable(None));
-            };
-            let refresh = self.lifetime.refresh_due(Some(expires_at), deadline);
-            return Ok(Loaded::live(None, record, stale, refresh));
-        };
-        let Some((id, stale)) = self.unseal_id(incoming) else {
-            tracing::debug!(session = %self.name, "received session ID rejected");
-            return Ok(Loaded::unusable(None));
-        };
-        let Some(entry) = store.load_entry(&id).await? else {
-            tracing::debug!(session = %self.name, "unknown or expired session ID");
-            return Ok(Loaded::unusable(None));
-        };
-        let live = self.decode_record(&entry.text).and_then(|record| {
-            let deadline = self.lifetime.deadline(record.created_at, now)?;
-            let expired = entry.expires_at.is_some_and(|at| at <= now);
-            (!expired).then_some((record, deadline))
-        });
-        let Some((record, deadline)) = live else {
-            tracing::debug!(session = %self.name, "stored session expired or malformed");
-            return Ok(Loaded::unusable(Some(id)));
-        };
-        let refresh = self.lifetime.refresh_due(entry.expires_at, deadline);
-        Ok(Loaded::live(Some(id), record, stale, refresh))
+            if let Some((record, expires_at, deadline)) = live {
+                let refresh = self.lifetime.refresh_due(Some(expires_at), deadline);
+                return Loaded::live(None, record, stale, refresh);
+            }
+        }
+        tracing::debug!(session = %self.name, "no received value opened a live session");
+        Loaded::unusable(None)
     }
+}
+
+/// What a store held under an authentic ID.
+enum Stored {
+    /// A live session of this type, and whether its idle timeout is due for a refresh.
+    Live(Record, bool),
+    /// This type's session, past a timeout: to delete.
+    Ended,
+    /// Nothing (unknown or expired in the store).
+    Missing,
+    /// Something that is not this type's record.
+    Foreign,
 }

@@ -19,6 +19,10 @@ pub(crate) enum Change {
     Set {
         /// The session's record, with its serialized value.
         record: Record,
+        /// Set before the session was loaded (a server-side `set` without `get`): the record
+        /// is provisional, and takes the start and CSRF token of the session that was there
+        /// once it is known ([`Slot::settle`]).
+        blind: bool,
         /// The response header of a client-side record, sealed and rendered at `set` (which
         /// checks its size).
         sealed: Option<HeaderValue>,
@@ -82,7 +86,11 @@ pub(crate) struct Slot {
     pub(crate) incoming: Incoming,
     pub(crate) loaded: Option<Loaded>,
     pub(crate) change: Change,
+    /// `renew` was called: the session moves to a new ID.
     pub(crate) renew: bool,
+    /// `clear` was called: the session that came in has ended, even if a value is set later
+    /// in the request (which then starts a new session under a new ID).
+    pub(crate) cleared: bool,
     /// An ID chosen before persisting, so a handler can read it.
     pub(crate) pending_id: Option<SessionId>,
 }
@@ -94,7 +102,54 @@ impl Slot {
             loaded: None,
             change: Change::None,
             renew: false,
+            cleared: false,
             pending_id: None,
+        }
+    }
+
+    /// Whether a value set now must not keep the incoming session's ID (after `renew` or
+    /// `clear`: session fixation).
+    pub(crate) fn needs_new_id(&self) -> bool {
+        self.renew || self.cleared
+    }
+
+    /// Whether a value set now is set blind: nothing is loaded yet, and the incoming session
+    /// (if any) goes on.
+    pub(crate) fn sets_blind(&self) -> bool {
+        self.loaded.is_none()
+            && !self.needs_new_id()
+            && match &self.change {
+                Change::None => true,
+                Change::Set { blind, .. } => *blind,
+                Change::Clear => false,
+            }
+    }
+
+    /// Once the session is loaded, a blind `set` continues it: the loaded session's start
+    /// (absolute timeout) and CSRF token replace the provisional ones, so that writing without
+    /// reading neither extends a session's life nor breaks forms open elsewhere.
+    pub(crate) fn settle(&mut self) {
+        let Change::Set { record, blind, .. } = &mut self.change else {
+            return;
+        };
+        if !*blind {
+            return;
+        }
+        *blind = false;
+        if let Some(loaded) = self.loaded.as_ref().and_then(|l| l.record.as_ref()) {
+            record.created_at = loaded.created_at;
+            record.csrf_token.clone_from(&loaded.csrf_token);
+        }
+    }
+
+    /// What a server error response keeps of the handler's changes: the end of the session
+    /// (`clear`) and its move to a new ID (`renew`) are applied, ordinary value writes are
+    /// not (fail closed for logouts and logins, no half-done data).
+    pub(crate) fn keep_only_session_ends(&mut self) {
+        if self.cleared {
+            self.change = Change::Clear;
+        } else if matches!(self.change, Change::Set { .. }) {
+            self.change = Change::None;
         }
     }
 

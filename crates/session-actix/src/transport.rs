@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use actix_web::cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header::{HeaderMap, HeaderName};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::ConfigError;
 
 /// Received values longer than this are not even unsealed.
 const MAX_INCOMING_LEN: usize = 8192;
+
+/// Of several values sent under one name, only this many are tried.
+const MAX_CANDIDATES: usize = 8;
 
 /// What a request carried for one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +22,63 @@ pub(crate) enum Incoming {
     Absent,
     /// A value was sent.
     Present(Arc<str>),
+    /// Several values were sent under the session's name (a cookie of the same name from a
+    /// sibling domain or another path, a repeated header), in the order received: each is
+    /// tried, and the first that opens is the session.
+    Several(Arc<[Arc<str>]>),
     /// Something was sent that cannot be a value (too long, not text).
     Unusable,
+}
+
+impl Incoming {
+    /// The values to try, in order.
+    pub(crate) fn candidates(&self) -> &[Arc<str>] {
+        match self {
+            Self::Present(value) => std::slice::from_ref(value),
+            Self::Several(values) => values,
+            Self::Absent | Self::Unusable => &[],
+        }
+    }
+}
+
+/// What one cookie or header of the session's name held.
+enum Received {
+    Value(Arc<str>),
+    Empty,
+    Unusable,
+}
+
+/// Collects what every cookie or header of the session's name held.
+#[derive(Default)]
+struct Collected {
+    first: Option<Arc<str>>,
+    more: Vec<Arc<str>>,
+    unusable: bool,
+}
+
+impl Collected {
+    fn add(&mut self, received: Received) {
+        match received {
+            Received::Value(value) if self.first.is_none() => self.first = Some(value),
+            Received::Value(value) if self.more.len() + 1 < MAX_CANDIDATES => self.more.push(value),
+            Received::Value(_) | Received::Empty => {}
+            Received::Unusable => self.unusable = true,
+        }
+    }
+
+    fn into_incoming(self) -> Incoming {
+        match (self.first, self.more.is_empty()) {
+            (Some(first), true) => Incoming::Present(first),
+            (Some(first), false) => {
+                let mut values = Vec::with_capacity(1 + self.more.len());
+                values.push(first);
+                values.extend(self.more);
+                Incoming::Several(values.into())
+            }
+            (None, _) if self.unusable => Incoming::Unusable,
+            (None, _) => Incoming::Absent,
+        }
+    }
 }
 
 /// A session carried in a cookie. Secure defaults: `Path=/`, no `Domain`, `Secure`,
@@ -237,39 +295,62 @@ impl CookieTransport {
         self.render(&cookie)
     }
 
-    /// Finds this cookie in the `Cookie` headers, looking at bytes so that another cookie's
-    /// non-ASCII value cannot hide it; a first match that is not text is unusable.
+    /// Finds every cookie of this name in the `Cookie` headers, looking at bytes so that
+    /// another cookie's non-ASCII value cannot hide it.
     fn read(&self, headers: &HeaderMap) -> Incoming {
+        let mut collected = Collected::default();
         for header in headers.get_all(actix_web::http::header::COOKIE) {
             for piece in header.as_bytes().split(|&b| b == b';') {
                 let piece = piece.trim_ascii();
                 let Some(rest) = piece.strip_prefix(self.name.as_bytes()) else {
                     continue;
                 };
-                if !rest.trim_ascii_start().starts_with(b"=") {
-                    continue;
+                if rest.trim_ascii_start().starts_with(b"=") {
+                    collected.add(cookie_value(piece, rest.len()));
                 }
-                if piece.len() > MAX_INCOMING_LEN {
-                    return Incoming::Unusable;
-                }
-                let Ok(piece) = std::str::from_utf8(piece) else {
-                    return Incoming::Unusable;
-                };
-                // What this library sends needs no decoding: take it as the `cookie` crate
-                // would (it trims, unquotes and percent-decodes, none of which applies).
-                let value =
-                    piece[piece.len() - rest.len()..].trim_ascii_start()[1..].trim_ascii_start();
-                if !value.is_empty() && is_cookie_safe(value) {
-                    return Incoming::Present(value.into());
-                }
-                return match Cookie::parse_encoded(piece) {
-                    Ok(cookie) if cookie.value().is_empty() => Incoming::Absent,
-                    Ok(cookie) => Incoming::Present(cookie.value().into()),
-                    Err(_) => Incoming::Unusable,
-                };
             }
         }
-        Incoming::Absent
+        collected.into_incoming()
+    }
+}
+
+/// The value of one `name=value` piece of a `Cookie` header, `rest_len` being the length of
+/// what follows the name.
+fn cookie_value(piece: &[u8], rest_len: usize) -> Received {
+    if piece.len() > MAX_INCOMING_LEN {
+        return Received::Unusable;
+    }
+    let Ok(piece) = std::str::from_utf8(piece) else {
+        return Received::Unusable;
+    };
+    // What this library sends needs no decoding: take it as the `cookie` crate would (it
+    // trims, unquotes and percent-decodes, none of which applies).
+    let value = piece[piece.len() - rest_len..].trim_ascii_start()[1..].trim_ascii_start();
+    if !value.is_empty() && is_cookie_safe(value) {
+        return Received::Value(value.into());
+    }
+    match Cookie::parse_encoded(piece) {
+        Ok(cookie) if cookie.value().is_empty() => Received::Empty,
+        Ok(cookie) => Received::Value(cookie.value().into()),
+        Err(_) => Received::Unusable,
+    }
+}
+
+/// The value of one session header.
+fn header_value(value: &HeaderValue) -> Received {
+    if value.len() > MAX_INCOMING_LEN {
+        return Received::Unusable;
+    }
+    match value.to_str() {
+        Ok("") => Received::Empty,
+        Ok(text) if text.contains('%') => {
+            match percent_encoding::percent_decode_str(text).decode_utf8() {
+                Ok(decoded) => Received::Value(decoded.into()),
+                Err(_) => Received::Unusable,
+            }
+        }
+        Ok(text) => Received::Value(text.into()),
+        Err(_) => Received::Unusable,
     }
 }
 
@@ -371,21 +452,13 @@ impl Transport {
     pub(crate) fn read(&self, headers: &HeaderMap) -> Incoming {
         match self {
             Self::Cookie(cookie) => cookie.read(headers),
-            Self::Header(header) => match headers.get(header.name.as_str()) {
-                None => Incoming::Absent,
-                Some(value) if value.len() > MAX_INCOMING_LEN => Incoming::Unusable,
-                Some(value) => match value.to_str() {
-                    Ok("") => Incoming::Absent,
-                    Ok(text) if text.contains('%') => {
-                        match percent_encoding::percent_decode_str(text).decode_utf8() {
-                            Ok(decoded) => Incoming::Present(decoded.into()),
-                            Err(_) => Incoming::Unusable,
-                        }
-                    }
-                    Ok(text) => Incoming::Present(text.into()),
-                    Err(_) => Incoming::Unusable,
-                },
-            },
+            Self::Header(header) => {
+                let mut collected = Collected::default();
+                for value in headers.get_all(header.name.as_str()) {
+                    collected.add(header_value(value));
+                }
+                collected.into_incoming()
+            }
         }
     }
 }
@@ -446,7 +519,58 @@ mod tests {
                 piece.trim().strip_prefix('s').is_some_and(|rest| rest.trim_start().starts_with('='))
             });
             prop_assume!(!earlier);
-            prop_assert_eq!(transport.read(&headers), Incoming::Present(value.into()));
+            let first = transport.read(&headers).candidates().first().cloned();
+            prop_assert_eq!(first.as_deref(), Some(value.as_str()));
         }
+    }
+
+    /// Issue #11, item 6: a shadowing cookie of the same name must not hide the real one.
+    #[test]
+    fn every_value_of_the_name_is_a_candidate_in_order() {
+        let transport = Transport::from(CookieTransport::new("s"));
+        let sent = headers(COOKIE, b"s=garbage; other=1; s=real").unwrap();
+        let incoming = transport.read(&sent);
+        let values: Vec<&str> = incoming.candidates().iter().map(|v| &**v).collect();
+        assert_eq!(values, ["garbage", "real"]);
+
+        let mut two_headers = sent.clone();
+        two_headers.append(COOKIE, HeaderValue::from_static("s=third"));
+        assert_eq!(transport.read(&two_headers).candidates().len(), 3);
+
+        // Unusable pieces are skipped when another value is there, and counted otherwise.
+        let bad_then_good = headers_from(&[b"s=\"\xff\"; s=good"]);
+        assert_eq!(
+            transport.read(&bad_then_good),
+            Incoming::Present("good".into())
+        );
+        let only_bad = headers_from(&[b"s=\xff"]);
+        assert_eq!(transport.read(&only_bad), Incoming::Unusable);
+
+        let many = (0..20)
+            .map(|i| format!("s=v{i}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let many = headers(COOKIE, many.as_bytes()).unwrap();
+        assert_eq!(transport.read(&many).candidates().len(), MAX_CANDIDATES);
+
+        let header = Transport::from(HeaderTransport::new("x-s"));
+        let mut repeated = HeaderMap::new();
+        repeated.append(
+            HeaderName::from_static("x-s"),
+            HeaderValue::from_static("a"),
+        );
+        repeated.append(
+            HeaderName::from_static("x-s"),
+            HeaderValue::from_static("b"),
+        );
+        assert_eq!(header.read(&repeated).candidates().len(), 2);
+    }
+
+    fn headers_from(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(COOKIE, HeaderValue::from_bytes(value).unwrap());
+        }
+        headers
     }
 }

@@ -277,7 +277,7 @@ async fn stored_text_of_an_old_schema_is_no_session_and_is_removed() {
                 std::time::SystemTime::now(),
                 None,
             )
-            .encode(),
+            .encode("cart"),
             std::time::Duration::from_secs(60),
         )
         .await

@@ -30,11 +30,38 @@ fn the_handle_is_send_and_sync() {
     assert_send_sync::<Sessions>();
 }
 
+fn cart_config(name: &str) -> SessionConfig<Cart> {
+    SessionConfig::<Cart>::new(CookieTransport::new(name))
+        .transform(Sign::new(SigningKey::generate()))
+}
+
+/// Issue #11, item 5: a client-side value without a transformer is forgeable (its expiry and
+/// CSRF token included), so building such a session needs an explicit opt-in.
+#[test]
+fn client_side_sessions_without_a_transformer_are_refused_unless_opted_in() {
+    let bare = Sessions::builder()
+        .session(SessionConfig::<Cart>::new(CookieTransport::new("cart")))
+        .build();
+    assert!(matches!(bare, Err(ConfigError::Unprotected { ref name }) if name == "cart"));
+    let opted_in = Sessions::builder()
+        .session(
+            SessionConfig::<Cart>::new(CookieTransport::new("cart")).insecure_without_transformer(),
+        )
+        .build();
+    assert!(opted_in.is_ok());
+    let server_side = Sessions::builder()
+        .session(
+            SessionConfig::<Cart>::new(HeaderTransport::new("x-cart")).store(MemoryStore::new()),
+        )
+        .build();
+    assert!(server_side.is_ok(), "unguessable IDs need no transformer");
+}
+
 #[test]
 fn duplicate_names_and_types_fail_when_the_app_is_built() {
     let same_name = Sessions::builder()
         .session(user_config("s"))
-        .session(SessionConfig::<Cart>::new(CookieTransport::new("s")))
+        .session(cart_config("s"))
         .build();
     assert!(matches!(same_name, Err(ConfigError::DuplicateName { ref name }) if name == "s"));
 
@@ -49,7 +76,7 @@ fn duplicate_names_and_types_fail_when_the_app_is_built() {
     assert!(
         Sessions::builder()
             .session(user_config("a"))
-            .session(SessionConfig::<Cart>::new(CookieTransport::new("b")))
+            .session(cart_config("b"))
             .build()
             .is_ok()
     );
@@ -434,7 +461,7 @@ async fn cors_wiring_allows_and_exposes_session_headers() {
             SessionConfig::<User>::new(HeaderTransport::new("x-user"))
                 .transform(Encrypt::new(EncryptionKey::generate())),
         )
-        .session(SessionConfig::<Cart>::new(CookieTransport::new("cart")))
+        .session(cart_config("cart"))
         .build()
         .unwrap();
     assert_eq!(sessions.header_names().collect::<Vec<_>>(), ["x-user"]);
@@ -491,7 +518,10 @@ async fn cors_wiring_allows_and_exposes_session_headers() {
 fn cookie_prefix_rules_are_enforced_when_the_app_is_built() {
     let build = |transport: CookieTransport| {
         Sessions::builder()
-            .session(SessionConfig::<User>::new(transport))
+            .session(
+                SessionConfig::<User>::new(transport)
+                    .transform(Encrypt::new(EncryptionKey::generate())),
+            )
             .build()
     };
     let reason = |result: Result<Sessions, ConfigError>| match result {
