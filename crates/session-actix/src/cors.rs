@@ -17,11 +17,15 @@ impl Sessions {
     /// ```no_run
     /// use actix_cors::Cors;
     /// use actix_web::App;
+    /// use session_actix::core::MemoryStore;
     /// use session_actix::{HeaderTransport, SessionConfig, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
     /// # fn main() -> Result<(), session_actix::ConfigError> {
     /// let sessions = Sessions::builder()
-    ///     .session(SessionConfig::<Api>::new(HeaderTransport::new("x-api-session")))
+    ///     .session(
+    ///         SessionConfig::<Api>::new(HeaderTransport::new("x-api-session"))
+    ///             .store(MemoryStore::new()),
+    ///     )
     ///     .build()?;
     /// // The last `wrap` is the outermost: CORS answers preflights before sessions run.
     /// let app = App::new()

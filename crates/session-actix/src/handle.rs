@@ -231,7 +231,8 @@ impl<T: Clone + Send + 'static> Session<T> {
     /// and the result is written only if nobody wrote the session meanwhile; otherwise the
     /// latest value is read and `change` runs again. So concurrent requests of one session
     /// (two tabs, parallel API calls) lose no update. The write happens now, not when the
-    /// response is sent. Returns the new value, or `None` when there is no session (and
+    /// response is sent, so it stays even if the response turns out a server error (5xx),
+    /// unlike [`Session::set`]. Returns the new value, or `None` when there is no session (and
     /// `change` is not called).
     ///
     /// `change` may run several times: keep it free of side effects. For client-side sessions
