@@ -75,6 +75,11 @@ impl AesKey {
 /// [`KtorEncrypt::backward_compatible_read`] (Ktor's pre-3.0 MAC over the plaintext) values are
 /// decrypted before they are authenticated.
 ///
+/// **Not bound to the session name**: Ktor's format has no room for it, so with the same keys
+/// a value sealed for one session type opens as any other. The session envelope (on by
+/// default) still names the session inside the value; with a session configured
+/// `without_envelope` (Ktor's bare JSON) nothing does: give each session type its own keys.
+///
 /// Comparisons are constant-time, and every malformed value is rejected (never a panic).
 ///
 /// # Examples
