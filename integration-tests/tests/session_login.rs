@@ -291,3 +291,31 @@ async fn the_device_list_keeps_sessions_in_use() {
         "still listed, so ended"
     );
 }
+
+/// The `csrf_token` values of the page's forms.
+fn page_tokens(page: &str) -> Vec<String> {
+    page.split(r#"name="csrf_token" value=""#)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[actix_rt::test]
+async fn the_page_hands_out_masked_tokens_that_transfer_accepts() {
+    let server = Example::with_keys(SESSION_LOGIN).start();
+    let cookie = login(&server, "alice", None).await;
+    let raw = token(&server, &cookie).await;
+    let first = page_tokens(&fetch(server.get_with_cookie("/", &cookie)).await.body);
+    let second = page_tokens(&fetch(server.get_with_cookie("/", &cookie)).await.body);
+    assert_eq!((first.len(), second.len()), (3, 3), "three forms per page");
+    assert_ne!(first[0], second[0], "masked afresh for each page");
+    assert!(!first[0].contains(&raw), "the raw token is not on the page");
+    for masked in [&first[0], &second[0]] {
+        let form = format!("amount=2&csrf_token={masked}");
+        let reply = post(&server, "/transfer", &cookie, None, &form).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.body.as_str()),
+            (200, "Transferred 2")
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! The session lifecycle a real app needs, in one small server:
 //!
+//! - `GET /` is a small page to drive the rest from a browser; its forms carry the CSRF token
+//!   masked afresh for each page (against BREACH);
 //! - `POST /login` (form field `username`) starts a session under a **new ID** (session
 //!   fixation defence) and redirects to `/me`;
 //! - `GET /me` answers `Hello, NAME`, or `401` without a session;
@@ -67,7 +69,8 @@ async fn index(session: Session<LoginSession>) -> Result<HttpResponse, SessionEr
 <input name="username" placeholder="username" autofocus> <button>Log in</button></form>"#
             .to_owned(),
         Some(user) => {
-            let token = session.csrf_token().await?.unwrap_or_default();
+            // Masked afresh for each page, so a compressed page never repeats the secret.
+            let token = session.masked_csrf_token().await?.unwrap_or_default();
             let form = |action: &str, label: &str, extra: &str| {
                 format!(
                     r#"<form method="post" action="{action}">{extra}<input type="hidden" name="csrf_token" value="{token}"><button>{label}</button></form>"#
