@@ -242,3 +242,80 @@ async fn a_hundred_concurrent_visits_count_to_a_hundred() {
     // Unsafe like every other route with effects: no token, no visit.
     assert_eq!(post(&server, "/visit", &cookie, None, "").await.status, 403);
 }
+
+#[actix_rt::test]
+async fn the_device_list_forgets_sessions_that_ended() {
+    let server = Example::with_keys(SESSION_LOGIN)
+        .env("SESSION_IDLE_TIMEOUT_SECS", "1")
+        .start();
+    let laptop = login(&server, "alice", None).await;
+    actix_rt::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(
+        me(&server, &laptop).await.status,
+        401,
+        "the laptop's session idled out"
+    );
+    let phone = login(&server, "alice", None).await;
+    let csrf = token(&server, &phone).await;
+    let reply = post(&server, "/logout-others", &phone, Some(&csrf), "").await;
+    assert_eq!(
+        reply.body, "Logged out 0 other sessions",
+        "the ended session's entry was dropped"
+    );
+}
+
+#[actix_rt::test]
+async fn the_device_list_keeps_sessions_in_use() {
+    let server = Example::with_keys(SESSION_LOGIN)
+        .env("SESSION_IDLE_TIMEOUT_SECS", "2")
+        .start();
+    let laptop = login(&server, "alice", None).await;
+    let laptop_csrf = token(&server, &laptop).await;
+    // Used through routes of every kind, for longer than one idle window (plus its grace).
+    for path in ["/me", "/csrf", "/transfer"] {
+        actix_rt::time::sleep(Duration::from_millis(1200)).await;
+        let reply = if path == "/transfer" {
+            post(&server, path, &laptop, Some(&laptop_csrf), "amount=1").await
+        } else {
+            fetch(server.get_with_cookie(path, &laptop)).await
+        };
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+    }
+    let phone = login(&server, "alice", None).await;
+    let csrf = token(&server, &phone).await;
+    let reply = post(&server, "/logout-others", &phone, Some(&csrf), "").await;
+    assert_eq!(reply.body, "Logged out 1 other sessions");
+    assert_eq!(
+        me(&server, &laptop).await.status,
+        401,
+        "still listed, so ended"
+    );
+}
+
+/// The `csrf_token` values of the page's forms.
+fn page_tokens(page: &str) -> Vec<String> {
+    page.split(r#"name="csrf_token" value=""#)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[actix_rt::test]
+async fn the_page_hands_out_masked_tokens_that_transfer_accepts() {
+    let server = Example::with_keys(SESSION_LOGIN).start();
+    let cookie = login(&server, "alice", None).await;
+    let raw = token(&server, &cookie).await;
+    let first = page_tokens(&fetch(server.get_with_cookie("/", &cookie)).await.body);
+    let second = page_tokens(&fetch(server.get_with_cookie("/", &cookie)).await.body);
+    assert_eq!((first.len(), second.len()), (3, 3), "three forms per page");
+    assert_ne!(first[0], second[0], "masked afresh for each page");
+    assert!(!first[0].contains(&raw), "the raw token is not on the page");
+    for masked in [&first[0], &second[0]] {
+        let form = format!("amount=2&csrf_token={masked}");
+        let reply = post(&server, "/transfer", &cookie, None, &form).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.body.as_str()),
+            (200, "Transferred 2")
+        );
+    }
+}

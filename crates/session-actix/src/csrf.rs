@@ -1,4 +1,5 @@
-//! CSRF protection tied to a session: the synchronizer token pattern.
+//! CSRF protection tied to a session: a cheap `Sec-Fetch-Site`/`Origin` check, then the
+//! synchronizer token pattern, with tokens masked per response against BREACH.
 
 use std::fmt;
 use std::future::{Ready, ready};
@@ -7,31 +8,77 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::Method;
-use actix_web::http::header::{CONTENT_TYPE, HeaderName};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, ORIGIN};
+use actix_web::http::{Method, StatusCode};
 use actix_web::web::BytesMut;
 use actix_web::{Error, HttpMessage as _, HttpResponse};
 use futures::StreamExt as _;
 use futures::future::LocalBoxFuture;
-use subtle::ConstantTimeEq as _;
+use session_core::{csrf_token_matches, mask_csrf_token};
 
-use crate::SessionExt as _;
+use crate::{Session, SessionError, SessionExt as _};
 
 /// The request header read for the token by default.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The form field read for the token by default.
 pub const CSRF_FORM_FIELD: &str = "csrf_token";
-/// Form bodies larger than this are not searched for the token (the request is refused).
+/// Form bodies larger than this are not searched for the token (`413 Payload Too Large`).
 const MAX_FORM_LEN: usize = 64 * 1024;
+/// Set by browsers on every request: where it comes from, relative to the target.
+static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
-/// Rejects unsafe requests (`POST`, `PUT`, `PATCH`, `DELETE` and any other method but `GET`,
-/// `HEAD`, `OPTIONS` and `TRACE`) that do not carry the CSRF token of session `T`, with `403
-/// Forbidden` and an empty body. A request without a session is rejected too.
+/// Rejects cross-site requests and unsafe requests that do not carry the CSRF token of
+/// session `T`.
 ///
-/// The token comes from [`Session::csrf_token`](crate::Session::csrf_token): put it in a
-/// hidden `csrf_token` field of your forms or an `X-CSRF-Token` header of your scripts. The
-/// comparison is constant-time. A URL-encoded form body is read to find the field and then
-/// handed on intact to the handler; multipart forms must send the header.
+/// # What is checked
+///
+/// `GET`, `HEAD` and `OPTIONS` are safe and pass untouched; every other method (`POST`,
+/// `PUT`, `PATCH`, `DELETE`, `TRACE`, anything custom) is checked. Handlers of safe methods
+/// must not change state. Two checks run, in this order, and a request must pass both:
+///
+/// 1. **Where the request comes from**, from headers alone, before any session is loaded:
+///    - `Sec-Fetch-Site` (sent by every current browser, and not settable by page scripts):
+///      `same-origin` and `none` (typed URL, bookmark) go on; `same-site` is refused unless
+///      [`allow_same_site`](Self::allow_same_site) was called (a sibling subdomain is another
+///      party, and may be compromised); `cross-site` and any other value are refused, unless
+///      the request's `Origin` is one of the [`allowed_origin`](Self::allowed_origin)s.
+///    - Without `Sec-Fetch-Site` (older browsers, non-browser clients): an `Origin` header that
+///      is present is compared with the request's own origin, `scheme://host[:port]` as
+///      actix-web's [`ConnectionInfo`](actix_web::dev::ConnectionInfo) sees it, and with the
+///      allowed origins; any other origin is refused, and so is `Origin: null` (sandboxed
+///      frames, some redirects, `file:` pages).
+///    - Neither header: the token check alone decides.
+/// 2. **The token** of the session, from [`Session::csrf_token`] or
+///    [`Session::masked_csrf_token`]: put it in a hidden `csrf_token` form field or an
+///    `X-CSRF-Token` header. A request without a session has no token and is refused. The
+///    check is constant-time. A URL-encoded form body is read (up to 64 KiB) to find the field
+///    and then handed on intact to the handler; multipart forms must send the header.
+///
+/// Refusals answer with an empty body: `403 Forbidden` for a cross-site request or a missing
+/// or wrong token, `413 Payload Too Large` for a URL-encoded form over 64 KiB without the
+/// header (too large to search, which says nothing about forgery), and `400 Bad Request` when
+/// the body fails while it is read: the handler never sees a truncated form.
+///
+/// # Masking (BREACH)
+///
+/// The raw token is the same secret in every page; with HTTP compression, an attacker who can
+/// reflect text into a page and observe response sizes can recover it byte by byte (BREACH).
+/// [`Session::masked_csrf_token`] returns a fresh masked form on each call (a random 32-byte
+/// mask and the token XORed with it, see [`mask_csrf_token`]); the check accepts the raw
+/// token and every masked form. Put a freshly masked token in each response that is
+/// compressed.
+///
+/// # Limits of the origin check
+///
+/// It is defence in depth; the token check is what protects. `Sec-Fetch-Site` and `Origin`
+/// are set by browsers, so they say nothing about requests from other clients (which cannot
+/// ride a victim's cookies anyway). Behind a reverse proxy, the request's own origin is what
+/// the proxy reports in `Forwarded` or `X-Forwarded-Proto`/`X-Forwarded-Host`, else what
+/// reaches actix-web (for example `http://127.0.0.1:8080`): if the proxy does not forward them,
+/// name the public origin with [`allowed_origin`](Self::allowed_origin), or browsers without
+/// `Sec-Fetch-Site` that send `Origin` are refused. Those headers are trusted as actix-web
+/// reads them; a browser page cannot set them on a cross-site request without a CORS
+/// preflight that allows them.
 ///
 /// Wrap it inside the [`Sessions`](crate::Sessions) middleware (in actix-web the last `wrap`
 /// is the outermost, so `.wrap(CsrfProtection::<T>::new())` comes before `.wrap(sessions)`).
@@ -41,20 +88,31 @@ const MAX_FORM_LEN: usize = 64 * 1024;
 /// ```no_run
 /// use actix_web::{App, HttpResponse, web};
 /// use serde::{Deserialize, Serialize};
-/// use session_actix::{CsrfProtection, Sessions};
+/// use session_actix::{CsrfProtection, Session, SessionError, Sessions};
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct Login { user: String }
 ///
+/// async fn form(session: Session<Login>) -> Result<HttpResponse, SessionError> {
+///     let token = session.masked_csrf_token().await?.unwrap_or_default();
+///     Ok(HttpResponse::Ok().body(format!(
+///         r#"<form method="post" action="/transfer">
+///         <input type="hidden" name="csrf_token" value="{token}"><button>Send</button></form>"#
+///     )))
+/// }
+///
 /// # fn sessions() -> Sessions { Sessions::builder().build().expect("valid") }
 /// let app = App::new()
-///     .wrap(CsrfProtection::<Login>::new())
+///     .wrap(CsrfProtection::<Login>::new().allowed_origin("https://www.example.com"))
 ///     .wrap(sessions())
+///     .route("/form", web::get().to(form))
 ///     .route("/transfer", web::post().to(|| async { HttpResponse::Ok().finish() }));
 /// ```
 pub struct CsrfProtection<T> {
     header: HeaderName,
     field: Rc<str>,
+    allow_same_site: bool,
+    allowed_origins: Rc<[Box<str>]>,
     marker: PhantomData<fn() -> T>,
 }
 
@@ -64,6 +122,8 @@ impl<T> fmt::Debug for CsrfProtection<T> {
             .field("session", &std::any::type_name::<T>())
             .field("header", &self.header)
             .field("field", &self.field)
+            .field("allow_same_site", &self.allow_same_site)
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }
@@ -73,6 +133,8 @@ impl<T> Clone for CsrfProtection<T> {
         Self {
             header: self.header.clone(),
             field: Rc::clone(&self.field),
+            allow_same_site: self.allow_same_site,
+            allowed_origins: Rc::clone(&self.allowed_origins),
             marker: PhantomData,
         }
     }
@@ -83,13 +145,16 @@ impl<T> Default for CsrfProtection<T> {
         Self {
             header: HeaderName::from_static(CSRF_HEADER),
             field: CSRF_FORM_FIELD.into(),
+            allow_same_site: false,
+            allowed_origins: Rc::new([]),
             marker: PhantomData,
         }
     }
 }
 
 impl<T> CsrfProtection<T> {
-    /// Reads the token from [`CSRF_HEADER`] or the form field [`CSRF_FORM_FIELD`].
+    /// Reads the token from [`CSRF_HEADER`] or the form field [`CSRF_FORM_FIELD`]; refuses
+    /// `same-site` and `cross-site` requests and foreign origins.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -108,6 +173,71 @@ impl<T> CsrfProtection<T> {
         self.field = field.into();
         self
     }
+
+    /// Lets requests marked `Sec-Fetch-Site: same-site` (from another subdomain of the same
+    /// registrable domain) go on to the token check, instead of refusing them.
+    #[must_use]
+    pub fn allow_same_site(mut self) -> Self {
+        self.allow_same_site = true;
+        self
+    }
+
+    /// Lets requests from `origin`, written as browsers send it (`https://app.example.com`,
+    /// with a port unless it is the scheme's default), go on to the token check: whatever
+    /// their `Sec-Fetch-Site`, and when they name it in `Origin` without `Sec-Fetch-Site`.
+    /// Comparison ignores ASCII case, a trailing `/` and the default port. Call it once per
+    /// origin; an origin written otherwise (no scheme, a path) matches nothing, and `null`
+    /// is never allowed.
+    #[must_use]
+    pub fn allowed_origin(mut self, origin: &str) -> Self {
+        let mut origins = self.allowed_origins.to_vec();
+        origins.push(normalize_origin(origin).into());
+        self.allowed_origins = origins.into();
+        self
+    }
+
+    /// Why the request must be refused as coming from elsewhere, if it must.
+    fn cross_origin_refusal(&self, req: &ServiceRequest) -> Option<&'static str> {
+        let origin = req
+            .headers()
+            .get(ORIGIN)
+            .map(|value| value.to_str().map(normalize_origin).unwrap_or_default());
+        // An unreadable `Origin` (empty here) or `null` is never an allowed origin.
+        let allowed = origin.as_deref().is_some_and(|origin| {
+            !origin.is_empty()
+                && origin != "null"
+                && self.allowed_origins.iter().any(|a| **a == *origin)
+        });
+        if let Some(site) = req.headers().get(&SEC_FETCH_SITE) {
+            return match site.as_bytes() {
+                b"same-origin" | b"none" => None,
+                b"same-site" if self.allow_same_site => None,
+                _ if allowed => None,
+                _ => Some("Sec-Fetch-Site"),
+            };
+        }
+        match origin {
+            Some(origin) if !allowed && origin != own_origin(req) => Some("Origin"),
+            _ => None,
+        }
+    }
+}
+
+/// `scheme://host[:port]` in ASCII lower case, without a trailing `/` or the default port.
+fn normalize_origin(origin: &str) -> String {
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    for (scheme, port) in [("http://", ":80"), ("https://", ":443")] {
+        if origin.starts_with(scheme) && origin.ends_with(port) {
+            return origin[..origin.len() - port.len()].to_owned();
+        }
+    }
+    origin
+}
+
+/// The request's own origin as actix-web's `ConnectionInfo` sees it.
+fn own_origin(req: &ServiceRequest) -> String {
+    let info = req.connection_info();
+    normalize_origin(&format!("{}://{}", info.scheme(), info.host()))
 }
 
 impl<S, B, T> Transform<S, ServiceRequest> for CsrfProtection<T>
@@ -139,10 +269,7 @@ pub struct CsrfMiddleware<S, T> {
 }
 
 fn is_safe(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    )
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 fn is_form(req: &ServiceRequest) -> bool {
@@ -157,14 +284,49 @@ fn is_form(req: &ServiceRequest) -> bool {
         })
 }
 
-/// Reads the form body (up to the limit), finds `field`, and puts the body back.
-async fn token_from_form(req: &mut ServiceRequest, field: &str) -> Option<String> {
+/// Why a form body could not be searched for the token.
+#[derive(Debug, thiserror::Error)]
+enum FormRefusal {
+    /// Larger than [`MAX_FORM_LEN`].
+    #[error("form body too large to search for the CSRF token")]
+    TooLarge,
+    /// The body stream failed part-way.
+    #[error("form body could not be read")]
+    Unreadable(#[source] actix_web::error::PayloadError),
+}
+
+impl FormRefusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unreadable(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+fn declared_length(req: &ServiceRequest) -> Option<usize> {
+    req.headers()
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Reads the whole form body (up to the limit), finds `field`, and puts the body back.
+async fn token_from_form(
+    req: &mut ServiceRequest,
+    field: &str,
+) -> Result<Option<String>, FormRefusal> {
+    if declared_length(req).is_some_and(|len| len > MAX_FORM_LEN) {
+        return Err(FormRefusal::TooLarge);
+    }
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else { break };
+        let chunk = chunk.map_err(FormRefusal::Unreadable)?;
         if body.len() + chunk.len() > MAX_FORM_LEN {
-            return None;
+            return Err(FormRefusal::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }
@@ -174,7 +336,30 @@ async fn token_from_form(req: &mut ServiceRequest, field: &str) -> Option<String
         .and_then(|pairs| pairs.into_iter().find(|(name, _)| name == field))
         .map(|(_, value)| value);
     req.set_payload(Payload::from(body));
-    token
+    Ok(token)
+}
+
+impl<T> CsrfProtection<T> {
+    /// The token the request carries: the header, else the URL-encoded form field.
+    async fn provided_token(
+        &self,
+        req: &mut ServiceRequest,
+    ) -> Result<Option<String>, FormRefusal> {
+        let header = req
+            .headers()
+            .get(&self.header)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        match header {
+            None if is_form(req) => token_from_form(req, &self.field).await,
+            header => Ok(header),
+        }
+    }
+}
+
+fn refuse<B>(req: ServiceRequest, status: StatusCode) -> ServiceResponse<EitherBody<B>> {
+    req.into_response(HttpResponse::build(status).finish())
+        .map_into_right_body()
 }
 
 impl<S, B, T> Service<ServiceRequest> for CsrfMiddleware<S, T>
@@ -196,29 +381,103 @@ where
             if is_safe(req.method()) {
                 return Ok(service.call(req).await?.map_into_left_body());
             }
-            let expected = req.session::<T>()?.csrf_token().await?;
-            let mut provided = req
-                .headers()
-                .get(&config.header)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned);
-            if provided.is_none() && is_form(&req) {
-                provided = token_from_form(&mut req, &config.field).await;
+            if let Some(header) = config.cross_origin_refusal(&req) {
+                tracing::debug!(path = %req.path(), header, "cross-origin request refused");
+                return Ok(refuse(req, StatusCode::FORBIDDEN));
             }
-            let valid = match (expected, provided) {
-                (Some(expected), Some(provided)) => {
-                    bool::from(expected.as_bytes().ct_eq(provided.as_bytes()))
+            let provided = match config.provided_token(&mut req).await {
+                Ok(provided) => provided,
+                Err(refusal) => {
+                    tracing::debug!(path = %req.path(), error = %refusal, "request refused");
+                    return Ok(refuse(req, refusal.status()));
                 }
+            };
+            let expected = req.session::<T>()?.csrf_token().await?;
+            let valid = match (expected, provided) {
+                (Some(expected), Some(provided)) => csrf_token_matches(&expected, &provided),
                 _ => false,
             };
             if valid {
                 Ok(service.call(req).await?.map_into_left_body())
             } else {
                 tracing::debug!(path = %req.path(), "request without a valid CSRF token refused");
-                Ok(req
-                    .into_response(HttpResponse::Forbidden().finish())
-                    .map_into_right_body())
+                Ok(refuse(req, StatusCode::FORBIDDEN))
             }
         })
+    }
+}
+
+impl<T: Clone + Send + 'static> Session<T> {
+    /// A masked form of the session's CSRF token, different on every call and accepted by
+    /// [`CsrfProtection`] like the token itself: hand out a fresh one with each page, so that
+    /// compressed responses never repeat the secret (BREACH). `None` without a session, and
+    /// for sessions configured [`without_envelope`](crate::SessionConfig::without_envelope).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the storage failed while loading the session.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use actix_web::HttpResponse;
+    /// use session_actix::{Session, SessionError};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Login;
+    ///
+    /// async fn form(session: Session<Login>) -> Result<HttpResponse, SessionError> {
+    ///     let Some(token) = session.masked_csrf_token().await? else {
+    ///         return Ok(HttpResponse::Unauthorized().finish());
+    ///     };
+    ///     Ok(HttpResponse::Ok().body(format!(
+    ///         r#"<input type="hidden" name="csrf_token" value="{token}">"#
+    ///     )))
+    /// }
+    /// ```
+    pub async fn masked_csrf_token(&self) -> Result<Option<String>, SessionError> {
+        Ok(self
+            .csrf_token()
+            .await?
+            .as_deref()
+            .and_then(mask_csrf_token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_compared_in_their_serialized_form() {
+        for (written, normal) in [
+            ("https://Example.COM", "https://example.com"),
+            ("https://example.com/", "https://example.com"),
+            ("https://example.com:443", "https://example.com"),
+            ("http://example.com:80", "http://example.com"),
+            ("http://example.com:8080", "http://example.com:8080"),
+            ("http://example.com:180", "http://example.com:180"),
+            ("https://example.com:80", "https://example.com:80"),
+            ("http://[::1]:80", "http://[::1]"),
+            ("null", "null"),
+        ] {
+            assert_eq!(normalize_origin(written), normal, "{written}");
+        }
+    }
+
+    #[test]
+    fn only_get_head_and_options_are_safe() {
+        for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
+            assert!(is_safe(&method), "{method}");
+        }
+        for method in [
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::TRACE,
+            Method::CONNECT,
+            Method::from_bytes(b"PROPFIND").unwrap(),
+        ] {
+            assert!(!is_safe(&method), "{method}");
+        }
     }
 }

@@ -10,6 +10,8 @@
 //! - Typed keys, [`SigningKey`] and [`EncryptionKey`], that never print their material.
 //! - [`SessionId`]: 256 random bits, validated before any storage sees an ID.
 //! - [`SessionStore`], the storage trait of server-side sessions, and [`MemoryStore`].
+//! - CSRF tokens masked per response against BREACH ([`mask_csrf_token`]) and their
+//!   constant-time check ([`csrf_token_matches`]).
 //!
 //! # Example
 //!
@@ -29,6 +31,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
+mod csrf;
 mod error;
 mod id;
 mod key;
@@ -42,6 +45,7 @@ pub mod test_util;
 mod transform;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::csrf::{csrf_token_matches, mask_csrf_token};
 pub use crate::error::{
     DeserializeError, IdError, KeyError, SealError, SerializeError, StoreError,
 };

@@ -1,5 +1,7 @@
 //! The session lifecycle a real app needs, in one small server:
 //!
+//! - `GET /` is a small page to drive the rest from a browser; its forms carry the CSRF token
+//!   masked afresh for each page (against BREACH);
 //! - `POST /login` (form field `username`) starts a session under a **new ID** (session
 //!   fixation defence) and redirects to `/me`;
 //! - `GET /me` answers `Hello, NAME`, or `401` without a session;
@@ -15,20 +17,28 @@
 //! after `SESSION_IDLE_TIMEOUT_SECS` without use (default 1800) and `SESSION_ABSOLUTE_TIMEOUT_SECS`
 //! after login (default 28800), whatever the activity.
 //!
+//! The list of each user's sessions (for `POST /logout-others`) follows the same timeouts: an
+//! entry ends when its session must have ended, every write drops those, and the list keeps
+//! at most 10 000 sessions (past that, a login ends the session closest to its end).
+//!
 //! ```text
 //! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-login
 //! ```
 
 mod devices;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpResponse, get, post, web};
 use example_support::StartError;
 use serde::{Deserialize, Serialize};
 use session_actix::core::{MemoryStore, Sign};
 use session_actix::{
-    CookieTransport, CsrfProtection, Session, SessionConfig, SessionError, Sessions,
+    CookieTransport, CsrfProtection, Session, SessionConfig, SessionError, SessionExt as _,
+    Sessions,
 };
 
 use crate::devices::Devices;
@@ -59,7 +69,8 @@ async fn index(session: Session<LoginSession>) -> Result<HttpResponse, SessionEr
 <input name="username" placeholder="username" autofocus> <button>Log in</button></form>"#
             .to_owned(),
         Some(user) => {
-            let token = session.csrf_token().await?.unwrap_or_default();
+            // Masked afresh for each page, so a compressed page never repeats the secret.
+            let token = session.masked_csrf_token().await?.unwrap_or_default();
             let form = |action: &str, label: &str, extra: &str| {
                 format!(
                     r#"<form method="post" action="{action}">{extra}<input type="hidden" name="csrf_token" value="{token}"><button>{label}</button></form>"#
@@ -101,13 +112,18 @@ async fn login(
         return Ok(HttpResponse::BadRequest().body("username must be 1 to 64 characters"));
     }
     // Whatever session the browser had (maybe planted by an attacker) is not carried over.
+    if let Some(previous) = session.id().await? {
+        devices.remove(&previous, SystemTime::now());
+    }
     session.renew().await?;
     session.set(LoginSession {
         username: username.clone(),
         visits: 0,
     })?;
     if let Some(id) = session.id().await? {
-        devices.add(&username, id);
+        for evicted in devices.add(&username, id, SystemTime::now()) {
+            session.invalidate_id(&evicted).await?;
+        }
     }
     tracing::info!(%username, "logged in");
     Ok(HttpResponse::SeeOther()
@@ -148,8 +164,8 @@ async fn logout(
     session: Session<LoginSession>,
     devices: web::Data<Devices>,
 ) -> Result<HttpResponse, SessionError> {
-    if let (Some(user), Some(id)) = (session.get().await?, session.id().await?) {
-        devices.remove(&user.username, &id);
+    if let Some(id) = session.id().await? {
+        devices.remove(&id, SystemTime::now());
     }
     session.clear();
     Ok(example_support::text("Logged out"))
@@ -162,7 +178,7 @@ async fn logout_others(
     let (Some(user), Some(current)) = (session.get().await?, session.id().await?) else {
         return Ok(HttpResponse::Unauthorized().body("Not logged in"));
     };
-    let others = devices.take_others(&user.username, &current);
+    let others = devices.take_others(&user.username, &current, SystemTime::now());
     for id in &others {
         session.invalidate_id(id).await?;
     }
@@ -170,6 +186,25 @@ async fn logout_others(
         "Logged out {} other sessions",
         others.len()
     )))
+}
+
+/// Tells the device list about each use of a session (which extends its idle timeout), so the
+/// list forgets a session only once it must have ended. Requests to no route are left alone
+/// (they load no session, so they do not extend it).
+async fn track_use(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.match_pattern().is_none() {
+        return next.call(req).await;
+    }
+    let id = req.session::<LoginSession>()?.id().await?;
+    let devices = req.app_data::<web::Data<Devices>>().cloned();
+    let response = next.call(req).await?;
+    if let (Some(id), Some(devices)) = (id, devices) {
+        devices.seen(&id, SystemTime::now());
+    }
+    Ok(response)
 }
 
 #[actix_web::main]
@@ -191,10 +226,11 @@ async fn main() -> Result<(), StartError> {
                 .absolute_timeout(absolute),
         )
         .build()?;
-    let devices = web::Data::new(Devices::default());
+    let devices = web::Data::new(Devices::new(idle, absolute));
     example_support::serve(move || {
         let protected = || CsrfProtection::<LoginSession>::new();
         App::new()
+            .wrap(from_fn(track_use))
             .wrap(sessions.clone())
             .app_data(devices.clone())
             .service(index)
