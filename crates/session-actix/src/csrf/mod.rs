@@ -7,16 +7,18 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, ORIGIN};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::HeaderName;
 use actix_web::http::{Method, StatusCode};
-use actix_web::web::BytesMut;
-use actix_web::{Error, HttpMessage as _, HttpResponse};
-use futures::StreamExt as _;
+use actix_web::{Error, HttpResponse};
 use futures::future::LocalBoxFuture;
 use session_core::{csrf_token_matches, mask_csrf_token};
 
+use self::origin::normalize_origin;
 use crate::{Session, SessionError, SessionExt as _};
+
+mod form;
+mod origin;
 
 /// The request header read for the token by default.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -195,49 +197,6 @@ impl<T> CsrfProtection<T> {
         self.allowed_origins = origins.into();
         self
     }
-
-    /// Why the request must be refused as coming from elsewhere, if it must.
-    fn cross_origin_refusal(&self, req: &ServiceRequest) -> Option<&'static str> {
-        let origin = req
-            .headers()
-            .get(ORIGIN)
-            .map(|value| value.to_str().map(normalize_origin).unwrap_or_default());
-        // An unreadable `Origin` (empty here) or `null` is never an allowed origin.
-        let allowed = origin.as_deref().is_some_and(|origin| {
-            !origin.is_empty()
-                && origin != "null"
-                && self.allowed_origins.iter().any(|a| **a == *origin)
-        });
-        if let Some(site) = req.headers().get(&SEC_FETCH_SITE) {
-            return match site.as_bytes() {
-                b"same-origin" | b"none" => None,
-                b"same-site" if self.allow_same_site => None,
-                _ if allowed => None,
-                _ => Some("Sec-Fetch-Site"),
-            };
-        }
-        match origin {
-            Some(origin) if !allowed && origin != own_origin(req) => Some("Origin"),
-            _ => None,
-        }
-    }
-}
-
-/// `scheme://host[:port]` in ASCII lower case, without a trailing `/` or the default port.
-fn normalize_origin(origin: &str) -> String {
-    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-    for (scheme, port) in [("http://", ":80"), ("https://", ":443")] {
-        if origin.starts_with(scheme) && origin.ends_with(port) {
-            return origin[..origin.len() - port.len()].to_owned();
-        }
-    }
-    origin
-}
-
-/// The request's own origin as actix-web's `ConnectionInfo` sees it.
-fn own_origin(req: &ServiceRequest) -> String {
-    let info = req.connection_info();
-    normalize_origin(&format!("{}://{}", info.scheme(), info.host()))
 }
 
 impl<S, B, T> Transform<S, ServiceRequest> for CsrfProtection<T>
@@ -270,91 +229,6 @@ pub struct CsrfMiddleware<S, T> {
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-fn is_form(req: &ServiceRequest) -> bool {
-    req.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
-}
-
-/// Why a form body could not be searched for the token.
-#[derive(Debug, thiserror::Error)]
-enum FormRefusal {
-    /// Larger than [`MAX_FORM_LEN`].
-    #[error("form body too large to search for the CSRF token")]
-    TooLarge,
-    /// The body stream failed part-way.
-    #[error("form body could not be read")]
-    Unreadable(#[source] actix_web::error::PayloadError),
-}
-
-impl FormRefusal {
-    fn status(&self) -> StatusCode {
-        match self {
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unreadable(_) => StatusCode::BAD_REQUEST,
-        }
-    }
-}
-
-fn declared_length(req: &ServiceRequest) -> Option<usize> {
-    req.headers()
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
-}
-
-/// Reads the whole form body (up to the limit), finds `field`, and puts the body back.
-async fn token_from_form(
-    req: &mut ServiceRequest,
-    field: &str,
-) -> Result<Option<String>, FormRefusal> {
-    if declared_length(req).is_some_and(|len| len > MAX_FORM_LEN) {
-        return Err(FormRefusal::TooLarge);
-    }
-    let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(FormRefusal::Unreadable)?;
-        if body.len() + chunk.len() > MAX_FORM_LEN {
-            return Err(FormRefusal::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
-    let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-        .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(name, _)| name == field))
-        .map(|(_, value)| value);
-    req.set_payload(Payload::from(body));
-    Ok(token)
-}
-
-impl<T> CsrfProtection<T> {
-    /// The token the request carries: the header, else the URL-encoded form field.
-    async fn provided_token(
-        &self,
-        req: &mut ServiceRequest,
-    ) -> Result<Option<String>, FormRefusal> {
-        let header = req
-            .headers()
-            .get(&self.header)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        match header {
-            None if is_form(req) => token_from_form(req, &self.field).await,
-            header => Ok(header),
-        }
-    }
 }
 
 fn refuse<B>(req: ServiceRequest, status: StatusCode) -> ServiceResponse<EitherBody<B>> {
@@ -445,23 +319,6 @@ impl<T: Clone + Send + 'static> Session<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins_are_compared_in_their_serialized_form() {
-        for (written, normal) in [
-            ("https://Example.COM", "https://example.com"),
-            ("https://example.com/", "https://example.com"),
-            ("https://example.com:443", "https://example.com"),
-            ("http://example.com:80", "http://example.com"),
-            ("http://example.com:8080", "http://example.com:8080"),
-            ("http://example.com:180", "http://example.com:180"),
-            ("https://example.com:80", "https://example.com:80"),
-            ("http://[::1]:80", "http://[::1]"),
-            ("null", "null"),
-        ] {
-            assert_eq!(normalize_origin(written), normal, "{written}");
-        }
-    }
 
     #[test]
     fn only_get_head_and_options_are_safe() {
