@@ -194,6 +194,13 @@ fn routes(config: &mut web::ServiceConfig) {
         );
 }
 
+/// The app of these tests under `sessions`.
+macro_rules! app {
+    ($sessions:expr) => {
+        init_service(App::new().wrap($sessions).configure(routes)).await
+    };
+}
+
 fn id_of(cookie: &actix_web::cookie::Cookie<'_>) -> SessionId {
     SessionId::parse(cookie.value().rsplit_once('/').unwrap().0).unwrap()
 }
@@ -203,12 +210,7 @@ fn id_of(cookie: &actix_web::cookie::Cookie<'_>) -> SessionId {
 async fn clear_then_set_moves_to_a_new_id_and_deletes_the_old() {
     let clock = ManualClock::starting_now();
     let store = ProbeStore::default();
-    let app = init_service(
-        App::new()
-            .wrap(server_side(store.clone(), &clock))
-            .configure(routes),
-    )
-    .await;
+    let app = app!(server_side(store.clone(), &clock));
     // The attacker's own session, planted in the victim's browser.
     let planted = the_cookie(&get(&app, "/add/1", None).await, "cart");
     let response = get(&app, "/clear-then-login", Some(&planted)).await;
@@ -263,12 +265,7 @@ async fn a_logout_is_not_undone_by_a_request_in_flight() {
 async fn a_blind_set_keeps_the_start_and_the_token_server_side() {
     let clock = ManualClock::starting_now();
     let store = ProbeStore::with_store(MemoryStore::with_clock(clock.clone()));
-    let app = init_service(
-        App::new()
-            .wrap(server_side(store, &clock))
-            .configure(routes),
-    )
-    .await;
+    let app = app!(server_side(store, &clock));
     let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
     let token = body(get(&app, "/csrf", Some(&cookie)).await).await;
     for _ in 0..2 {
@@ -289,7 +286,7 @@ async fn a_blind_set_keeps_the_start_and_the_token_server_side() {
 #[actix_rt::test]
 async fn a_blind_set_keeps_the_start_and_the_token_client_side() {
     let clock = ManualClock::starting_now();
-    let app = init_service(App::new().wrap(client_side(&clock)).configure(routes)).await;
+    let app = app!(client_side(&clock));
     let mut cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
     let token = body(get(&app, "/csrf", Some(&cookie)).await).await;
     for _ in 0..2 {
@@ -310,7 +307,7 @@ async fn a_shadowing_cookie_does_not_hide_the_session() {
         server_side(ProbeStore::default(), &clock),
         client_side(&clock),
     ] {
-        let app = init_service(App::new().wrap(sessions).configure(routes)).await;
+        let app = app!(sessions);
         let cookie = the_cookie(&get(&app, "/add/3", None).await, "cart");
         let header = format!("cart=garbage; cart={}", cookie.value());
         let request = TestRequest::get()
@@ -336,12 +333,7 @@ async fn a_shadowing_cookie_does_not_hide_the_session() {
 #[actix_rt::test]
 async fn session_responses_carry_caching_headers() {
     let clock = ManualClock::starting_now();
-    let app = init_service(
-        App::new()
-            .wrap(server_side(ProbeStore::default(), &clock))
-            .configure(routes),
-    )
-    .await;
+    let app = app!(server_side(ProbeStore::default(), &clock));
     let response = get(&app, "/add/1", None).await;
     assert_eq!(response.headers().get(CACHE_CONTROL).unwrap(), "no-store");
     let cookie = the_cookie(&response, "cart");
@@ -360,12 +352,7 @@ async fn session_responses_carry_caching_headers() {
 async fn a_failing_logout_still_ends_the_session() {
     let clock = ManualClock::starting_now();
     let store = ProbeStore::default();
-    let app = init_service(
-        App::new()
-            .wrap(server_side(store.clone(), &clock))
-            .configure(routes),
-    )
-    .await;
+    let app = app!(server_side(store.clone(), &clock));
     let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
     let response = get(&app, "/logout-fails", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -379,12 +366,7 @@ async fn a_failing_logout_still_ends_the_session() {
 async fn a_failing_login_still_moves_the_id_but_writes_no_value() {
     let clock = ManualClock::starting_now();
     let store = ProbeStore::default();
-    let app = init_service(
-        App::new()
-            .wrap(server_side(store.clone(), &clock))
-            .configure(routes),
-    )
-    .await;
+    let app = app!(server_side(store.clone(), &clock));
     let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
     let response = get(&app, "/write-fails", Some(&cookie)).await;
     assert!(set_cookies(&response).is_empty());
