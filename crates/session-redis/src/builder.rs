@@ -1,6 +1,8 @@
 //! The builder of [`RedisSessionStore`]: where Redis is, the key prefix, and the time limits.
 
 use std::fmt;
+#[cfg(feature = "cluster")]
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -8,6 +10,8 @@ use redis::io::tcp::TcpSettings;
 use redis::io::tcp::socket2::TcpKeepalive;
 use redis::{ErrorKind, IntoConnectionInfo as _, ProtocolVersion, RedisError};
 
+#[cfg(feature = "cluster")]
+use crate::cluster::{ClusterLink, ClusterOpener};
 use crate::connection::{Connection, Link, Opener};
 use crate::{RedisSessionStore, RedisStoreError};
 
@@ -179,11 +183,8 @@ impl RedisSessionStoreBuilder {
             }
             #[cfg(feature = "cluster")]
             Target::Cluster(nodes) => {
-                let (client, cluster) = self.connect_cluster(nodes).await?;
-                let config = redis::cluster::ClusterConfig::new()
-                    .set_connection_timeout(self.connect_timeout)
-                    .set_response_timeout(self.response_timeout);
-                (Opener::Cluster { client, config }, Link::Cluster(cluster))
+                let (opener, link) = self.connect_cluster(nodes).await?;
+                (Opener::Cluster(opener), Link::Cluster(link))
             }
         };
         Ok(RedisSessionStore::from_parts(
@@ -252,19 +253,12 @@ impl RedisSessionStoreBuilder {
         redis::Client::open(info).map_err(RedisStoreError::InvalidUrl)
     }
 
-    /// Connects to a cluster; returns the connection and the client that made it, from which
-    /// each thread opens its own.
+    /// Connects to a cluster; returns the first thread's link and what opens the others.
     #[cfg(feature = "cluster")]
     async fn connect_cluster(
         &self,
         nodes: &[String],
-    ) -> Result<
-        (
-            redis::cluster::ClusterClient,
-            redis::cluster_async::ClusterConnection,
-        ),
-        RedisStoreError,
-    > {
+    ) -> Result<(Arc<ClusterOpener>, ClusterLink), RedisStoreError> {
         for url in nodes {
             url.as_str()
                 .into_connection_info()
@@ -272,28 +266,42 @@ impl RedisSessionStoreBuilder {
             #[cfg(feature = "tls-rustls")]
             crate::tls::prepare(url);
         }
-        let builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
-            .connection_timeout(self.connect_timeout)
-            // Per attempt and, by default, for the whole request with its retries and
-            // redirections.
-            .response_timeout(self.response_timeout)
-            .tcp_settings(tcp_settings());
-        #[cfg(feature = "tls-rustls")]
-        let builder = match &self.tls_root_certificates {
-            Some(pem) => {
-                let client = builder
-                    .certs(crate::tls::certificates(pem))
-                    .build()
-                    .map_err(RedisStoreError::InvalidTls)?;
-                let connection = self.first_connection(client.get_async_connection()).await?;
-                return Ok((client, connection));
-            }
-            None => builder,
+        let config = redis::cluster::ClusterConfig::new()
+            .set_connection_timeout(self.connect_timeout)
+            .set_response_timeout(self.response_timeout);
+        let builder = || {
+            redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+                .connection_timeout(self.connect_timeout)
+                // Per attempt and, by default, for the whole request with its retries and
+                // redirections.
+                .response_timeout(self.response_timeout)
+                .tcp_settings(tcp_settings())
         };
+        let opener = ClusterOpener::new(
+            builder,
+            |builder| self.build_cluster_client(builder),
+            config,
+        )?;
+        let first = opener.retrying_client().get_async_connection();
+        let connection = self.first_connection(first).await?;
+        Ok((Arc::clone(&opener), opener.link(connection)))
+    }
+
+    /// Builds a cluster client, with the root certificates if any.
+    #[cfg(feature = "cluster")]
+    fn build_cluster_client(
+        &self,
+        builder: redis::cluster::ClusterClientBuilder,
+    ) -> Result<redis::cluster::ClusterClient, RedisStoreError> {
+        #[cfg(feature = "tls-rustls")]
+        if let Some(pem) = &self.tls_root_certificates {
+            return builder
+                .certs(crate::tls::certificates(pem))
+                .build()
+                .map_err(RedisStoreError::InvalidTls);
+        }
         // The URLs parsed: what is left to refuse is their combination (mixed credentials).
-        let client = builder.build().map_err(RedisStoreError::InvalidUrl)?;
-        let connection = self.first_connection(client.get_async_connection()).await?;
-        Ok((client, connection))
+        builder.build().map_err(RedisStoreError::InvalidUrl)
     }
 
     /// Awaits the first connection, bounded even if the client's own limits are not.

@@ -44,6 +44,16 @@ pub(crate) fn set(key: &str, text: &str, ttl: Duration, now: SystemTime) -> Cmd 
     cmd
 }
 
+/// `SET key <value> PX ttl XX`: like [`set`], but only over a live key; nil (nothing written)
+/// when the key is missing, whether it was deleted or expired. Sent a second time after a
+/// dropped connection, it writes the same value again, or nothing if the key was deleted in
+/// between: never a key that is gone.
+pub(crate) fn replace(key: &str, text: &str, ttl: Duration, now: SystemTime) -> Cmd {
+    let mut cmd = set(key, text, ttl, now);
+    cmd.arg("XX");
+    cmd
+}
+
 /// Replaces the value with `ARGV[2]` (time to live `ARGV[3]` ms) only if its text is exactly
 /// `ARGV[1]`; 1 if it did, 0 if not (a missing key is never created). A value in another form
 /// than this store's is all text.
@@ -161,6 +171,10 @@ mod tests {
         assert_eq!(
             args(&set("p:id", "{}", Duration::from_secs(2), now)),
             ["SET", "p:id", "@1002000 {}", "PX", "2000"]
+        );
+        assert_eq!(
+            args(&replace("p:id", "{}", Duration::from_secs(2), now)),
+            ["SET", "p:id", "@1002000 {}", "PX", "2000", "XX"]
         );
         assert_eq!(args(&del("p:id")), ["DEL", "p:id"]);
         let touch = args(&touch("p:id", Duration::ZERO, now));

@@ -28,6 +28,13 @@ pub(crate) struct Shared {
 }
 
 /// How to open one more connection, with the client and settings the store was built with.
+#[cfg_attr(
+    feature = "cluster",
+    expect(
+        clippy::large_enum_variant,
+        reason = "one per store, behind its `Arc`: the size does not matter"
+    )
+)]
 pub(crate) enum Opener {
     /// One server: the client that made the first connection (its protocol, RESP3 or RESP2,
     /// already settled) and the connection manager's settings.
@@ -37,14 +44,9 @@ pub(crate) enum Opener {
         /// Time limits and the retry policy.
         config: ConnectionManagerConfig,
     },
-    /// A Redis Cluster: the cluster client and its time limits.
+    /// A Redis Cluster: its clients (one with retries, one without) and time limits.
     #[cfg(feature = "cluster")]
-    Cluster {
-        /// The client of the first connection (nodes, TLS, TCP settings).
-        client: redis::cluster::ClusterClient,
-        /// The same time limits as the first connection.
-        config: redis::cluster::ClusterConfig,
-    },
+    Cluster(Arc<crate::cluster::ClusterOpener>),
 }
 
 /// One connection: what a thread sends its commands over.
@@ -52,9 +54,10 @@ pub(crate) enum Opener {
 pub(crate) enum Link {
     /// One server: a multiplexed connection that reconnects by itself.
     Single(ConnectionManager),
-    /// A Redis Cluster: one multiplexed connection per node, routed by key slot.
+    /// A Redis Cluster: one multiplexed connection per node, routed by key slot, and a
+    /// second one without retries for compare-and-swap, opened on first use.
     #[cfg(feature = "cluster")]
-    Cluster(redis::cluster_async::ClusterConnection),
+    Cluster(crate::cluster::ClusterLink),
 }
 
 /// The settings of every connection manager of a single-server store.
@@ -93,7 +96,10 @@ impl<'a> From<&'a Pipeline> for Request<'a> {
 }
 
 impl Request<'_> {
-    async fn send<T: FromRedisValue>(self, connection: &mut impl ConnectionLike) -> RedisResult<T> {
+    pub(crate) async fn send<T: FromRedisValue>(
+        self,
+        connection: &mut impl ConnectionLike,
+    ) -> RedisResult<T> {
         match self {
             Self::Cmd(cmd) => cmd.query_async(connection).await,
             Self::Pipeline(pipeline) => pipeline.query_async(connection).await,
@@ -104,14 +110,18 @@ impl Request<'_> {
 /// Whether a command may be sent again after the connection dropped under it.
 ///
 /// When a connection drops, a command may or may not have run on the server. Sending it again
-/// is only right when running it twice is the same as running it once (`GET`, `SET`, `DEL`,
-/// the `touch` script, which sets a time to live and an expiry). A compare-and-swap is not: had the first one swapped, the second would report
-/// a conflict, and the caller would apply its change a second time.
+/// is only right when running it twice is the same as running it once: `GET`, `SET`, `DEL`,
+/// `SET … XX` (`replace`: a second run writes the same text again, or nothing if the entry
+/// was deleted in between, so it never brings an entry back), and the `touch` script (sets a
+/// time to live and an expiry, never creates). A compare-and-swap is not: had the first one
+/// swapped, the second would report a conflict, and the caller would apply its change a
+/// second time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Retry {
     /// Idempotent: send once more on a fresh connection if the first one had dropped.
     Once,
-    /// Not idempotent: report the failure.
+    /// Not idempotent: report the failure. On a cluster, sent on a connection without the
+    /// cluster client's retries (see [`crate::cluster`]).
     Never,
 }
 
@@ -145,9 +155,7 @@ impl Shared {
                 ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?,
             )),
             #[cfg(feature = "cluster")]
-            Opener::Cluster { client, config } => Ok(Link::Cluster(
-                client.get_pending_async_connection_with_config(config.clone()),
-            )),
+            Opener::Cluster(opener) => Ok(Link::Cluster(opener.open())),
         }
     }
 }
@@ -203,9 +211,9 @@ impl Connection {
                 }
             }
             // The cluster client retries and reconnects by itself, bounded by its own
-            // overall response timeout.
+            // overall response timeout; a compare-and-swap goes on a link without retries.
             #[cfg(feature = "cluster")]
-            Link::Cluster(mut cluster) => request.send(&mut cluster).await,
+            Link::Cluster(link) => link.send(request, retry).await,
         }
     }
 
@@ -214,7 +222,7 @@ impl Connection {
         match self.shared.opener {
             Opener::Single { .. } => "single",
             #[cfg(feature = "cluster")]
-            Opener::Cluster { .. } => "cluster",
+            Opener::Cluster(_) => "cluster",
         }
     }
 }

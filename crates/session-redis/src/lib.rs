@@ -35,8 +35,10 @@
 //!
 //! A session lives under `<prefix><session ID>`, `session:` by default; give each application
 //! its own prefix when several share a Redis database. Each operation is one command and one
-//! round trip: `GET` (both loads), `SET … PX`, `DEL`, and an `EVAL` script for `touch` and
-//! `compare_and_swap`. Expiry is Redis's own: no sweeper, no stale reads. The value is
+//! round trip: `GET` (both loads), `SET … PX` (`save`), `SET … PX … XX` (`replace`: only over
+//! a live key, so a write for a session that was logged out or expired meanwhile never brings
+//! it back), `DEL`, and an `EVAL` script for `touch` and `compare_and_swap`. Expiry is Redis's
+//! own: no sweeper, no stale reads. The value is
 //! `@<expiry, ms since the Unix epoch> <text>`: the expiry travels with the text, so a load
 //! needs no second command (`PTTL`) to report it; `touch` rewrites that prefix and the time to
 //! live together, in Redis, keeping the text. A value in another form (written by someone
@@ -88,9 +90,11 @@
 //!   proxies) is detected when the store is built and spoken to in RESP2.
 //! - **One retry after a dropped connection.** A command that still meets a dropped
 //!   connection (over RESP2, or in the instant before the background reconnection) is sent
-//!   once more on the new connection, within the same time limit. Reads, `SET`, `DEL` and
-//!   the `touch` script are idempotent, so this is safe (actix-session added the same retry after its
-//!   issue #230). `compare_and_swap` is not, and is never sent twice: it fails with
+//!   once more on the new connection, within the same time limit. Reads, `SET`, `DEL`, the
+//!   `touch` script and `replace`'s `SET … XX` are idempotent, so this is safe (actix-session
+//!   added the same retry after its issue #230): a second `SET … XX` writes the same value
+//!   again, or nothing if the session was deleted in between, never a key that is gone.
+//!   `compare_and_swap` is not, and is never sent twice: it fails with
 //!   [`RedisStoreError::Unavailable`], and the next operation gets a new connection.
 //! - **Dead connections are found.** The redis crate replaces a connection on connection
 //!   errors, not on timeouts, so a connection whose packets vanish (a NAT or firewall forgot
@@ -132,20 +136,31 @@
 //! to the node holding the key's slot, follows `MOVED`/`ASK` redirections and reconnects to
 //! nodes by itself. Every command touches exactly one key, so no hash tags are needed. As with
 //! a single server, each thread and runtime has its own cluster connection (one connection
-//! per node it talks to), opened on first use: expect about `(workers + 1) × nodes`
-//! connections per store. The same time limits apply; the cluster client does its own
-//! retries within the response timeout, and this store adds none. Those retries include the
-//! `compare_and_swap` script after a lost connection: in the rare case where a swap ran but
-//! its reply was lost, the cluster client may report a conflict for a swap that happened,
-//! which the single-server store never does.
+//! per node it talks to), opened on first use. The same time limits apply; the cluster client
+//! does its own retries within the response timeout, and this store adds none, except for
+//! `compare_and_swap`.
+//!
+//! The cluster client's retries would send a `compare_and_swap` again after a dropped
+//! connection; had the first one swapped, the second would report a conflict and the caller
+//! would apply its change twice. So a thread's first `compare_and_swap` opens a second
+//! cluster connection, from a client without retries, which sends each swap once: a dropped
+//! connection fails it with [`RedisStoreError::Unavailable`], as on a single server. The
+//! store follows the redirections itself on that connection (`MOVED`, and `ASK` with
+//! `ASKING`, while slots move between nodes) and sends a swap again after a pause when the
+//! cluster refused it without running it (`TRYAGAIN`, `CLUSTERDOWN`, `LOADING`,
+//! `MASTERDOWN`, `READONLY`, or no connection to the node yet), within the response timeout.
+//! Expect up to `2 × (workers + 1) × nodes` connections per store (threads that never swap
+//! have one per node). The idempotent operations, `replace` and `touch` among them, keep the
+//! cluster client's retries.
 //!
 //! # Concurrent requests
 //!
 //! [`compare_and_swap`](session_core::SessionStore::compare_and_swap) is a Lua script on the
 //! session's key (`GET`, compare, `SET … PX`), which Redis runs atomically, so two requests
-//! updating one session cannot both win and no update is lost. It is the only command not
-//! sent again after a dropped connection by this store: had the first attempt swapped, the
-//! second would report a conflict and the caller would apply its change twice. (`WATCH`/`MULTI` could not
+//! updating one session cannot both win and no update is lost. It is the only command never
+//! sent again after a dropped connection, on a single server or a cluster: had the first
+//! attempt swapped, the second would report a conflict and the caller would apply its change
+//! twice. (`WATCH`/`MULTI` could not
 //! do this on a connection multiplexed between requests: `WATCH` state belongs to the
 //! connection.) A script on one key also works unchanged on a Redis Cluster.
 //!
@@ -159,6 +174,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod command;
 mod connection;
 mod error;

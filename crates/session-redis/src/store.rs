@@ -20,6 +20,7 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command, value};
 /// |---|---|
 /// | [`load`](SessionStore::load), [`load_entry`](SessionStore::load_entry) | `GET key` |
 /// | [`save`](SessionStore::save) | `SET key "@<expiry> text" PX ttl` |
+/// | [`replace`](SessionStore::replace) | `SET key "@<expiry> text" PX ttl XX`: only over a live key |
 /// | [`compare_and_swap`](SessionStore::compare_and_swap) | `EVAL` of a script: `GET`, compare the text, `SET … PX` |
 /// | [`delete`](SessionStore::delete) | `DEL key` |
 /// | [`touch`](SessionStore::touch) | `EVAL` of a script: `GET`, `SET "@<new expiry> text" PX ttl` |
@@ -58,9 +59,13 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command, value};
 /// store.save(&id, r#"{"cart":[1]}"#, Duration::from_secs(3600)).await?;
 /// assert_eq!(store.load(&id).await?.as_deref(), Some(r#"{"cart":[1]}"#));
 /// assert!(store.touch(&id, Duration::from_secs(7200)).await?);
+/// assert!(store.replace(&id, r#"{"cart":[1,2]}"#, Duration::from_secs(3600)).await?);
 /// store.delete(&id).await?;
 /// assert_eq!(store.load(&id).await?, None);
 /// assert!(!store.touch(&id, Duration::from_secs(60)).await?);
+/// // A logout stays a logout: `replace` writes only over a live entry.
+/// assert!(!store.replace(&id, r#"{"cart":[1,2,3]}"#, Duration::from_secs(3600)).await?);
+/// assert_eq!(store.load(&id).await?, None);
 /// # Ok(())
 /// # }
 /// ```
@@ -193,6 +198,14 @@ impl SessionStore for RedisSessionStore {
         Ok(self.query(&cmd, Retry::Once).await?)
     }
 
+    async fn replace(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let cmd = command::replace(&self.key(id), text, ttl, SystemTime::now());
+        // `OK` when written, nil when there was no live key. Safe to send twice (see
+        // `command::replace`).
+        let written: Option<redis::Value> = self.query(&cmd, Retry::Once).await?;
+        Ok(written.is_some())
+    }
+
     async fn compare_and_swap(
         &self,
         id: &SessionId,
@@ -212,6 +225,8 @@ impl SessionStore for RedisSessionStore {
 
     async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
         let cmd = command::touch(&self.key(id), ttl, SystemTime::now());
+        // Safe to send twice: a second run sets the same text, time to live and expiry again
+        // (from a moment later), and never creates a key.
         Ok(self.query(&cmd, Retry::Once).await?)
     }
 }

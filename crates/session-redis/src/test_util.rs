@@ -18,7 +18,7 @@
 //! ```
 #![allow(clippy::missing_panics_doc)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -199,11 +199,11 @@ impl RedisServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("exited with {status}: {}", self.log()));
             }
-            // A TLS port cannot be pinged in plain text; Redis listens once it is ready.
+            // A TLS port cannot be asked in plain text; Redis listens once it is ready.
             let ready = if self.tls {
                 TcpStream::connect(("127.0.0.1", self.port)).is_ok()
             } else {
-                answers_ping(self.port)
+                is_served_by(self.port, self.child.id())
             };
             if ready {
                 return Ok(());
@@ -289,16 +289,35 @@ fn make_certificates(dir: &Path) {
     }
 }
 
-/// True when a server on `port` answers `PING` (or asks for a password first).
-fn answers_ping(port: u16) -> bool {
+/// True when the server on `port` answers and is the process `pid`: another test's server
+/// (or a proxy) that took the port first, while this one failed to bind it, is not ready. A
+/// server that asks for a password first cannot tell its process: it counts as ready.
+fn is_served_by(port: u16, pid: u32) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    if stream.write_all(b"PING\r\n").is_err() {
+    if stream.write_all(b"INFO server\r\n").is_err() {
         return false;
     }
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).is_ok()
-        && (line.starts_with("+PONG") || line.starts_with("-NOAUTH"))
+    if reader.read_line(&mut line).is_err() {
+        return false;
+    }
+    if line.starts_with("-NOAUTH") {
+        return true;
+    }
+    // A bulk string: `$<length>`, then that many bytes of `field:value` lines.
+    let Some(Ok(length)) = line.trim_end().strip_prefix('$').map(str::parse::<usize>) else {
+        return false;
+    };
+    let mut info = vec![0; length];
+    if reader.read_exact(&mut info).is_err() {
+        return false;
+    }
+    let expected = format!("process_id:{pid}");
+    String::from_utf8_lossy(&info)
+        .lines()
+        .any(|line| line == expected)
 }

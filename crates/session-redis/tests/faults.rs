@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use session_core::{SessionId, SessionStore, StoreError};
 use session_redis::RedisSessionStore;
 
-use common::{RedisServer, private_server, raw};
+use common::proxy::Proxy;
+use common::{CAS_MARKER, RedisServer, increment, private_server, raw};
 
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Failed operations must end well before this, whatever the failure.
@@ -298,6 +299,35 @@ async fn compare_and_swap_is_not_sent_twice_over_resp2() {
     assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("v1"));
     assert!(store.compare_and_swap(&id, "v1", "v2", ttl).await.unwrap());
     assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("v2"));
+}
+
+/// A swap that ran but whose reply was lost (the connection dropped in between) fails: it is
+/// not sent again, which would find its own result, report a conflict, and have the caller
+/// apply its change twice. The Redis Cluster counterpart is in `cluster_cas.rs`.
+#[actix_rt::test]
+async fn a_swap_whose_reply_is_lost_fails_and_is_applied_once() {
+    let Some(server) = private_server("lost_swap_reply", &[]) else {
+        return;
+    };
+    let proxy = Proxy::start(server.port()).await;
+    let store = store_on_url(&format!("redis://127.0.0.1:{}", proxy.port())).await;
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    store.save(&id, "0", ttl).await.unwrap();
+
+    proxy.lose_reply_to(CAS_MARKER);
+    let result = increment(&store, &id, ttl).await;
+    assert_eq!(proxy.lost_replies(), 1, "the swap's reply was lost");
+    let counter = store.load(&id).await.unwrap();
+    assert_eq!(counter.as_deref(), Some("1"), "applied once; {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+    increment(&store, &id, ttl)
+        .await
+        .expect("the next increment");
+    assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("2"));
 }
 
 /// Redis is replaced by something that accepts connections and never answers (a hung host,

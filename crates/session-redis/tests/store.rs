@@ -290,6 +290,97 @@ async fn compare_and_swap_sets_the_ttl_and_loses_no_concurrent_update() {
     session_core::test_util::run_concurrent_update_check(&store, 8, 25).await;
 }
 
+/// How many times the server ran each of `commands` (`INFO commandstats`).
+async fn command_calls(url: &str, commands: &[&str]) -> Vec<u64> {
+    let mut connection = raw(url).await;
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    commands
+        .iter()
+        .map(|command| {
+            let prefix = format!("cmdstat_{command}:calls=");
+            info.lines()
+                .find_map(|line| line.strip_prefix(&prefix))
+                .and_then(|rest| rest.split(',').next())
+                .map_or(0, |calls| calls.parse().expect("a count"))
+        })
+        .collect()
+}
+
+/// Issue #11, item 3: `replace` is one `SET … XX`, atomic in Redis, not a read then a
+/// conditional write; it rewrites the value in this store's layout over a live key, and
+/// leaves no key where the session was deleted (a logout) or expired.
+#[actix_rt::test]
+async fn replace_is_one_set_xx_and_never_recreates_a_key() {
+    // A server of its own: the command counts are the store's alone.
+    let Some(server) = private_server("replace_is_one_set_xx", &[]) else {
+        return;
+    };
+    let prefix = unique_prefix("replace");
+    let store = store_with_prefix(&server.url(), &prefix).await;
+    let mut raw = raw(&server.url()).await;
+    let id = SessionId::generate();
+    let key = format!("{prefix}{}", id.as_str());
+    let counted = ["get", "set", "eval"];
+
+    store.save(&id, "v1", Duration::from_secs(5)).await.unwrap();
+    let before = command_calls(&server.url(), &counted).await;
+    assert!(
+        store
+            .replace(&id, "v2", Duration::from_secs(600))
+            .await
+            .unwrap()
+    );
+    let after = command_calls(&server.url(), &counted).await;
+    assert_eq!(
+        [
+            after[0] - before[0],
+            after[1] - before[1],
+            after[2] - before[2]
+        ],
+        [0, 1, 0],
+        "GET, SET and EVAL calls of one replace"
+    );
+    let stored: Option<String> = raw.get(&key).await.unwrap();
+    assert_eq!(stored_text(stored).as_deref(), Some("v2"));
+    let pttl: i64 = raw.pttl(&key).await.unwrap();
+    assert!(
+        (599_000..=600_000).contains(&pttl),
+        "PTTL after replace: {pttl}"
+    );
+
+    let () = raw.del(&key).await.unwrap();
+    assert!(
+        !store
+            .replace(&id, "v3", Duration::from_secs(600))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !raw.exists::<_, bool>(&key).await.unwrap(),
+        "replace after DEL must leave no key"
+    );
+
+    store
+        .save(&id, "v4", Duration::from_millis(20))
+        .await
+        .unwrap();
+    actix_rt::time::sleep(Duration::from_millis(60)).await;
+    assert!(
+        !store
+            .replace(&id, "v5", Duration::from_secs(600))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !raw.exists::<_, bool>(&key).await.unwrap(),
+        "replace after expiry must leave no key"
+    );
+}
+
 #[actix_rt::test]
 async fn zero_and_huge_ttls_are_accepted() {
     let Some(redis) = redis("zero_and_huge_ttls_are_accepted") else {
