@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use session_core::SessionId;
 
-use crate::FsStoreError;
+use crate::{FsStoreError, secure};
 
 /// The first line of every session file.
 const FORMAT_LINE: &[u8] = b"session-fs 1\n";
@@ -22,6 +22,9 @@ const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 /// The file whose lock serializes the writes of one shard, across processes.
 pub(crate) const LOCK_FILE: &str = ".lock";
+
+/// How often taking a shard's lock is tried while sweeps keep pruning the shard.
+const LOCK_ATTEMPTS: usize = 4;
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -37,20 +40,9 @@ pub(crate) fn expiry_after(ttl: Duration) -> SystemTime {
     SystemTime::now() + ttl.min(MAX_TTL)
 }
 
-/// Creates a directory readable only by its owner; an existing one is fine.
-pub(crate) fn create_private_dir(path: &Path, recursive: bool) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(recursive);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    match builder.create(path) {
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-        other => other,
-    }
-}
-
 fn create_private_file(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
+    // `create_new` (`O_EXCL`) never follows a symbolic link.
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
@@ -58,43 +50,80 @@ fn create_private_file(path: &Path) -> io::Result<File> {
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {
-    File::open(path)?.sync_all()
+    secure::open_dir(path)?.sync_all()
 }
 
-/// Runs `f` holding the shard's write lock (an exclusive `flock` of `<shard>/.lock`, so other
-/// processes wait too). With `create`, a missing shard directory is created; without, a missing
+/// Checks the shard directory, creating it first when `create` is set and it is missing;
+/// `false` when it does not exist (without `create`, there is then nothing to change).
+fn ensure_shard(
+    root: &Path,
+    dir: &Path,
+    create: bool,
+    durable: bool,
+) -> Result<bool, FsStoreError> {
+    let exists = secure::check_shard(dir)?;
+    if exists || !create {
+        return Ok(exists);
+    }
+    secure::create_private_dir(dir, false).map_err(FsStoreError::io("create shard"))?;
+    if durable {
+        sync_dir(root).map_err(FsStoreError::io("sync root"))?;
+    }
+    secure::check_shard(dir)
+}
+
+/// Takes the shard's write lock: an exclusive `flock` of `<shard>/.lock`, so other processes
+/// wait too. `None` when the shard is missing and `create` is not set. A sweep prunes only
+/// empty shards, and removes a lock file only while holding its lock: the loop starts over
+/// when the shard or the lock file went away meanwhile.
+fn lock_shard(
+    root: &Path,
+    id: &SessionId,
+    create: bool,
+    durable: bool,
+) -> Result<Option<File>, FsStoreError> {
+    let dir = shard_dir(root, id);
+    let path = dir.join(LOCK_FILE);
+    for _ in 0..LOCK_ATTEMPTS {
+        if !ensure_shard(root, &dir, create, durable)? {
+            if create {
+                continue; // A sweep pruned the shard we just created: once more.
+            }
+            return Ok(None);
+        }
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        // `None`: a sweep pruned the shard meanwhile.
+        let Some((lock, seen)) = secure::open_entry(&mut options, &path, "lock file")? else {
+            continue;
+        };
+        lock.lock().map_err(FsStoreError::io("lock"))?;
+        // A sweep may have removed the lock file while we waited: that lock locks nothing.
+        if secure::is_still(&path, &seen).map_err(FsStoreError::io("stat lock"))? {
+            return Ok(Some(lock));
+        }
+    }
+    Err(FsStoreError::io("open lock")(
+        io::ErrorKind::NotFound.into(),
+    ))
+}
+
+/// Runs `f` holding the shard's write lock (see [`lock_shard`]). Without `create`, a missing
 /// shard means there is nothing to change and `f` is not run.
 fn with_shard_lock<T>(
     root: &Path,
     id: &SessionId,
     create: bool,
     durable: bool,
-    f: impl FnOnce() -> Result<T, FsStoreError>,
+    f: impl FnOnce(&Path) -> Result<T, FsStoreError>,
 ) -> Result<Option<T>, FsStoreError> {
-    let dir = shard_dir(root, id);
-    let path = dir.join(LOCK_FILE);
-    let mut attempts = 0;
-    let lock = loop {
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&path) {
-            Ok(file) => break file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound && create && attempts < 3 => {
-                attempts += 1;
-                create_private_dir(&dir, false).map_err(FsStoreError::io("create shard"))?;
-                if durable {
-                    sync_dir(root).map_err(FsStoreError::io("sync root"))?;
-                }
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
-            Err(error) => return Err(FsStoreError::io("open lock")(error)),
-        }
+    let Some(lock) = lock_shard(root, id, create, durable)? else {
+        return Ok(None);
     };
-    lock.lock().map_err(FsStoreError::io("lock"))?;
+    let result = f(&session_file(root, id));
     // Closing the file releases the lock.
-    let result = f();
     drop(lock);
     result.map(Some)
 }
@@ -107,15 +136,15 @@ pub(crate) fn save(
     expires_at: SystemTime,
     durable: bool,
 ) -> Result<(), FsStoreError> {
-    with_shard_lock(root, id, true, durable, || {
-        write(root, id, text, expires_at, durable)
+    with_shard_lock(root, id, true, durable, |path| {
+        write(path, text, expires_at, durable)
     })
     .map(drop)
 }
 
 /// Deletes under the shard lock.
 pub(crate) fn delete(root: &Path, id: &SessionId) -> Result<(), FsStoreError> {
-    with_shard_lock(root, id, false, false, || remove(&session_file(root, id))).map(drop)
+    with_shard_lock(root, id, false, false, remove).map(drop)
 }
 
 /// Replaces the session's text only if it is still `expected`, under the shard lock.
@@ -127,9 +156,9 @@ pub(crate) fn compare_and_swap(
     expires_at: SystemTime,
     durable: bool,
 ) -> Result<bool, FsStoreError> {
-    let swapped = with_shard_lock(root, id, false, durable, || match read(root, id)? {
+    let swapped = with_shard_lock(root, id, false, durable, |path| match read_file(path)? {
         Some((current, _)) if current == expected => {
-            write(root, id, new, expires_at, durable)?;
+            write(path, new, expires_at, durable)?;
             Ok(true)
         }
         _ => Ok(false),
@@ -137,38 +166,42 @@ pub(crate) fn compare_and_swap(
     Ok(swapped.unwrap_or(false))
 }
 
-/// Writes the session atomically: a temporary file in the same directory, flushed, given its
-/// expiry, then renamed over the old file. A crash at any point leaves the old file or the new
-/// one, never a torn or empty one. With `durable`, file and directory are fsynced.
-fn write(
+/// Replaces the session's text only if a live session is there, under the shard lock: a
+/// session deleted or expired meanwhile stays gone, whichever process deleted it.
+pub(crate) fn replace(
     root: &Path,
     id: &SessionId,
     text: &str,
     expires_at: SystemTime,
     durable: bool,
+) -> Result<bool, FsStoreError> {
+    let replaced = with_shard_lock(root, id, false, durable, |path| {
+        if read_file(path)?.is_none() {
+            return Ok(false);
+        }
+        write(path, text, expires_at, durable).map(|()| true)
+    })?;
+    Ok(replaced.unwrap_or(false))
+}
+
+/// Writes the session file at `path` atomically: a temporary file in the same directory,
+/// flushed, given its expiry, then renamed over the old file (a rename replaces a symbolic
+/// link itself, never its target). A crash at any point leaves the old file or the new one,
+/// never a torn or empty one. With `durable`, file and directory are fsynced. Called under the
+/// shard lock, so a sweep cannot prune the shard meanwhile.
+fn write(
+    path: &Path,
+    text: &str,
+    expires_at: SystemTime,
+    durable: bool,
 ) -> Result<(), FsStoreError> {
-    let dir = shard_dir(root, id);
-    let temp = dir.join(format!(
-        ".{}.{}.{}{TEMP_SUFFIX}",
-        id.as_str(),
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(
+        ".{name}.{}.{}{TEMP_SUFFIX}",
         std::process::id(),
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    // A sweep may prune the shard directory between our mkdir and our create: try again.
-    let mut attempts = 0;
-    let mut file = loop {
-        match create_private_file(&temp) {
-            Ok(file) => break file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound && attempts < 3 => {
-                attempts += 1;
-                create_private_dir(&dir, false).map_err(FsStoreError::io("create shard"))?;
-                if durable {
-                    sync_dir(root).map_err(FsStoreError::io("sync root"))?;
-                }
-            }
-            Err(error) => return Err(FsStoreError::io("create temporary file")(error)),
-        }
-    };
+    let mut file = create_private_file(&temp).map_err(FsStoreError::io("create temporary file"))?;
     let written = (|| {
         file.write_all(FORMAT_LINE)?;
         file.write_all(text.as_bytes())?;
@@ -177,14 +210,15 @@ fn write(
         }
         file.set_modified(expires_at)?;
         drop(file);
-        fs::rename(&temp, dir.join(id.as_str()))
+        fs::rename(&temp, path)
     })();
     if let Err(error) = written {
         let _ = fs::remove_file(&temp);
         return Err(FsStoreError::io("write")(error));
     }
     if durable {
-        sync_dir(&dir).map_err(FsStoreError::io("sync shard"))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        sync_dir(dir).map_err(FsStoreError::io("sync shard"))?;
     }
     Ok(())
 }
@@ -196,17 +230,23 @@ pub(crate) fn read(
     root: &Path,
     id: &SessionId,
 ) -> Result<Option<(String, SystemTime)>, FsStoreError> {
-    let path = session_file(root, id);
-    let mut file = match File::open(&path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(FsStoreError::io("open")(error)),
+    if !secure::check_shard(&shard_dir(root, id))? {
+        return Ok(None);
+    }
+    read_file(&session_file(root, id))
+}
+
+/// [`read`] once the shard is checked.
+fn read_file(path: &Path) -> Result<Option<(String, SystemTime)>, FsStoreError> {
+    let Some((mut file, metadata)) =
+        secure::open_entry(OpenOptions::new().read(true), path, "file")?
+    else {
+        return Ok(None);
     };
     // Metadata and content come from the same open file, even if a writer renames meanwhile.
-    let metadata = file.metadata().map_err(FsStoreError::io("stat"))?;
     let expires_at = metadata.modified().map_err(FsStoreError::io("stat"))?;
     if expires_at <= SystemTime::now() {
-        remove_if_unchanged(&path, &metadata)?;
+        remove_if_unchanged(path, &metadata)?;
         return Ok(None);
     }
     let mut bytes = Vec::new();
@@ -219,7 +259,7 @@ pub(crate) fn read(
         Some(text) => Ok(Some((text.to_owned(), expires_at))),
         None => {
             tracing::warn!("removing a session file that is not in session-fs format");
-            remove_if_unchanged(&path, &metadata)?;
+            remove_if_unchanged(path, &metadata)?;
             Ok(None)
         }
     }
@@ -231,13 +271,14 @@ pub(crate) fn touch(
     id: &SessionId,
     expires_at: SystemTime,
 ) -> Result<bool, FsStoreError> {
+    if !secure::check_shard(&shard_dir(root, id))? {
+        return Ok(false);
+    }
     let path = session_file(root, id);
-    let file = match OpenOptions::new().write(true).open(&path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(error) => return Err(FsStoreError::io("open")(error)),
+    let Some((file, metadata)) = secure::open_entry(OpenOptions::new().write(true), &path, "file")?
+    else {
+        return Ok(false);
     };
-    let metadata = file.metadata().map_err(FsStoreError::io("stat"))?;
     if metadata.modified().map_err(FsStoreError::io("stat"))? <= SystemTime::now() {
         drop(file);
         remove_if_unchanged(&path, &metadata)?;
@@ -261,19 +302,8 @@ pub(crate) fn remove(path: &Path) -> Result<(), FsStoreError> {
 /// Removes the file at `path` unless a writer has meanwhile renamed a new file over the one
 /// described by `seen` (a fresh session must not be deleted for its predecessor's expiry).
 fn remove_if_unchanged(path: &Path, seen: &fs::Metadata) -> Result<(), FsStoreError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        match fs::metadata(path) {
-            Ok(now) if now.dev() == seen.dev() && now.ino() == seen.ino() => remove(path),
-            Ok(_) => Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(FsStoreError::io("stat")(error)),
-        }
+    if secure::is_still(path, seen).map_err(FsStoreError::io("stat"))? {
+        remove(path)?;
     }
-    #[cfg(not(unix))]
-    {
-        let _ = seen;
-        remove(path)
-    }
+    Ok(())
 }

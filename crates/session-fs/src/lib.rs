@@ -1,8 +1,9 @@
 //! # session-fs
 //!
 //! A directory storage for typed sessions that you can trust on a single host: atomic and
-//! durable writes, native expiry, owner-only permissions, no cache (several processes can share
-//! a directory), and no way for a client to name a path.
+//! durable writes, native expiry, owner-only permissions (directories that others could write
+//! into and symbolic links are refused, never used), no cache (several processes can share a
+//! directory), and no way for a client to name a path.
 //!
 //! Use it through `session-actix` with the `fs` feature, or directly as a
 //! [`SessionStore`](session_core::SessionStore).
@@ -28,9 +29,10 @@
 
 mod error;
 mod layout;
+mod secure;
 mod store;
 mod sweep;
 
-pub use crate::error::FsStoreError;
+pub use crate::error::{DirectoryProblem, FsStoreError};
 pub use crate::store::{Durability, FsSessionStore};
 pub use crate::sweep::SweepReport;

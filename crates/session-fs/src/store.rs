@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use session_core::{SessionId, SessionStore, StoreError, StoredEntry};
 
 use crate::sweep::{SweepReport, sweep};
-use crate::{FsStoreError, layout};
+use crate::{FsStoreError, layout, secure};
 
 /// Sessions as files in a directory: one file per session, written atomically, expiring by
 /// themselves, safe to share between processes on one host.
@@ -21,10 +21,16 @@ use crate::{FsStoreError, layout};
 /// - **Expiry**: a file's modification time is its expiry; reading an expired session removes
 ///   it, [`FsSessionStore::sweep_expired`] removes all expired files and empty shards, and
 ///   [`FsSessionStore::spawn_sweeper`] does that periodically.
-/// - **Permissions** (Unix): files `0600`, directories `0700`.
+/// - **Permissions** (Unix): files `0600`, directories `0700`. The root must be a real
+///   directory (not a symbolic link) of the process's effective user that group and others
+///   cannot write into, shard directories likewise and `0700`, and files are opened without
+///   following symbolic links: see [`FsSessionStore::new`] for what is refused and what is
+///   fixed.
 /// - **Several processes** may share a root: there is no cache, every read sees the latest
 ///   completed write, and writes to a shard are serialized by a lock file (`flock`), so
-///   [`compare_and_swap`](SessionStore::compare_and_swap) is atomic across processes too.
+///   [`compare_and_swap`](SessionStore::compare_and_swap) and
+///   [`replace`](SessionStore::replace) (which never brings back a session another process
+///   deleted) are atomic across processes too.
 ///
 /// File operations run on the Tokio blocking pool (the runtime under actix-web).
 ///
@@ -72,18 +78,52 @@ impl FsSessionStore {
     /// A store in `root`, which is created (mode `0700`) if missing. Nothing else is ever
     /// created until a session is written.
     ///
+    /// # What is checked (Unix)
+    ///
+    /// Whoever can write into the root can plant, swap or link session files, so an existing
+    /// root is checked through an open handle (what is checked is what is used):
+    ///
+    /// - a **symbolic link** is refused (a trailing `/` does not get one past): give the real
+    ///   directory's path;
+    /// - a directory **owned by another user** than the process's effective user is refused:
+    ///   this store cannot know who else reads or changes it;
+    /// - a directory **writable by group or others** is refused, though we own it and could
+    ///   `chmod` it: files may already have been planted there, and chmod would make them
+    ///   look trusted. The error names the `chmod 700` to run once its content is checked;
+    /// - **read or search bits for group or others** on our own directory are removed (mode
+    ///   `0700`, with a warning in the log): they never let anyone write, so nothing in it can
+    ///   be planted, and refusing would break the common `mkdir` with a `022` umask.
+    ///
+    /// Shard directories are checked before every use, and refused when they are not
+    /// `0700`-or-stricter directories of ours (this crate creates them so): the request gets a
+    /// [`StoreError`] and nothing is read from or written into them. Session files and lock
+    /// files are opened with `O_NOFOLLOW`: a symbolic link is never followed, and anything but
+    /// a regular file is refused ([`FsStoreError::UnsafeFile`]).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use session_fs::{DirectoryProblem, FsSessionStore, FsStoreError};
+    ///
+    /// match FsSessionStore::new("/srv/app/sessions") {
+    ///     Ok(store) => println!("sessions in {}", store.root().display()),
+    ///     Err(FsStoreError::UnsafeDirectory { problem: DirectoryProblem::WritableByOthers { .. }, .. }) => {
+    ///         eprintln!("someone else may have written into the session directory");
+    ///     }
+    ///     Err(error) => eprintln!("{error}"),
+    /// }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`FsStoreError::CreateRoot`] when the directory cannot be created and
-    /// [`FsStoreError::NotADirectory`] when `root` is something else.
+    /// [`FsStoreError::CreateRoot`] when the directory cannot be created,
+    /// [`FsStoreError::NotADirectory`] when `root` is something else,
+    /// [`FsStoreError::UnsafeDirectory`] when it is refused as above, and
+    /// [`FsStoreError::InspectRoot`] when it cannot be opened, checked or tightened.
     pub fn new(root: impl AsRef<Path>) -> Result<Self, FsStoreError> {
-        let root = root.as_ref().to_path_buf();
-        if root.exists() && !root.is_dir() {
-            return Err(FsStoreError::NotADirectory { root });
-        }
-        if let Err(source) = layout::create_private_dir(&root, true) {
-            return Err(FsStoreError::CreateRoot { root, source });
-        }
+        // Without a trailing `/`, which would make the kernel follow a symbolic link.
+        let root: PathBuf = root.as_ref().components().collect();
+        secure::prepare_root(&root)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 root,
@@ -172,6 +212,21 @@ impl SessionStore for FsSessionStore {
         let expires_at = layout::expiry_after(ttl);
         self.blocking(move |root, durability| {
             layout::save(
+                root,
+                &id,
+                &text,
+                expires_at,
+                durability == Durability::Fsync,
+            )
+        })
+        .await
+    }
+
+    async fn replace(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let (id, text) = (id.clone(), text.to_owned());
+        let expires_at = layout::expiry_after(ttl);
+        self.blocking(move |root, durability| {
+            layout::replace(
                 root,
                 &id,
                 &text,

@@ -5,8 +5,8 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::FsStoreError;
 use crate::layout::{LOCK_FILE, TEMP_SUFFIX};
+use crate::{FsStoreError, secure};
 
 /// A temporary file untouched for this long belongs to a writer that crashed.
 const ABANDONED_AFTER: Duration = Duration::from_secs(60);
@@ -52,6 +52,10 @@ pub(crate) fn sweep(root: &Path, now: SystemTime) -> Result<SweepReport, FsStore
         if !is_dir || !shard.file_name().to_str().is_some_and(is_shard_name) {
             continue;
         }
+        if let Err(error) = secure::check_shard(&shard.path()) {
+            tracing::warn!(%error, "not sweeping an unsafe session shard");
+            continue;
+        }
         if let Err(error) = sweep_shard(&shard.path(), now, &mut report) {
             tracing::warn!(%error, "could not sweep a session shard");
         }
@@ -66,9 +70,14 @@ fn sweep_shard(dir: &Path, now: SystemTime, report: &mut SweepReport) -> io::Res
         if entry.file_name() == LOCK_FILE {
             continue;
         }
+        // Not following links; anything but a regular file was planted: left alone.
         let Ok(metadata) = entry.metadata() else {
             continue;
         };
+        if !metadata.is_file() {
+            sessions_left = true;
+            continue;
+        }
         let is_temp = entry
             .file_name()
             .to_str()
@@ -100,14 +109,15 @@ fn sweep_shard(dir: &Path, now: SystemTime, report: &mut SweepReport) -> io::Res
 /// fails, as it should, if a writer has just put a file there.
 fn prune_shard(dir: &Path, report: &mut SweepReport) {
     let lock_path = dir.join(LOCK_FILE);
-    match fs::File::open(&lock_path) {
-        Ok(lock) => {
+    match secure::open_entry(fs::OpenOptions::new().read(true), &lock_path, "lock file") {
+        Ok(Some((lock, _))) => {
             if lock.try_lock().is_err() {
                 return;
             }
+            // A writer waiting for this lock sees the file gone and takes a new one.
             let _ = fs::remove_file(&lock_path);
         }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Ok(None) => {}
         Err(_) => return,
     }
     if fs::remove_dir(dir).is_ok() {
@@ -123,7 +133,7 @@ mod tests {
     fn abandoned_temporary_files_are_removed_once_old() {
         let dir = tempfile::tempdir().unwrap();
         let shard = dir.path().join("ab");
-        fs::create_dir(&shard).unwrap();
+        secure::create_private_dir(&shard, false).unwrap();
         fs::write(shard.join(format!(".abc.1.1{TEMP_SUFFIX}")), "partial").unwrap();
         fs::write(dir.path().join("not-a-shard.txt"), "left alone").unwrap();
         let now = SystemTime::now();
