@@ -112,6 +112,13 @@ pub enum StoreError {
         /// The operation, such as `compare_and_swap`.
         operation: &'static str,
     },
+    /// An operation built on compare-and-swap lost to concurrent writes of the same entry
+    /// every time it tried.
+    #[error("session storage: {operation} kept losing to concurrent writes")]
+    Contended {
+        /// The operation, such as `replace`.
+        operation: &'static str,
+    },
 }
 
 impl StoreError {

@@ -102,14 +102,16 @@ pub trait SessionStore: Send + Sync + 'static {
     /// there; tells whether it was. An entry that was deleted or expired stays gone.
     ///
     /// The default reads the entry and swaps it with [`SessionStore::compare_and_swap`],
-    /// retrying while other writes get in between, so it is atomic wherever
-    /// `compare_and_swap` is. A store without `compare_and_swap` falls back to a read then
+    /// retrying while other writes get in between (up to 100 times, then
+    /// [`StoreError::Contended`]), so it is atomic wherever `compare_and_swap` is. A store
+    /// without `compare_and_swap` falls back to a read then
     /// [`SessionStore::save`], which leaves a short window in which a deletion can be undone:
     /// implement this method natively (Redis `SET … XX`, an `UPDATE`) where the backend can.
     ///
     /// # Errors
     ///
-    /// [`StoreError`] when the storage failed.
+    /// [`StoreError`] when the storage failed, [`StoreError::Contended`] from the default
+    /// when every attempt lost to another write.
     fn replace(
         &self,
         id: &SessionId,
@@ -117,23 +119,24 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         async move {
-            const ATTEMPTS: usize = 16;
+            const ATTEMPTS: usize = 100;
             for _ in 0..ATTEMPTS {
                 let Some(current) = self.load(id).await? else {
                     return Ok(false);
                 };
                 match self.compare_and_swap(id, &current, text, ttl).await {
                     Ok(true) => return Ok(true),
-                    Ok(false) => continue,
+                    Ok(false) => {}
                     Err(StoreError::Unsupported { .. }) => {
                         return self.save(id, text, ttl).await.map(|()| true);
                     }
                     Err(error) => return Err(error),
                 }
             }
-            // Every attempt lost to another write: the entry is alive and busy; the last of
-            // the concurrent writes wins, as with `save`.
-            self.save(id, text, ttl).await.map(|()| true)
+            // Never a blind `save` here: that could bring back an entry deleted meanwhile.
+            Err(StoreError::Contended {
+                operation: "replace",
+            })
         }
     }
 
@@ -275,5 +278,82 @@ impl<S: SessionStore> DynSessionStore for S {
 
     fn touch<'a>(&'a self, id: &'a SessionId, ttl: Duration) -> StoreFuture<'a, bool> {
         Box::pin(SessionStore::touch(self, id, ttl))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use futures::executor::block_on;
+
+    use super::*;
+
+    /// A store whose entry changes between every read and swap (`contended`), or that cannot
+    /// swap at all.
+    struct Store {
+        text: Mutex<Option<String>>,
+        contended: bool,
+    }
+
+    impl SessionStore for Store {
+        async fn load(&self, _: &SessionId) -> Result<Option<String>, StoreError> {
+            Ok(self.text.lock().unwrap().clone())
+        }
+        async fn save(&self, _: &SessionId, text: &str, _: Duration) -> Result<(), StoreError> {
+            *self.text.lock().unwrap() = Some(text.to_owned());
+            Ok(())
+        }
+        async fn compare_and_swap(
+            &self,
+            _: &SessionId,
+            _: &str,
+            _: &str,
+            _: Duration,
+        ) -> Result<bool, StoreError> {
+            if self.contended {
+                Ok(false)
+            } else {
+                Err(StoreError::Unsupported {
+                    operation: "compare_and_swap",
+                })
+            }
+        }
+        async fn delete(&self, _: &SessionId) -> Result<(), StoreError> {
+            *self.text.lock().unwrap() = None;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_default_replace_never_saves_blindly_after_losing_every_swap() {
+        let store = Store {
+            text: Mutex::new(Some("old".into())),
+            contended: true,
+        };
+        let id = SessionId::generate();
+        let result = block_on(SessionStore::replace(
+            &store,
+            &id,
+            "new",
+            Duration::from_secs(1),
+        ));
+        assert!(matches!(result, Err(StoreError::Contended { .. })));
+        assert_eq!(store.text.lock().unwrap().as_deref(), Some("old"));
+    }
+
+    #[test]
+    fn the_default_replace_without_swaps_writes_only_over_an_entry() {
+        let store = Store {
+            text: Mutex::new(None),
+            contended: false,
+        };
+        let id = SessionId::generate();
+        let ttl = Duration::from_secs(1);
+        assert!(!block_on(SessionStore::replace(&store, &id, "new", ttl)).unwrap());
+        assert_eq!(*store.text.lock().unwrap(), None);
+        block_on(SessionStore::save(&store, &id, "old", ttl)).unwrap();
+        assert!(block_on(SessionStore::replace(&store, &id, "new", ttl)).unwrap());
+        assert_eq!(store.text.lock().unwrap().as_deref(), Some("new"));
     }
 }
