@@ -66,6 +66,7 @@ async fn all_operations_fail(
             expect_failure("load", accept, store.load(id)).await,
             expect_failure("load_entry", accept, store.load_entry(id)).await,
             expect_failure("save", accept, store.save(id, "x", ttl)).await,
+            expect_failure("replace", accept, store.replace(id, "x", ttl)).await,
             expect_failure("touch", accept, store.touch(id, ttl)).await,
             expect_failure(
                 "compare_and_swap",
