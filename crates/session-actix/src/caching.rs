@@ -2,7 +2,8 @@
 //!
 //! - A response that carries a new session value or ID (or drops one) gets
 //!   `Cache-Control: no-store`, so that no shared cache keeps one user's session for another,
-//!   unless the application set its own `Cache-Control`.
+//!   unless the application set its own `Cache-Control` (kept as it is, with a warning in the
+//!   log when it has neither `private` nor `no-store`).
 //! - A response that read a session gets `Vary: Cookie` (cookie transports) or
 //!   `Vary: <header name>` (header transports), so that a cache that stores it anyway keys it
 //!   by the session; added to what the application set, unless that is `Vary: *`.
@@ -37,8 +38,17 @@ impl<'a> Caching<'a> {
 
     /// Adds the headers to the response.
     pub(crate) fn apply(self, headers: &mut HeaderMap) {
-        if self.no_store && !headers.contains_key(CACHE_CONTROL) {
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.no_store {
+            match headers.get(CACHE_CONTROL) {
+                None => {
+                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                }
+                Some(own) if !keeps_out_of_shared_caches(own) => tracing::warn!(
+                    cache_control = ?own,
+                    "a response that hands out a session may be stored by shared caches: kept the handler's Cache-Control; add `private` or `no-store`"
+                ),
+                Some(_) => {}
+            }
         }
         for name in self.vary {
             if !varies_on(headers, name) {
@@ -49,6 +59,16 @@ impl<'a> Caching<'a> {
             }
         }
     }
+}
+
+/// Whether a `Cache-Control` value keeps the response out of shared caches.
+fn keeps_out_of_shared_caches(value: &HeaderValue) -> bool {
+    value.to_str().is_ok_and(|text| {
+        text.split(',').map(str::trim).any(|directive| {
+            let name = directive.split('=').next().unwrap_or_default();
+            name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("private")
+        })
+    })
 }
 
 /// Whether the response's `Vary` already covers `name` (or everything).
@@ -96,6 +116,16 @@ mod tests {
         caching.hands_out_session();
         caching.apply(&mut own);
         assert_eq!(own.get(CACHE_CONTROL).unwrap(), "private, max-age=60");
+        for (value, kept_out) in [
+            ("private, max-age=60", true),
+            ("No-Store", true),
+            ("private=\"set-cookie\"", true),
+            ("public, max-age=600", false),
+            ("max-age=600", false),
+        ] {
+            let value = HeaderValue::from_static(value);
+            assert_eq!(keeps_out_of_shared_caches(&value), kept_out, "{value:?}");
+        }
         assert_eq!(vary(&own), ["*"]);
 
         let mut read_only = HeaderMap::new();

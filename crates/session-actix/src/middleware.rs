@@ -15,7 +15,7 @@ use crate::Sessions;
 use crate::active::{self, Layer};
 use crate::caching::Caching;
 use crate::outgoing::Outgoing;
-use crate::slot::{RequestState, Slot};
+use crate::slot::{Change, RequestState, Slot};
 
 impl<S, B> Transform<S, ServiceRequest> for Sessions
 where
@@ -102,23 +102,26 @@ where
                     .take()
                     .expect("SessionsFuture polled after completion");
                 let (active, poll) = active::run_within(active, || call.poll(cx));
-                let response = match poll {
+                let result = match poll {
                     Poll::Pending => {
                         *layer = Some(active);
                         return Poll::Pending;
                     }
-                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                    Poll::Ready(Ok(response)) => response,
+                    Poll::Ready(result) => result,
                 };
                 // No session touched: nothing was allocated, nothing to do.
                 let Some(state) = active.into_state() else {
-                    return Poll::Ready(Ok(response.map_into_left_body()));
+                    return Poll::Ready(result.map(ServiceResponse::map_into_left_body));
                 };
                 let slots = state.take_slots();
                 if slots.is_empty() {
-                    return Poll::Ready(Ok(response.map_into_left_body()));
+                    return Poll::Ready(result.map(ServiceResponse::map_into_left_body));
                 }
-                Box::pin(persist_all(state, slots, response))
+                let persist: Persisting<B> = match result {
+                    Ok(response) => Box::pin(persist_all(state, slots, response)),
+                    Err(error) => Box::pin(end_sessions_then_fail(state, slots, error)),
+                };
+                persist
             }
         };
         self.set(SessionsFuture::Persisting { persist });
@@ -139,7 +142,9 @@ async fn persist_all<B: MessageBody + 'static>(
     let touched = slots.into_iter().enumerate();
     for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
         let core = &state.providers[index].core;
-        if slot.loaded.is_some() {
+        // The response depends on a session that was read or written, not on one whose
+        // handle was merely extracted.
+        if slot.loaded.is_some() || !matches!(slot.change, Change::None) {
             caching.vary_on(&core.transport);
         }
         match core.persist(slot, failed).await {
@@ -162,4 +167,21 @@ async fn persist_all<B: MessageBody + 'static>(
     }
     caching.apply(response.headers_mut());
     Ok(response.map_into_left_body())
+}
+
+/// An inner service failed with an error (not a response): nothing can be sent, but the ends
+/// and ID moves of sessions still apply to the storage, so a logout never fails open.
+async fn end_sessions_then_fail<B>(
+    state: Arc<RequestState>,
+    slots: Vec<Option<Slot>>,
+    error: Error,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let touched = slots.into_iter().enumerate();
+    for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
+        let core = &state.providers[index].core;
+        if let Err(failure) = core.persist(slot, true).await {
+            tracing::error!(session = %core.name, error = %failure, "session could not be ended after an error");
+        }
+    }
+    Err(error)
 }

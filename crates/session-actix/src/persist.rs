@@ -96,6 +96,14 @@ impl ProviderCore {
                 }
             }
             existing => {
+                // A session that moves (`renew`) must still be alive: claim its entry first,
+                // so that a logout that happened while this request ran stays a logout.
+                if let Some(old) = existing.as_ref().filter(|_| !slot.cleared)
+                    && !store.replace(old, &text, ttl).await?
+                {
+                    tracing::debug!(session = %self.name, "session ended during the request: not moved");
+                    return Ok(Outgoing::Remove);
+                }
                 let id = slot.pending_id.take().unwrap_or_else(SessionId::generate);
                 store.save(&id, &text, ttl).await?;
                 // After `clear`, every session the request carried has ended; after `renew`,

@@ -145,7 +145,7 @@ impl ProviderCore {
             }
         }
         tracing::debug!(session = %self.name, "no received session ID opened a live session");
-        Ok(Loaded::unusable(discard))
+        Ok(Loaded::nothing_opened(incoming, discard))
     }
 
     /// The entry stored under an authentic `id`, judged by the timeouts.
@@ -198,7 +198,7 @@ impl ProviderCore {
             }
         }
         tracing::debug!(session = %self.name, "no received value opened a live session");
-        Loaded::unusable(None)
+        Loaded::nothing_opened(incoming, None)
     }
 }
 

@@ -53,9 +53,11 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    pub(crate) fn unusable(discard: Option<SessionId>) -> Self {
+    /// Nothing that was received opened: the client should drop its value, unless some of
+    /// the values it sent were never tried (one of those may be good).
+    pub(crate) fn nothing_opened(incoming: &Incoming, discard: Option<SessionId>) -> Self {
         Self {
-            unusable: true,
+            unusable: !incoming.truncated(),
             discard,
             ..Self::default()
         }

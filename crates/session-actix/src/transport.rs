@@ -12,7 +12,8 @@ use crate::ConfigError;
 /// Received values longer than this are not even unsealed.
 const MAX_INCOMING_LEN: usize = 8192;
 
-/// Of several values sent under one name, only this many are tried.
+/// Of several values sent under one name, only this many are tried: the first ones, and the
+/// last one (browsers send cookies with longer paths first, so a cookie for `/` comes last).
 const MAX_CANDIDATES: usize = 8;
 
 /// What a request carried for one session.
@@ -25,7 +26,11 @@ pub(crate) enum Incoming {
     /// Several values were sent under the session's name (a cookie of the same name from a
     /// sibling domain or another path, a repeated header), in the order received: each is
     /// tried, and the first that opens is the session.
-    Several(Arc<[Arc<str>]>),
+    Several {
+        values: Arc<[Arc<str>]>,
+        /// More than [`MAX_CANDIDATES`] were sent: some in the middle were not tried.
+        truncated: bool,
+    },
     /// Something was sent that cannot be a value (too long, not text).
     Unusable,
 }
@@ -35,9 +40,21 @@ impl Incoming {
     pub(crate) fn candidates(&self) -> &[Arc<str>] {
         match self {
             Self::Present(value) => std::slice::from_ref(value),
-            Self::Several(values) => values,
+            Self::Several { values, .. } => values,
             Self::Absent | Self::Unusable => &[],
         }
+    }
+
+    /// Whether some of the values sent were not tried: then none of them is known to be bad,
+    /// and the client is not told to drop its value.
+    pub(crate) fn truncated(&self) -> bool {
+        matches!(
+            self,
+            Self::Several {
+                truncated: true,
+                ..
+            }
+        )
     }
 }
 
@@ -48,11 +65,14 @@ enum Received {
     Unusable,
 }
 
-/// Collects what every cookie or header of the session's name held.
+/// Collects what every cookie or header of the session's name held: the first
+/// `MAX_CANDIDATES - 1` values and the last one.
 #[derive(Default)]
 struct Collected {
     first: Option<Arc<str>>,
     more: Vec<Arc<str>>,
+    last: Option<Arc<str>>,
+    truncated: bool,
     unusable: bool,
 }
 
@@ -60,23 +80,31 @@ impl Collected {
     fn add(&mut self, received: Received) {
         match received {
             Received::Value(value) if self.first.is_none() => self.first = Some(value),
-            Received::Value(value) if self.more.len() + 1 < MAX_CANDIDATES => self.more.push(value),
-            Received::Value(_) | Received::Empty => {}
+            Received::Value(value) if self.more.len() + 2 < MAX_CANDIDATES => self.more.push(value),
+            Received::Value(value) => self.truncated |= self.last.replace(value).is_some(),
+            Received::Empty => {}
             Received::Unusable => self.unusable = true,
         }
     }
 
     fn into_incoming(self) -> Incoming {
-        match (self.first, self.more.is_empty()) {
-            (Some(first), true) => Incoming::Present(first),
-            (Some(first), false) => {
-                let mut values = Vec::with_capacity(1 + self.more.len());
-                values.push(first);
-                values.extend(self.more);
-                Incoming::Several(values.into())
-            }
-            (None, _) if self.unusable => Incoming::Unusable,
-            (None, _) => Incoming::Absent,
+        let Some(first) = self.first else {
+            return if self.unusable {
+                Incoming::Unusable
+            } else {
+                Incoming::Absent
+            };
+        };
+        if self.more.is_empty() && self.last.is_none() {
+            return Incoming::Present(first);
+        }
+        let mut values = Vec::with_capacity(2 + self.more.len());
+        values.push(first);
+        values.extend(self.more);
+        values.extend(self.last);
+        Incoming::Several {
+            values: values.into(),
+            truncated: self.truncated,
         }
     }
 }

@@ -73,6 +73,28 @@ async fn a_signed_value_of_one_session_is_not_read_as_another() {
     assert_eq!(guest_presented_as_auth(sessions).await, "nobody");
 }
 
+/// Item 1 without the envelope (no record to name the session): the signature alone must bind
+/// the value to its session.
+#[actix_rt::test]
+async fn a_bare_signed_value_of_one_session_is_not_read_as_another() {
+    let key = SigningKey::generate();
+    let bare = |name: &str, key: SigningKey| {
+        SessionConfig::<Guest>::new(CookieTransport::new(name))
+            .transform(Sign::new(key))
+            .without_envelope()
+    };
+    let sessions = Sessions::builder()
+        .session(bare("guest", key.clone()))
+        .session(
+            SessionConfig::<Auth>::new(CookieTransport::new("auth"))
+                .transform(Sign::new(key))
+                .without_envelope(),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(guest_presented_as_auth(sessions).await, "nobody");
+}
+
 /// Item 1, server-side: one key and one shared store; with Ktor's unbound signature the
 /// record's own name check still keeps the types apart.
 #[actix_rt::test]
@@ -340,6 +362,12 @@ async fn session_responses_carry_caching_headers() {
     let response = get(&app, "/cart", Some(&cookie)).await;
     assert_eq!(response.headers().get(VARY).unwrap(), "Cookie");
     assert!(response.headers().get(CACHE_CONTROL).is_none());
+    let response = get(&app, "/blind/4", Some(&cookie)).await;
+    assert_eq!(
+        response.headers().get(VARY).unwrap(),
+        "Cookie",
+        "a blind write varies too"
+    );
     let response = get(&app, "/cached", None).await;
     assert_eq!(
         response.headers().get(CACHE_CONTROL).unwrap(),
@@ -378,4 +406,142 @@ async fn a_failing_login_still_moves_the_id_but_writes_no_value() {
     assert_ne!(moved.value(), cookie.value());
     assert_eq!(store.inner.load(&id_of(&cookie)).await.unwrap(), None);
     assert_eq!(body(get(&app, "/cart", Some(&moved)).await).await, "[1]");
+}
+
+/// Item 3 for `renew`: a session logged out while the request ran is not moved to a new ID.
+#[actix_rt::test]
+async fn a_logout_is_not_undone_by_a_renewal_in_flight() {
+    let clock = ManualClock::starting_now();
+    let store = ProbeStore::default();
+    let sessions = server_side(store.clone(), &clock);
+    let logout = sessions.clone();
+    let app = init_service(App::new().wrap(sessions).configure(routes).route(
+        "/slow-login",
+        web::get().to(move |s: Session<Cart>| {
+            let logout = logout.clone();
+            async move {
+                let cart = s.get().await?.unwrap_or(Cart { items: vec![] });
+                let id = s.id().await?.expect("a session");
+                logout.invalidate::<Cart>(&id).await?;
+                s.renew().await?;
+                s.set(Cart {
+                    items: [cart.items, vec![2]].concat(),
+                })?;
+                Ok::<_, SessionError>(HttpResponse::Ok().finish())
+            }
+        }),
+    ))
+    .await;
+    let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
+    let response = get(&app, "/slow-login", Some(&cookie)).await;
+    assert!(
+        is_removal(&the_cookie(&response, "cart")),
+        "the session has ended"
+    );
+    assert_eq!(store.inner.len(), 0, "nothing written under any ID");
+}
+
+/// Item 10 for errors that are not responses: an inner middleware fails after the handler
+/// cleared the session; the logout still happens.
+#[actix_rt::test]
+async fn an_inner_error_after_a_logout_still_ends_the_session() {
+    use actix_web::middleware::{Next, from_fn};
+    let clock = ManualClock::starting_now();
+    let store = ProbeStore::default();
+    let app = init_service(
+        App::new()
+            .wrap(from_fn(
+                |req: actix_web::dev::ServiceRequest,
+                 next: Next<actix_web::body::BoxBody>| async move {
+                    let response = next.call(req).await?;
+                    if response.request().path() == "/logout" {
+                        return Err(actix_web::error::ErrorInternalServerError("failed later"));
+                    }
+                    Ok(response)
+                },
+            ))
+            .wrap(server_side(store.clone(), &clock))
+            .configure(routes)
+            .route(
+                "/logout",
+                web::get().to(|s: Session<Cart>| async move {
+                    s.clear();
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
+    let request = TestRequest::get()
+        .uri("/logout")
+        .insert_header(common::cookie_header(&cookie));
+    let result = actix_web::test::try_call_service(&app, request.to_request()).await;
+    assert!(
+        result.is_err(),
+        "the inner middleware's error comes through"
+    );
+    assert_eq!(store.inner.load(&id_of(&cookie)).await.unwrap(), None);
+}
+
+/// Item 6 past the number of values tried: the real cookie for `/` comes last behind many
+/// longer-path shadows, and is still tried; when some values are never tried, nothing tells
+/// the client to drop its cookie.
+#[actix_rt::test]
+async fn many_shadowing_cookies_neither_hide_nor_remove_the_session() {
+    let clock = ManualClock::starting_now();
+    let app = app!(server_side(ProbeStore::default(), &clock));
+    let cookie = the_cookie(&get(&app, "/add/3", None).await, "cart");
+    let planted = |n: usize| {
+        (0..n)
+            .map(|i| format!("cart=planted{i}; "))
+            .collect::<String>()
+    };
+    let last = format!("{}cart={}", planted(12), cookie.value());
+    let request = TestRequest::get()
+        .uri("/cart")
+        .insert_header((COOKIE, last));
+    let response = call_service(&app, request.to_request()).await;
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(body(response).await, "[3]");
+
+    let middle = format!("{}cart={}; {}", planted(9), cookie.value(), planted(3));
+    let request = TestRequest::get()
+        .uri("/cart")
+        .insert_header((COOKIE, middle));
+    let response = call_service(&app, request.to_request()).await;
+    assert!(
+        set_cookies(&response).is_empty(),
+        "no removal: not every value was tried"
+    );
+}
+
+/// Item 6 for logouts: `clear` ends every authentic session the request carried, not only
+/// the first.
+#[actix_rt::test]
+async fn clear_ends_every_session_the_request_carried() {
+    let clock = ManualClock::starting_now();
+    let store = ProbeStore::default();
+    let app = init_service(
+        App::new()
+            .wrap(server_side(store.clone(), &clock))
+            .configure(routes)
+            .route(
+                "/logout",
+                web::get().to(|s: Session<Cart>| async move {
+                    s.clear();
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let first = the_cookie(&get(&app, "/add/1", None).await, "cart");
+    let second = the_cookie(&get(&app, "/add/2", None).await, "cart");
+    let both = format!("cart={}; cart={}", first.value(), second.value());
+    let request = TestRequest::get()
+        .uri("/logout")
+        .insert_header((COOKIE, both));
+    let response = call_service(&app, request.to_request()).await;
+    assert!(is_removal(&the_cookie(&response, "cart")));
+    assert_eq!(store.inner.load(&id_of(&first)).await.unwrap(), None);
+    assert_eq!(store.inner.load(&id_of(&second)).await.unwrap(), None);
 }

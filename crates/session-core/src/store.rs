@@ -20,7 +20,7 @@ use crate::{SessionId, StoreError};
 ///   with it, so that a request already in flight cannot undo a logout.
 /// - `delete` of an unknown ID succeeds.
 /// - `touch` extends the time to live without rewriting the text, and tells whether the entry
-///   existed; the default implementation loads and saves again.
+///   existed; the default implementation loads and replaces again.
 ///
 /// - `compare_and_swap` replaces the text only if it is still exactly `expected`, atomically
 ///   with respect to every other write of that entry; it is what makes concurrent updates of
@@ -171,7 +171,8 @@ pub trait SessionStore: Send + Sync + 'static {
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Extends the entry's time to live to `ttl` from now without changing its text; `false`
-    /// when there is no such entry.
+    /// when there is no such entry. Never recreates a deleted entry. The default reads the
+    /// text and writes it back with [`SessionStore::replace`].
     ///
     /// # Errors
     ///
@@ -183,7 +184,8 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         async move {
             match self.load(id).await? {
-                Some(text) => self.save(id, &text, ttl).await.map(|()| true),
+                // `replace`, not `save`: an entry deleted meanwhile stays deleted.
+                Some(text) => self.replace(id, &text, ttl).await,
                 None => Ok(false),
             }
         }
