@@ -10,54 +10,28 @@
 
 use actix_web::http::header::{CACHE_CONTROL, HeaderMap, HeaderValue, VARY};
 
-use crate::transport::Transport;
-
-/// What the sessions of one response call for.
-#[derive(Debug, Default)]
-pub(crate) struct Caching<'a> {
-    no_store: bool,
-    vary: Vec<&'a str>,
+/// Marks the response as depending on the session sent in `token` (`Cookie`, or a header's
+/// name), unless its `Vary` already says so (or says `*`).
+pub(crate) fn vary_on(headers: &mut HeaderMap, token: HeaderValue) {
+    if let Ok(name) = token.to_str()
+        && !varies_on(headers, name)
+    {
+        headers.append(VARY, token);
+    }
 }
 
-impl<'a> Caching<'a> {
-    /// The response depends on the session carried by `transport`.
-    pub(crate) fn vary_on(&mut self, transport: &'a Transport) {
-        let name = match transport {
-            Transport::Cookie(_) => "Cookie",
-            Transport::Header(header) => header.name(),
-        };
-        if !self.vary.iter().any(|v| v.eq_ignore_ascii_case(name)) {
-            self.vary.push(name);
+/// Keeps a response that hands out (or revokes) a session value or ID out of caches, unless
+/// the handler chose its own `Cache-Control`.
+pub(crate) fn forbid_storing(headers: &mut HeaderMap) {
+    match headers.get(CACHE_CONTROL) {
+        None => {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
-    }
-
-    /// The response hands out (or revokes) a session value or ID.
-    pub(crate) fn hands_out_session(&mut self) {
-        self.no_store = true;
-    }
-
-    /// Adds the headers to the response.
-    pub(crate) fn apply(self, headers: &mut HeaderMap) {
-        if self.no_store {
-            match headers.get(CACHE_CONTROL) {
-                None => {
-                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                }
-                Some(own) if !keeps_out_of_shared_caches(own) => tracing::warn!(
-                    cache_control = ?own,
-                    "a response that hands out a session may be stored by shared caches: kept the handler's Cache-Control; add `private` or `no-store`"
-                ),
-                Some(_) => {}
-            }
-        }
-        for name in self.vary {
-            if !varies_on(headers, name) {
-                // Names are validated header names or "Cookie": always a valid value.
-                if let Ok(value) = HeaderValue::from_str(name) {
-                    headers.append(VARY, value);
-                }
-            }
-        }
+        Some(own) if !keeps_out_of_shared_caches(own) => tracing::warn!(
+            cache_control = ?own,
+            "a response that hands out a session may be stored by shared caches: kept the handler's Cache-Control; add `private` or `no-store`"
+        ),
+        Some(_) => {}
     }
 }
 
@@ -84,37 +58,38 @@ fn varies_on(headers: &HeaderMap, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CookieTransport, HeaderTransport};
 
     fn vary(headers: &HeaderMap) -> Vec<&str> {
         headers.get_all(VARY).map(|v| v.to_str().unwrap()).collect()
     }
 
     #[test]
-    fn adds_no_store_and_vary_unless_the_app_set_them() {
-        let cookie = Transport::from(CookieTransport::new("a"));
-        let header = Transport::from(HeaderTransport::new("x-session"));
-        let mut caching = Caching::default();
-        caching.vary_on(&cookie);
-        caching.vary_on(&cookie);
-        caching.vary_on(&header);
-        caching.hands_out_session();
+    fn vary_is_added_once_and_never_beside_a_star() {
         let mut headers = HeaderMap::new();
         headers.append(VARY, HeaderValue::from_static("accept-encoding, COOKIE"));
-        caching.apply(&mut headers);
-        assert_eq!(headers.get(CACHE_CONTROL).unwrap(), "no-store");
+        vary_on(&mut headers, HeaderValue::from_static("Cookie"));
+        vary_on(&mut headers, HeaderValue::from_static("x-session"));
+        vary_on(&mut headers, HeaderValue::from_static("x-session"));
         assert_eq!(vary(&headers), ["accept-encoding, COOKIE", "x-session"]);
+
+        let mut star = HeaderMap::new();
+        star.insert(VARY, HeaderValue::from_static("*"));
+        vary_on(&mut star, HeaderValue::from_static("Cookie"));
+        assert_eq!(vary(&star), ["*"]);
+    }
+
+    #[test]
+    fn no_store_unless_the_app_set_its_own_cache_control() {
+        let mut headers = HeaderMap::new();
+        forbid_storing(&mut headers);
+        assert_eq!(headers.get(CACHE_CONTROL).unwrap(), "no-store");
 
         let mut own = HeaderMap::new();
         own.insert(
             CACHE_CONTROL,
             HeaderValue::from_static("private, max-age=60"),
         );
-        own.insert(VARY, HeaderValue::from_static("*"));
-        let mut caching = Caching::default();
-        caching.vary_on(&cookie);
-        caching.hands_out_session();
-        caching.apply(&mut own);
+        forbid_storing(&mut own);
         assert_eq!(own.get(CACHE_CONTROL).unwrap(), "private, max-age=60");
         for (value, kept_out) in [
             ("private, max-age=60", true),
@@ -126,13 +101,5 @@ mod tests {
             let value = HeaderValue::from_static(value);
             assert_eq!(keeps_out_of_shared_caches(&value), kept_out, "{value:?}");
         }
-        assert_eq!(vary(&own), ["*"]);
-
-        let mut read_only = HeaderMap::new();
-        let mut caching = Caching::default();
-        caching.vary_on(&cookie);
-        caching.apply(&mut read_only);
-        assert!(read_only.get(CACHE_CONTROL).is_none());
-        assert_eq!(vary(&read_only), ["Cookie"]);
     }
 }

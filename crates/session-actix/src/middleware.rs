@@ -13,7 +13,7 @@ use futures::future::LocalBoxFuture;
 
 use crate::Sessions;
 use crate::active::{self, Layer};
-use crate::caching::Caching;
+use crate::caching;
 use crate::outgoing::Outgoing;
 use crate::slot::{Change, RequestState, Slot};
 
@@ -138,23 +138,23 @@ async fn persist_all<B: MessageBody + 'static>(
     mut response: ServiceResponse<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let failed = response.status().is_server_error();
-    let mut caching = Caching::default();
+    let mut hands_out_session = false;
     let touched = slots.into_iter().enumerate();
     for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
         let core = &state.providers[index].core;
         // The response depends on a session that was read or written, not on one whose
         // handle was merely extracted.
         if slot.loaded.is_some() || !matches!(slot.change, Change::None) {
-            caching.vary_on(&core.transport);
+            caching::vary_on(response.headers_mut(), core.writer.vary());
         }
         match core.persist(slot, failed).await {
             Ok(Outgoing::Nothing) => {}
             Ok(Outgoing::Send(value)) => {
-                caching.hands_out_session();
+                hands_out_session = true;
                 core.writer.send(value, response.headers_mut());
             }
             Ok(Outgoing::Remove) => {
-                caching.hands_out_session();
+                hands_out_session = true;
                 core.writer.send_removal(response.headers_mut());
             }
             Err(error) => {
@@ -165,7 +165,9 @@ async fn persist_all<B: MessageBody + 'static>(
             }
         }
     }
-    caching.apply(response.headers_mut());
+    if hands_out_session {
+        caching::forbid_storing(response.headers_mut());
+    }
     Ok(response.map_into_left_body())
 }
 

@@ -36,6 +36,8 @@ pub(crate) enum Writer {
     },
     Header {
         name: HeaderName,
+        /// `name` as a `Vary` token.
+        vary: HeaderValue,
     },
 }
 
@@ -48,13 +50,17 @@ impl Writer {
                 fixed_attributes: cookie.fixed_attributes(),
                 transport: cookie.clone(),
             },
-            Transport::Header(header) => Self::Header {
-                name: HeaderName::from_bytes(header.name().as_bytes()).map_err(|_| {
+            Transport::Header(header) => {
+                let name = HeaderName::from_bytes(header.name().as_bytes()).map_err(|_| {
                     ConfigError::InvalidHeaderName {
                         name: header.name().to_owned(),
                     }
-                })?,
-            },
+                })?;
+                Self::Header {
+                    vary: HeaderValue::from(name.clone()),
+                    name,
+                }
+            }
         })
     }
 
@@ -103,11 +109,20 @@ impl Writer {
             .expect("rendered session headers are visible ASCII"))
     }
 
+    /// The `Vary` token of responses that depend on this session: `Cookie`, or the header's
+    /// name.
+    pub(crate) fn vary(&self) -> HeaderValue {
+        match self {
+            Self::Cookie { .. } => HeaderValue::from_static("Cookie"),
+            Self::Header { vary, .. } => vary.clone(),
+        }
+    }
+
     /// Adds a value made by [`Writer::value`] to the response.
     pub(crate) fn send(&self, value: HeaderValue, headers: &mut HeaderMap) {
         match self {
             Self::Cookie { .. } => headers.append(SET_COOKIE, value),
-            Self::Header { name } => headers.append(name.clone(), value),
+            Self::Header { name, .. } => headers.append(name.clone(), value),
         }
     }
 

@@ -89,8 +89,17 @@ impl Sign {
     fn tag(&self, key: &hmac::Key, name: &str, value: &str) -> hmac::Tag {
         let mut context = hmac::Context::with_key(key);
         if self.binds_name {
-            let length = u64::try_from(name.len()).unwrap_or(u64::MAX);
-            context.update(&length.to_be_bytes());
+            // Length first, so name and value cannot trade bytes: one byte for the short names
+            // sessions have (a session ID then still fits one SHA-256 block), else 0xFF and
+            // the length in eight bytes.
+            match u8::try_from(name.len()) {
+                Ok(short) if short < u8::MAX => context.update(&[short]),
+                _ => {
+                    let length = u64::try_from(name.len()).unwrap_or(u64::MAX);
+                    context.update(&[u8::MAX]);
+                    context.update(&length.to_be_bytes());
+                }
+            }
             context.update(name.as_bytes());
         }
         context.update(value.as_bytes());
@@ -187,6 +196,11 @@ mod tests {
         let ab = sign.seal("a", "bc").unwrap();
         let moved = ab.replacen("bc", "c", 1);
         assert!(sign.unseal("ab", &moved).is_none());
+        // Long names are length-prefixed too.
+        let long = "n".repeat(300);
+        let sealed = sign.seal(&long, "v").unwrap();
+        assert!(sign.unseal(&long, &sealed).is_some());
+        assert!(sign.unseal(&long[..299], &sealed).is_none());
         // A retired key binds the name too.
         let old = SigningKey::generate();
         let by_old = Sign::new(old.clone()).seal("cart", "v").unwrap();
