@@ -36,7 +36,7 @@ const VERSION: &str = "s2";
 /// assert!(Record::decode(&encoded, "auth").is_none()); // another session's record
 /// assert!(Record::decode("garbage", "cart").is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Record {
     /// When the session started (at login, or when it was renewed). Millisecond precision.
@@ -48,6 +48,18 @@ pub struct Record {
     pub csrf_token: String,
     /// The serialized session value.
     pub text: String,
+}
+
+/// The CSRF token is a secret of the session: never printed.
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("csrf_token", &"REDACTED")
+            .field("text", &self.text)
+            .finish()
+    }
 }
 
 fn to_millis(time: SystemTime) -> u64 {
@@ -192,6 +204,14 @@ mod tests {
         assert_ne!(a.csrf_token, b.csrf_token);
         let token = a.csrf_token.clone();
         assert_eq!(a.with_text("new".into(), None).csrf_token, token);
+    }
+
+    #[test]
+    fn debug_never_prints_the_csrf_token() {
+        let record = Record::new("v".into(), SystemTime::now(), None);
+        let printed = format!("{record:?}");
+        assert!(!printed.contains(&record.csrf_token), "{printed}");
+        assert!(printed.contains("REDACTED"));
     }
 
     #[test]
