@@ -71,6 +71,7 @@ mod csrf;
 mod error;
 mod ext;
 mod handle;
+mod incoming;
 mod lifetime;
 mod middleware;
 mod outgoing;

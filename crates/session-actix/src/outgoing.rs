@@ -147,7 +147,7 @@ mod tests {
 
     use super::*;
     use crate::HeaderTransport;
-    use crate::transport::Incoming;
+    use crate::incoming::Incoming;
 
     fn cookie_writer(transport: CookieTransport) -> Writer {
         Writer::new(&Transport::Cookie(transport)).unwrap()

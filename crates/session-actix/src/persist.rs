@@ -5,10 +5,11 @@ use std::time::Duration;
 use session_core::{DynSessionStore, Record, SessionId};
 
 use crate::SessionError;
+use crate::incoming::Incoming;
 use crate::outgoing::Outgoing;
 use crate::provider::ProviderCore;
 use crate::slot::{Change, Loaded, Slot};
-use crate::transport::{Incoming, Transport};
+use crate::transport::Transport;
 
 impl ProviderCore {
     fn send_id(&self, id: &SessionId) -> Result<Outgoing, SessionError> {

@@ -8,10 +8,11 @@ use actix_web::http::header::HeaderValue;
 use session_core::{DynSessionStore, Record, Serializer, SessionId, TransformerChain};
 
 use crate::SessionError;
+use crate::incoming::Incoming;
 use crate::lifetime::Lifetime;
 use crate::outgoing::Writer;
 use crate::slot::Loaded;
-use crate::transport::{Incoming, Transport};
+use crate::transport::Transport;
 
 /// The typed serializer, boxed so a provider can hold it without knowing `T`.
 pub(crate) struct SerializerBox<T>(pub(crate) Arc<dyn Serializer<T>>);

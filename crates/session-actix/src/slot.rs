@@ -8,8 +8,8 @@ use actix_web::http::header::{HeaderMap, HeaderValue};
 use session_core::{Record, SessionId};
 
 use crate::SessionError;
+use crate::incoming::Incoming;
 use crate::provider::Provider;
-use crate::transport::Incoming;
 
 /// What a handler changed.
 #[derive(Default)]

@@ -1,113 +1,13 @@
 //! How a session's value travels: a cookie or a custom header.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName};
 
 use crate::ConfigError;
-
-/// Received values longer than this are not even unsealed.
-const MAX_INCOMING_LEN: usize = 8192;
-
-/// Of several values sent under one name, only this many are tried: the first ones, and the
-/// last one (browsers send cookies with longer paths first, so a cookie for `/` comes last).
-const MAX_CANDIDATES: usize = 8;
-
-/// What a request carried for one session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Incoming {
-    /// Nothing was sent.
-    Absent,
-    /// A value was sent.
-    Present(Arc<str>),
-    /// Several values were sent under the session's name (a cookie of the same name from a
-    /// sibling domain or another path, a repeated header), in the order received: each is
-    /// tried, and the first that opens is the session.
-    Several {
-        values: Arc<[Arc<str>]>,
-        /// More than [`MAX_CANDIDATES`] were sent: some in the middle were not tried.
-        truncated: bool,
-    },
-    /// Something was sent that cannot be a value (too long, not text).
-    Unusable,
-}
-
-impl Incoming {
-    /// The values to try, in order.
-    pub(crate) fn candidates(&self) -> &[Arc<str>] {
-        match self {
-            Self::Present(value) => std::slice::from_ref(value),
-            Self::Several { values, .. } => values,
-            Self::Absent | Self::Unusable => &[],
-        }
-    }
-
-    /// Whether some of the values sent were not tried: then none of them is known to be bad,
-    /// and the client is not told to drop its value.
-    pub(crate) fn truncated(&self) -> bool {
-        matches!(
-            self,
-            Self::Several {
-                truncated: true,
-                ..
-            }
-        )
-    }
-}
-
-/// What one cookie or header of the session's name held.
-enum Received {
-    Value(Arc<str>),
-    Empty,
-    Unusable,
-}
-
-/// Collects what every cookie or header of the session's name held: the first
-/// `MAX_CANDIDATES - 1` values and the last one.
-#[derive(Default)]
-struct Collected {
-    first: Option<Arc<str>>,
-    more: Vec<Arc<str>>,
-    last: Option<Arc<str>>,
-    truncated: bool,
-    unusable: bool,
-}
-
-impl Collected {
-    fn add(&mut self, received: Received) {
-        match received {
-            Received::Value(value) if self.first.is_none() => self.first = Some(value),
-            Received::Value(value) if self.more.len() + 2 < MAX_CANDIDATES => self.more.push(value),
-            Received::Value(value) => self.truncated |= self.last.replace(value).is_some(),
-            Received::Empty => {}
-            Received::Unusable => self.unusable = true,
-        }
-    }
-
-    fn into_incoming(self) -> Incoming {
-        let Some(first) = self.first else {
-            return if self.unusable {
-                Incoming::Unusable
-            } else {
-                Incoming::Absent
-            };
-        };
-        if self.more.is_empty() && self.last.is_none() {
-            return Incoming::Present(first);
-        }
-        let mut values = Vec::with_capacity(2 + self.more.len());
-        values.push(first);
-        values.extend(self.more);
-        values.extend(self.last);
-        Incoming::Several {
-            values: values.into(),
-            truncated: self.truncated,
-        }
-    }
-}
+use crate::incoming::{self, Incoming};
 
 /// A session carried in a cookie. Secure defaults: `Path=/`, no `Domain`, `Secure`,
 /// `HttpOnly`, `SameSite=Lax`, and no `Max-Age` (the cookie ends with the browser session).
@@ -322,64 +222,6 @@ impl CookieTransport {
         cookie.make_removal();
         self.render(&cookie)
     }
-
-    /// Finds every cookie of this name in the `Cookie` headers, looking at bytes so that
-    /// another cookie's non-ASCII value cannot hide it.
-    fn read(&self, headers: &HeaderMap) -> Incoming {
-        let mut collected = Collected::default();
-        for header in headers.get_all(actix_web::http::header::COOKIE) {
-            for piece in header.as_bytes().split(|&b| b == b';') {
-                let piece = piece.trim_ascii();
-                let Some(rest) = piece.strip_prefix(self.name.as_bytes()) else {
-                    continue;
-                };
-                if rest.trim_ascii_start().starts_with(b"=") {
-                    collected.add(cookie_value(piece, rest.len()));
-                }
-            }
-        }
-        collected.into_incoming()
-    }
-}
-
-/// The value of one `name=value` piece of a `Cookie` header, `rest_len` being the length of
-/// what follows the name.
-fn cookie_value(piece: &[u8], rest_len: usize) -> Received {
-    if piece.len() > MAX_INCOMING_LEN {
-        return Received::Unusable;
-    }
-    let Ok(piece) = std::str::from_utf8(piece) else {
-        return Received::Unusable;
-    };
-    // What this library sends needs no decoding: take it as the `cookie` crate would (it
-    // trims, unquotes and percent-decodes, none of which applies).
-    let value = piece[piece.len() - rest_len..].trim_ascii_start()[1..].trim_ascii_start();
-    if !value.is_empty() && is_cookie_safe(value) {
-        return Received::Value(value.into());
-    }
-    match Cookie::parse_encoded(piece) {
-        Ok(cookie) if cookie.value().is_empty() => Received::Empty,
-        Ok(cookie) => Received::Value(cookie.value().into()),
-        Err(_) => Received::Unusable,
-    }
-}
-
-/// The value of one session header.
-fn header_value(value: &HeaderValue) -> Received {
-    if value.len() > MAX_INCOMING_LEN {
-        return Received::Unusable;
-    }
-    match value.to_str() {
-        Ok("") => Received::Empty,
-        Ok(text) if text.contains('%') => {
-            match percent_encoding::percent_decode_str(text).decode_utf8() {
-                Ok(decoded) => Received::Value(decoded.into()),
-                Err(_) => Received::Unusable,
-            }
-        }
-        Ok(text) => Received::Value(text.into()),
-        Err(_) => Received::Unusable,
-    }
 }
 
 /// Whether a cookie value goes on the wire as it is: URL-safe base64, hex and `/`, which
@@ -477,128 +319,11 @@ impl Transport {
         }
     }
 
+    /// What the request carried for this session ([`Incoming`]).
     pub(crate) fn read(&self, headers: &HeaderMap) -> Incoming {
         match self {
-            Self::Cookie(cookie) => cookie.read(headers),
-            Self::Header(header) => {
-                let mut collected = Collected::default();
-                for value in headers.get_all(header.name.as_str()) {
-                    collected.add(header_value(value));
-                }
-                collected.into_incoming()
-            }
+            Self::Cookie(cookie) => incoming::read_cookies(cookie.name(), headers),
+            Self::Header(header) => incoming::read_headers(header.name(), headers),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue};
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn headers(name: HeaderName, bytes: &[u8]) -> Option<HeaderMap> {
-        let value = HeaderValue::from_bytes(bytes).ok()?;
-        let mut headers = HeaderMap::new();
-        headers.insert(name, value);
-        Some(headers)
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
-
-        #[test]
-        fn any_cookie_header_has_a_defined_outcome(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let transport = Transport::from(CookieTransport::new("s"));
-            if let Some(headers) = headers(COOKIE, &bytes) {
-                let _ = transport.read(&headers);
-            }
-            let header = Transport::from(HeaderTransport::new("x-s"));
-            if let Some(headers) = headers(HeaderName::from_static("x-s"), &bytes) {
-                let _ = header.read(&headers);
-            }
-        }
-
-        #[test]
-        fn values_read_as_the_cookie_crate_reads_them(value in "[ -:<-~]{0,40}") {
-            let transport = Transport::from(CookieTransport::new("s"));
-            let text = format!("s={value}");
-            let headers = headers(COOKIE, text.as_bytes()).unwrap();
-            let expected = match Cookie::parse_encoded(text.trim()) {
-                Ok(cookie) if cookie.value().is_empty() => Incoming::Absent,
-                Ok(cookie) => Incoming::Present(cookie.value().into()),
-                Err(_) => Incoming::Unusable,
-            };
-            prop_assert_eq!(transport.read(&headers), expected);
-        }
-
-        #[test]
-        fn our_cookie_is_found_among_any_others(
-            before in "[ -:<-~]{0,40}",
-            value in "[A-Za-z0-9_-]{1,60}",
-            after in "[ -:<-~]{0,40}",
-        ) {
-            let transport = Transport::from(CookieTransport::new("s"));
-            let text = format!("{before}; s={value}; {after}");
-            let headers = headers(COOKIE, text.as_bytes()).unwrap();
-            // An earlier cookie named `s` in the noise wins, as in browsers' order.
-            let earlier = before.split(';').any(|piece| {
-                piece.trim().strip_prefix('s').is_some_and(|rest| rest.trim_start().starts_with('='))
-            });
-            prop_assume!(!earlier);
-            let first = transport.read(&headers).candidates().first().cloned();
-            prop_assert_eq!(first.as_deref(), Some(value.as_str()));
-        }
-    }
-
-    /// Issue #11, item 6: a shadowing cookie of the same name must not hide the real one.
-    #[test]
-    fn every_value_of_the_name_is_a_candidate_in_order() {
-        let transport = Transport::from(CookieTransport::new("s"));
-        let sent = headers(COOKIE, b"s=garbage; other=1; s=real").unwrap();
-        let incoming = transport.read(&sent);
-        let values: Vec<&str> = incoming.candidates().iter().map(|v| &**v).collect();
-        assert_eq!(values, ["garbage", "real"]);
-
-        let mut two_headers = sent.clone();
-        two_headers.append(COOKIE, HeaderValue::from_static("s=third"));
-        assert_eq!(transport.read(&two_headers).candidates().len(), 3);
-
-        // Unusable pieces are skipped when another value is there, and counted otherwise.
-        let bad_then_good = headers_from(&[b"s=\"\xff\"; s=good"]);
-        assert_eq!(
-            transport.read(&bad_then_good),
-            Incoming::Present("good".into())
-        );
-        let only_bad = headers_from(&[b"s=\xff"]);
-        assert_eq!(transport.read(&only_bad), Incoming::Unusable);
-
-        let many = (0..20)
-            .map(|i| format!("s=v{i}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let many = headers(COOKIE, many.as_bytes()).unwrap();
-        assert_eq!(transport.read(&many).candidates().len(), MAX_CANDIDATES);
-
-        let header = Transport::from(HeaderTransport::new("x-s"));
-        let mut repeated = HeaderMap::new();
-        repeated.append(
-            HeaderName::from_static("x-s"),
-            HeaderValue::from_static("a"),
-        );
-        repeated.append(
-            HeaderName::from_static("x-s"),
-            HeaderValue::from_static("b"),
-        );
-        assert_eq!(header.read(&repeated).candidates().len(), 2);
-    }
-
-    fn headers_from(values: &[&[u8]]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for value in values {
-            headers.append(COOKIE, HeaderValue::from_bytes(value).unwrap());
-        }
-        headers
     }
 }
