@@ -246,39 +246,47 @@ async fn clear_then_set_moves_to_a_new_id_and_deletes_the_old() {
     assert_eq!(body(old).await, "empty");
 }
 
-/// Item 3: a request that loaded the session before a logout must not bring it back.
+/// Item 3: a request that loaded the session before a logout must bring it back neither by
+/// writing its value nor by moving it to a new ID (`renew`).
 #[actix_rt::test]
 async fn a_logout_is_not_undone_by_a_request_in_flight() {
-    let clock = ManualClock::starting_now();
-    let store = ProbeStore::default();
-    let sessions = server_side(store.clone(), &clock);
-    let logout = sessions.clone();
-    let app = init_service(App::new().wrap(sessions).configure(routes).route(
-        "/slow-write",
-        web::get().to(move |s: Session<Cart>| {
-            let logout = logout.clone();
-            async move {
-                let cart = s.get().await?.unwrap_or(Cart { items: vec![] });
-                // Meanwhile, the user logs out elsewhere.
-                let id = s.id().await?.expect("a session");
-                logout.invalidate::<Cart>(&id).await?;
-                s.set(Cart {
-                    items: [cart.items, vec![2]].concat(),
-                })?;
-                Ok::<_, SessionError>(HttpResponse::Ok().finish())
-            }
-        }),
-    ))
-    .await;
-    let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
-    let response = get(&app, "/slow-write", Some(&cookie)).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        is_removal(&the_cookie(&response, "cart")),
-        "the session has ended"
-    );
-    assert_eq!(store.inner.load(&id_of(&cookie)).await.unwrap(), None);
-    assert_eq!(body(get(&app, "/cart", Some(&cookie)).await).await, "empty");
+    for renew in [false, true] {
+        let clock = ManualClock::starting_now();
+        let store = ProbeStore::default();
+        let sessions = server_side(store.clone(), &clock);
+        let logout = sessions.clone();
+        let app = init_service(App::new().wrap(sessions).configure(routes).route(
+            "/write-after-logout/{renew}",
+            web::get().to(move |s: Session<Cart>, renew: web::Path<bool>| {
+                let logout = logout.clone();
+                async move {
+                    let cart = s.get().await?.unwrap_or(Cart { items: vec![] });
+                    // Meanwhile, the user logs out elsewhere.
+                    let id = s.id().await?.expect("a session");
+                    logout.invalidate::<Cart>(&id).await?;
+                    if *renew {
+                        s.renew().await?;
+                    }
+                    s.set(Cart {
+                        items: [cart.items, vec![2]].concat(),
+                    })?;
+                    Ok::<_, SessionError>(HttpResponse::Ok().finish())
+                }
+            }),
+        ))
+        .await;
+        let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
+        let uri = format!("/write-after-logout/{renew}");
+        let response = get(&app, &uri, Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let sent = the_cookie(&response, "cart");
+        assert!(is_removal(&sent), "renew {renew}: the session has ended");
+        assert_eq!(
+            store.inner.len(),
+            0,
+            "renew {renew}: nothing written under any ID"
+        );
+    }
 }
 
 /// Item 4, server-side: writing without reading neither restarts the absolute timeout nor
@@ -406,39 +414,6 @@ async fn a_failing_login_still_moves_the_id_but_writes_no_value() {
     assert_ne!(moved.value(), cookie.value());
     assert_eq!(store.inner.load(&id_of(&cookie)).await.unwrap(), None);
     assert_eq!(body(get(&app, "/cart", Some(&moved)).await).await, "[1]");
-}
-
-/// Item 3 for `renew`: a session logged out while the request ran is not moved to a new ID.
-#[actix_rt::test]
-async fn a_logout_is_not_undone_by_a_renewal_in_flight() {
-    let clock = ManualClock::starting_now();
-    let store = ProbeStore::default();
-    let sessions = server_side(store.clone(), &clock);
-    let logout = sessions.clone();
-    let app = init_service(App::new().wrap(sessions).configure(routes).route(
-        "/slow-login",
-        web::get().to(move |s: Session<Cart>| {
-            let logout = logout.clone();
-            async move {
-                let cart = s.get().await?.unwrap_or(Cart { items: vec![] });
-                let id = s.id().await?.expect("a session");
-                logout.invalidate::<Cart>(&id).await?;
-                s.renew().await?;
-                s.set(Cart {
-                    items: [cart.items, vec![2]].concat(),
-                })?;
-                Ok::<_, SessionError>(HttpResponse::Ok().finish())
-            }
-        }),
-    ))
-    .await;
-    let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
-    let response = get(&app, "/slow-login", Some(&cookie)).await;
-    assert!(
-        is_removal(&the_cookie(&response, "cart")),
-        "the session has ended"
-    );
-    assert_eq!(store.inner.len(), 0, "nothing written under any ID");
 }
 
 /// Item 10 for errors that are not responses: an inner middleware fails after the handler
