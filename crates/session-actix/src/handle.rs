@@ -187,7 +187,7 @@ impl<T: Clone + Send + 'static> Session<T> {
     pub fn set(&self, value: T) -> Result<(), SessionError> {
         let core = &self.provider().core;
         let text = self.serializer().0.serialize(&value)?;
-        if !core.is_server_side() && self.state.with_slot(self.index, |slot| slot.sets_blind())? {
+        if !core.is_server_side() {
             // The sealed value is made now: the session it continues must be known now.
             self.ensure_loaded_client_side()?;
         }

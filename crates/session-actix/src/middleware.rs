@@ -129,6 +129,12 @@ where
     }
 }
 
+/// The touched sessions' slots, with their providers' indexes.
+fn touched(slots: Vec<Option<Slot>>) -> impl Iterator<Item = (usize, Slot)> {
+    let slots = slots.into_iter().enumerate();
+    slots.filter_map(|(index, slot)| Some((index, slot?)))
+}
+
 /// Applies every touched session's changes and adds what the response must carry; a failure
 /// turns the response into an empty 500. A server error response keeps only the ends and ID
 /// moves of sessions ([`ProviderCore::persist`](crate::provider::ProviderCore)).
@@ -139,8 +145,7 @@ async fn persist_all<B: MessageBody + 'static>(
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let failed = response.status().is_server_error();
     let mut hands_out_session = false;
-    let touched = slots.into_iter().enumerate();
-    for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
+    for (index, slot) in touched(slots) {
         let core = &state.providers[index].core;
         // The response depends on a session that was read or written, not on one whose
         // handle was merely extracted.
@@ -178,8 +183,7 @@ async fn end_sessions_then_fail<B>(
     slots: Vec<Option<Slot>>,
     error: Error,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
-    let touched = slots.into_iter().enumerate();
-    for (index, slot) in touched.filter_map(|(index, slot)| Some((index, slot?))) {
+    for (index, slot) in touched(slots) {
         let core = &state.providers[index].core;
         if let Err(failure) = core.persist(slot, true).await {
             tracing::error!(session = %core.name, error = %failure, "session could not be ended after an error");

@@ -63,8 +63,11 @@ impl ProviderCore {
             }
             // A renewal whose value write was dropped (server error): the session still moves.
             Change::None if slot.renew && loaded.record.is_some() => {
-                let old = loaded.record.as_ref().map(|r| r.text.clone());
-                let record = Record::new(old.unwrap_or_default(), self.lifetime.now(), None);
+                let text = loaded
+                    .record
+                    .as_ref()
+                    .map_or_else(String::new, |r| r.text.clone());
+                let record = Record::new(text, self.lifetime.now(), None);
                 self.write(store, &mut slot, loaded, record).await
             }
             Change::None if loaded.unusable => Ok(Outgoing::Remove),
@@ -83,43 +86,34 @@ impl ProviderCore {
     ) -> Result<Outgoing, SessionError> {
         let text = self.encode_record(&record);
         let ttl = self.server_ttl(&record);
-        match loaded.id {
-            Some(id) if !slot.needs_new_id() => {
-                // Only over a live entry: a logout that happened while this request ran stays.
-                if !store.replace(&id, &text, ttl).await? {
-                    tracing::debug!(session = %self.name, "session ended during the request: value not written");
-                    return Ok(Outgoing::Remove);
-                }
-                if self.cookie_has_max_age() || loaded.stale {
-                    self.send_id(&id)
+        // A session that goes on or moves (`renew`) must still be alive: written with
+        // `replace`, a logout that happened while this request ran stays a logout.
+        if let Some(id) = loaded.id.as_ref().filter(|_| !slot.cleared) {
+            if !store.replace(id, &text, ttl).await? {
+                tracing::debug!(session = %self.name, "session ended during the request: not written");
+                return Ok(Outgoing::Remove);
+            }
+            if !slot.renew {
+                return if self.cookie_has_max_age() || loaded.stale {
+                    self.send_id(id)
                 } else {
                     Ok(Outgoing::Nothing)
-                }
-            }
-            existing => {
-                // A session that moves (`renew`) must still be alive: claim its entry first,
-                // so that a logout that happened while this request ran stays a logout.
-                if let Some(old) = existing.as_ref().filter(|_| !slot.cleared)
-                    && !store.replace(old, &text, ttl).await?
-                {
-                    tracing::debug!(session = %self.name, "session ended during the request: not moved");
-                    return Ok(Outgoing::Remove);
-                }
-                let id = slot.pending_id.take().unwrap_or_else(SessionId::generate);
-                store.save(&id, &text, ttl).await?;
-                // After `clear`, every session the request carried has ended; after `renew`,
-                // the one that moved.
-                let ended = if slot.cleared {
-                    self.incoming_ids(&slot.incoming)
-                } else {
-                    existing.into_iter().collect()
                 };
-                for old in ended.iter().filter(|old| **old != id) {
-                    store.delete(old).await?;
-                }
-                self.send_id(&id)
             }
         }
+        let id = slot.pending_id.take().unwrap_or_else(SessionId::generate);
+        store.save(&id, &text, ttl).await?;
+        // After `clear`, every session the request carried has ended; after `renew`, the one
+        // that moved.
+        let ended = if slot.cleared {
+            self.incoming_ids(&slot.incoming)
+        } else {
+            loaded.id.into_iter().collect()
+        };
+        for old in ended.iter().filter(|old| **old != id) {
+            store.delete(old).await?;
+        }
+        self.send_id(&id)
     }
 
     /// A server-side session read but not changed: extends its idle timeout when due, and

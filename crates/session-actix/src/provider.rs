@@ -126,9 +126,6 @@ impl ProviderCore {
         let Some(store) = &self.store else {
             return Ok(self.load_client_side(incoming));
         };
-        if *incoming == Incoming::Absent {
-            return Ok(Loaded::default());
-        }
         let mut discard = None;
         for (id, stale) in incoming
             .candidates()
@@ -145,8 +142,7 @@ impl ProviderCore {
                 Stored::Missing | Stored::Foreign => {}
             }
         }
-        tracing::debug!(session = %self.name, "no received session ID opened a live session");
-        Ok(Loaded::nothing_opened(incoming, discard))
+        Ok(self.no_session(incoming, discard))
     }
 
     /// The entry stored under an authentic `id`, judged by the timeouts.
@@ -174,11 +170,18 @@ impl ProviderCore {
         }
     }
 
+    /// No session for this request ([`Loaded::nothing_opened`]), logged when values were
+    /// received but none opened.
+    fn no_session(&self, incoming: &Incoming, discard: Option<SessionId>) -> Loaded {
+        let loaded = Loaded::nothing_opened(incoming, discard);
+        if *incoming != Incoming::Absent {
+            tracing::debug!(session = %self.name, "no received session value opened a live session");
+        }
+        loaded
+    }
+
     /// [`ProviderCore::load`] of a client-side session: no storage, so no waiting.
     pub(crate) fn load_client_side(&self, incoming: &Incoming) -> Loaded {
-        if *incoming == Incoming::Absent {
-            return Loaded::default();
-        }
         let now = self.lifetime.now();
         for (value, stale) in incoming
             .candidates()
@@ -198,8 +201,7 @@ impl ProviderCore {
                 return Loaded::live(None, record, stale, refresh);
             }
         }
-        tracing::debug!(session = %self.name, "no received value opened a live session");
-        Loaded::nothing_opened(incoming, None)
+        self.no_session(incoming, None)
     }
 }
 

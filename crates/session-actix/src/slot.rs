@@ -53,11 +53,13 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    /// Nothing that was received opened: the client should drop its value, unless some of
-    /// the values it sent were never tried (one of those may be good).
+    /// No session: nothing was received, or nothing received opened. In the second case the
+    /// client should drop its value, unless some of the values it sent were never tried (one
+    /// of those may be good).
     pub(crate) fn nothing_opened(incoming: &Incoming, discard: Option<SessionId>) -> Self {
+        let sent = *incoming != Incoming::Absent;
         Self {
-            unusable: !incoming.truncated(),
+            unusable: sent && !incoming.truncated(),
             discard,
             ..Self::default()
         }

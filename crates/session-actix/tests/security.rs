@@ -182,6 +182,13 @@ fn routes(config: &mut web::ServiceConfig) {
             }),
         )
         .route(
+            "/logout",
+            web::get().to(|s: Session<Cart>| async move {
+                s.clear();
+                HttpResponse::Ok().finish()
+            }),
+        )
+        .route(
             "/logout-fails",
             web::get().to(|s: Session<Cart>| async move {
                 s.clear();
@@ -214,6 +221,21 @@ fn routes(config: &mut web::ServiceConfig) {
                 )
             }),
         );
+}
+
+/// `GET uri` with `cookies` as the whole `Cookie` header.
+async fn get_with_cookies<S, B>(app: &S, uri: &str, cookies: impl Into<String>) -> S::Response
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    let request = TestRequest::get()
+        .uri(uri)
+        .insert_header((COOKIE, cookies.into()));
+    call_service(app, request.to_request()).await
 }
 
 /// The app of these tests under `sessions`.
@@ -340,20 +362,14 @@ async fn a_shadowing_cookie_does_not_hide_the_session() {
         let app = app!(sessions);
         let cookie = the_cookie(&get(&app, "/add/3", None).await, "cart");
         let header = format!("cart=garbage; cart={}", cookie.value());
-        let request = TestRequest::get()
-            .uri("/cart")
-            .insert_header((COOKIE, header));
-        let response = call_service(&app, request.to_request()).await;
+        let response = get_with_cookies(&app, "/cart", header).await;
         assert!(
             set_cookies(&response).is_empty(),
             "no removal of the real cookie"
         );
         assert_eq!(body(response).await, "[3]");
         // Nothing that opens: the cookie is dropped as before.
-        let request = TestRequest::get()
-            .uri("/cart")
-            .insert_header((COOKIE, "cart=garbage; cart=more-garbage"));
-        let response = call_service(&app, request.to_request()).await;
+        let response = get_with_cookies(&app, "/cart", "cart=garbage; cart=more-garbage").await;
         assert!(is_removal(&the_cookie(&response, "cart")));
     }
 }
@@ -437,13 +453,6 @@ async fn an_inner_error_after_a_logout_still_ends_the_session() {
             ))
             .wrap(server_side(store.clone(), &clock))
             .configure(routes)
-            .route(
-                "/logout",
-                web::get().to(|s: Session<Cart>| async move {
-                    s.clear();
-                    HttpResponse::Ok().finish()
-                }),
-            ),
     )
     .await;
     let cookie = the_cookie(&get(&app, "/add/1", None).await, "cart");
@@ -472,18 +481,12 @@ async fn many_shadowing_cookies_neither_hide_nor_remove_the_session() {
             .collect::<String>()
     };
     let last = format!("{}cart={}", planted(12), cookie.value());
-    let request = TestRequest::get()
-        .uri("/cart")
-        .insert_header((COOKIE, last));
-    let response = call_service(&app, request.to_request()).await;
+    let response = get_with_cookies(&app, "/cart", last).await;
     assert!(set_cookies(&response).is_empty());
     assert_eq!(body(response).await, "[3]");
 
     let middle = format!("{}cart={}; {}", planted(9), cookie.value(), planted(3));
-    let request = TestRequest::get()
-        .uri("/cart")
-        .insert_header((COOKIE, middle));
-    let response = call_service(&app, request.to_request()).await;
+    let response = get_with_cookies(&app, "/cart", middle).await;
     assert!(
         set_cookies(&response).is_empty(),
         "no removal: not every value was tried"
@@ -496,26 +499,11 @@ async fn many_shadowing_cookies_neither_hide_nor_remove_the_session() {
 async fn clear_ends_every_session_the_request_carried() {
     let clock = ManualClock::starting_now();
     let store = ProbeStore::default();
-    let app = init_service(
-        App::new()
-            .wrap(server_side(store.clone(), &clock))
-            .configure(routes)
-            .route(
-                "/logout",
-                web::get().to(|s: Session<Cart>| async move {
-                    s.clear();
-                    HttpResponse::Ok().finish()
-                }),
-            ),
-    )
-    .await;
+    let app = app!(server_side(store.clone(), &clock));
     let first = the_cookie(&get(&app, "/add/1", None).await, "cart");
     let second = the_cookie(&get(&app, "/add/2", None).await, "cart");
     let both = format!("cart={}; cart={}", first.value(), second.value());
-    let request = TestRequest::get()
-        .uri("/logout")
-        .insert_header((COOKIE, both));
-    let response = call_service(&app, request.to_request()).await;
+    let response = get_with_cookies(&app, "/logout", both).await;
     assert!(is_removal(&the_cookie(&response, "cart")));
     assert_eq!(store.inner.load(&id_of(&first)).await.unwrap(), None);
     assert_eq!(store.inner.load(&id_of(&second)).await.unwrap(), None);

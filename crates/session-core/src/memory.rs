@@ -133,6 +133,34 @@ impl MemoryStore {
     }
 
     /// Sweeps the next shard in turn on every sixteenth write.
+    /// Runs `change` on the live entry under `id` and, when it accepts the entry, gives the
+    /// entry `ttl` from now; tells whether it did. An expired entry is removed instead.
+    fn change_live(
+        &self,
+        id: &SessionId,
+        ttl: Duration,
+        change: impl FnOnce(&mut Entry) -> bool,
+    ) -> bool {
+        let key = id.to_bytes();
+        let now = self.now();
+        let expires_at = self.deadline(now, ttl);
+        let mut shard = self.shard(&key);
+        match shard.get_mut(&key) {
+            Some(entry) if entry.expires_at > now => {
+                let accepted = change(entry);
+                if accepted {
+                    entry.expires_at = expires_at;
+                }
+                accepted
+            }
+            Some(_) => {
+                shard.remove(&key);
+                false
+            }
+            None => false,
+        }
+    }
+
     fn sweep_some(&self, now: u64) {
         let writes = self.inner.writes.fetch_add(1, Ordering::Relaxed);
         if writes.is_multiple_of(SWEEP_EVERY) {
@@ -214,18 +242,10 @@ impl SessionStore for MemoryStore {
     }
 
     async fn replace(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let key = id.to_bytes();
-        let now = self.now();
-        let expires_at = self.deadline(now, ttl);
-        let mut shard = self.shard(&key);
-        match shard.get_mut(&key) {
-            Some(entry) if entry.expires_at > now => {
-                entry.text = text.into();
-                entry.expires_at = expires_at;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(self.change_live(id, ttl, |entry| {
+            entry.text = text.into();
+            true
+        }))
     }
 
     async fn compare_and_swap(
@@ -235,18 +255,13 @@ impl SessionStore for MemoryStore {
         new: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let key = id.to_bytes();
-        let now = self.now();
-        let expires_at = self.deadline(now, ttl);
-        let mut shard = self.shard(&key);
-        match shard.get_mut(&key) {
-            Some(entry) if entry.expires_at > now && &*entry.text == expected => {
+        Ok(self.change_live(id, ttl, |entry| {
+            let matches = &*entry.text == expected;
+            if matches {
                 entry.text = new.into();
-                entry.expires_at = expires_at;
-                Ok(true)
             }
-            _ => Ok(false),
-        }
+            matches
+        }))
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
@@ -256,21 +271,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
-        let key = id.to_bytes();
-        let now = self.now();
-        let expires_at = self.deadline(now, ttl);
-        let mut shard = self.shard(&key);
-        match shard.get_mut(&key) {
-            Some(entry) if entry.expires_at > now => {
-                entry.expires_at = expires_at;
-                Ok(true)
-            }
-            Some(_) => {
-                shard.remove(&key);
-                Ok(false)
-            }
-            None => Ok(false),
-        }
+        Ok(self.change_live(id, ttl, |_| true))
     }
 }
 

@@ -156,14 +156,9 @@ pub(crate) fn compare_and_swap(
     expires_at: SystemTime,
     durable: bool,
 ) -> Result<bool, FsStoreError> {
-    let swapped = with_shard_lock(root, id, false, durable, |path| match read_file(path)? {
-        Some((current, _)) if current == expected => {
-            write(path, new, expires_at, durable)?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    })?;
-    Ok(swapped.unwrap_or(false))
+    write_over_live(root, id, new, expires_at, durable, |current| {
+        current == expected
+    })
 }
 
 /// Replaces the session's text only if a live session is there, under the shard lock: a
@@ -175,13 +170,27 @@ pub(crate) fn replace(
     expires_at: SystemTime,
     durable: bool,
 ) -> Result<bool, FsStoreError> {
-    let replaced = with_shard_lock(root, id, false, durable, |path| {
-        if read_file(path)?.is_none() {
-            return Ok(false);
+    write_over_live(root, id, text, expires_at, durable, |_| true)
+}
+
+/// Writes `text` over the live session under the shard lock if `accept` takes its current
+/// text; tells whether it did. A missing or expired session is never written.
+fn write_over_live(
+    root: &Path,
+    id: &SessionId,
+    text: &str,
+    expires_at: SystemTime,
+    durable: bool,
+    accept: impl FnOnce(&str) -> bool,
+) -> Result<bool, FsStoreError> {
+    let written = with_shard_lock(root, id, false, durable, |path| match read_file(path)? {
+        Some((current, _)) if accept(&current) => {
+            write(path, text, expires_at, durable)?;
+            Ok(true)
         }
-        write(path, text, expires_at, durable).map(|()| true)
+        _ => Ok(false),
     })?;
-    Ok(replaced.unwrap_or(false))
+    Ok(written.unwrap_or(false))
 }
 
 /// Writes the session file at `path` atomically: a temporary file in the same directory,
