@@ -10,21 +10,24 @@
 //!
 //! Outside those calls (a task spawned by a handler, a response body being streamed) no layer
 //! is active: a handle is then obtained in the handler and moved there (it is `Send`).
+//!
+//! Why not the request's extensions, which the engine's adapter guide suggests: inserting
+//! there costs a `Box` and a hash-map entry on every request, touched or not, and actix-web
+//! keeps no typed slot that costs less. This stack costs a push and a pop.
 
-use std::any::TypeId;
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use actix_web::http::header::HeaderMap;
+use session_engine::{Registry, RequestState, SessionHandle};
 
 use crate::SessionError;
-use crate::provider::Provider;
-use crate::slot::RequestState;
+use crate::headers::RequestHeaders;
 
 /// One `Sessions` layer of one request.
 pub(crate) struct Layer {
     /// The layer's registered sessions.
-    providers: Arc<[Provider]>,
+    registry: Registry,
     /// The address of the request's headers: which request this layer serves. A future of
     /// another request polled from inside this one's (a shared future) must not get this
     /// request's sessions. The headers live in the request head, which stays put and is not
@@ -35,9 +38,9 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
-    pub(crate) fn new(providers: Arc<[Provider]>, request: &HeaderMap) -> Self {
+    pub(crate) fn new(registry: Registry, request: &HeaderMap) -> Self {
         Self {
-            providers,
+            registry,
             request: request_address(request),
             state: None,
         }
@@ -88,21 +91,18 @@ fn request_address(headers: &HeaderMap) -> usize {
     std::ptr::from_ref(headers).addr()
 }
 
-/// The request state and provider index of session type `type_id` for the request with
-/// `headers`: from the innermost active layer of that request that registered it, created
-/// there on first use.
+/// The handle of session type `T` for the request with `headers`: from the innermost active
+/// layer of that request that registered it, whose request state is created on first use.
 ///
 /// # Errors
 ///
 /// [`SessionError::MiddlewareMissing`] when no layer of the request is active, and
 /// [`SessionError::NotRegistered`] when none registered the type.
-pub(crate) fn state_for(
-    type_id: TypeId,
-    type_name: &'static str,
+pub(crate) fn session<T: Clone + Send + 'static>(
     headers: &HeaderMap,
-) -> Result<(Arc<RequestState>, usize), SessionError> {
+) -> Result<SessionHandle<T, SessionError>, SessionError> {
     let request = request_address(headers);
-    ACTIVE.with_borrow_mut(|active| {
+    let state = ACTIVE.with_borrow_mut(|active| {
         let mut layers = active
             .iter_mut()
             .rev()
@@ -111,18 +111,18 @@ pub(crate) fn state_for(
         if layers.peek().is_none() {
             return Err(SessionError::MiddlewareMissing);
         }
-        for layer in layers {
-            let Some(index) = layer.providers.iter().position(|p| p.type_id == type_id) else {
-                continue;
-            };
-            let providers = &layer.providers;
-            let state = layer
-                .state
-                .get_or_insert_with(|| Arc::new(RequestState::new(Arc::clone(providers))));
-            return Ok((Arc::clone(state), index));
-        }
-        Err(SessionError::NotRegistered { type_name })
-    })
+        let layer = layers.find(|layer| layer.registry.serves::<T>()).ok_or(
+            SessionError::NotRegistered {
+                type_name: std::any::type_name::<T>(),
+            },
+        )?;
+        let registry = &layer.registry;
+        let state = layer
+            .state
+            .get_or_insert_with(|| RequestState::new(registry, None));
+        Ok(Arc::clone(state))
+    })?;
+    state.session(&RequestHeaders(headers))
 }
 
 #[cfg(test)]
@@ -133,11 +133,14 @@ mod tests {
         ACTIVE.with_borrow(Vec::len)
     }
 
+    fn registry() -> Registry {
+        Registry::builder().build().unwrap()
+    }
+
     #[test]
     fn layers_nest_and_are_removed_even_when_the_call_panics() {
-        let providers: Arc<[Provider]> = Arc::from(Vec::new());
         let request = HeaderMap::new();
-        let layer = || Layer::new(Arc::clone(&providers), &request);
+        let layer = || Layer::new(registry(), &request);
         let (outer, inner_depth) = run_within(layer(), || run_within(layer(), depth).1);
         assert_eq!(inner_depth, 2);
         assert!(outer.into_state().is_none());
@@ -156,14 +159,13 @@ mod tests {
         let other_request = HeaderMap::new();
         let missing = |headers: &HeaderMap| {
             matches!(
-                state_for(TypeId::of::<u8>(), "u8", headers).map(drop),
+                session::<u8>(headers).map(drop),
                 Err(SessionError::MiddlewareMissing)
             )
         };
         assert!(missing(&request), "no layer at all");
-        let providers: Arc<[Provider]> = Arc::from(Vec::new());
-        let (_, (own, other)) = run_within(Layer::new(providers, &request), || {
-            let own = state_for(TypeId::of::<u8>(), "u8", &request).map(drop);
+        let (_, (own, other)) = run_within(Layer::new(registry(), &request), || {
+            let own = session::<u8>(&request).map(drop);
             (own, missing(&other_request))
         });
         assert!(matches!(

@@ -2,120 +2,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use session_core::{SealError, SerializeError, StoreError};
 
-/// The session setup is invalid; reported by [`SessionsBuilder::build`](crate::SessionsBuilder::build)
-/// when the app is built, never on a request.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// Two session types were registered under the same name.
-    #[error("a session named {name:?} is already registered")]
-    DuplicateName {
-        /// The name used twice.
-        name: String,
-    },
-    /// The same session type was registered twice.
-    #[error("session type {type_name} is already registered")]
-    DuplicateType {
-        /// The type registered twice.
-        type_name: &'static str,
-    },
-    /// The cookie name is empty or has characters a cookie name cannot have.
-    #[error("{name:?} is not a valid cookie name")]
-    InvalidCookieName {
-        /// The rejected name.
-        name: String,
-    },
-    /// The header name is not a valid HTTP header name.
-    #[error("{name:?} is not a valid header name")]
-    InvalidHeaderName {
-        /// The rejected name.
-        name: String,
-    },
-    /// A cookie attribute combination that browsers reject or that would be unsafe.
-    #[error("cookie {name:?}: {reason}")]
-    InvalidCookieAttributes {
-        /// The cookie's name.
-        name: String,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// A client-side session without a transformer: anyone could write its value, expiry and
-    /// CSRF token. Add [`Encrypt`](session_core::Encrypt) or [`Sign`](session_core::Sign), or
-    /// opt in with [`SessionConfig::insecure_without_transformer`](crate::SessionConfig::insecure_without_transformer).
-    #[error(
-        "client-side session {name:?} has no transformer, so clients can forge it: add Encrypt or Sign"
-    )]
-    Unprotected {
-        /// The session's name.
-        name: String,
-    },
-}
-
-/// An error from a session handle inside a request.
-///
-/// As an actix-web error it answers 500 with an empty body and logs the cause, so nothing
-/// internal reaches the client: return it from a handler with `?`.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The `Sessions` middleware does not wrap this route, or the session was asked for
-    /// outside the request's handling (from a spawned task: move a handle there instead).
-    #[error(
-        "no Sessions middleware is handling this request here: it is not installed on this route (wrap the App or Scope with it), or the session was asked for outside the request's handling (in a spawned task: move a handle there)"
-    )]
-    MiddlewareMissing,
-    /// A handle was used after its request's response was made (in a task that outlived the
-    /// handler): nothing it changes could be sent any more.
-    #[error(
-        "session {name:?} was used after its request's response was made; finish the work before the handler returns"
-    )]
-    RequestFinished {
-        /// The session's name.
-        name: String,
-    },
-    /// The session type was never registered with the middleware that wraps this route.
-    #[error("session type {type_name} is not registered with the Sessions middleware")]
-    NotRegistered {
-        /// The type asked for.
-        type_name: &'static str,
-    },
-    /// The operation needs a server-side session (one with a storage).
-    #[error("session type {type_name} is client-side: it has no storage to invalidate")]
-    NotServerSide {
-        /// The type asked for.
-        type_name: &'static str,
-    },
-    /// [`Session::update`](crate::Session::update) kept meeting concurrent changes and gave up.
-    #[error(
-        "session {name:?} was changed concurrently {attempts} times in a row; update abandoned"
-    )]
-    UpdateConflict {
-        /// The session's name.
-        name: String,
-        /// How many times the update was tried.
-        attempts: usize,
-    },
-    /// The value would make the cookie larger than browsers keep; it was not set.
-    #[error("cookie {name:?} would be {size} bytes, over the limit of {limit}")]
-    CookieTooLarge {
-        /// The cookie's name.
-        name: String,
-        /// The size of the whole Set-Cookie value.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The value could not be serialized.
-    #[error(transparent)]
-    Serialize(#[from] SerializeError),
-    /// The value could not be sealed.
-    #[error(transparent)]
-    Seal(#[from] SealError),
-    /// The session storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+session_engine::session_error! {
+    /// An error from a session handle inside a request.
+    ///
+    /// As an actix-web error it answers 500 with an empty body and logs the cause, so nothing
+    /// internal reaches the client: return it from a handler with `?`.
+    #[non_exhaustive]
+    pub enum SessionError
 }
 
 impl ResponseError for SessionError {

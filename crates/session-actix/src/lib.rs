@@ -6,6 +6,8 @@
 //! [`CookieTransport`] or a [`HeaderTransport`]) and a **mode**: client-side (the whole value
 //! travels, sealed by [`Encrypt`](core::Encrypt) or [`Sign`](core::Sign)) or server-side (only
 //! an unguessable ID travels; the value lives in a [`SessionStore`](core::SessionStore)).
+//! The framework-free logic lives in [`session_engine`](engine); this crate is the actix-web
+//! adapter: middleware, extractor, errors as responses and CORS wiring.
 //! Handlers read and change sessions through the [`Session`] extractor.
 //!
 //! - **Lazy**: nothing is unsealed or read from storage until a handler asks.
@@ -63,47 +65,45 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod active;
-mod caching;
-mod config;
 #[cfg(feature = "cors")]
 mod cors;
 mod csrf;
 mod error;
 mod ext;
-mod handle;
-mod incoming;
-mod lifetime;
+mod headers;
 mod middleware;
-mod outgoing;
-mod persist;
-mod provider;
+mod session;
 mod sessions;
-mod slot;
-mod transport;
 
-pub use actix_web::cookie;
 /// The framework-agnostic core: keys, transformers, serializers, IDs and storages.
 pub use session_core as core;
-
-pub use crate::config::{
-    DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, SessionConfig, SessionsBuilder,
+/// The framework-free session engine this adapter drives.
+pub use session_engine as engine;
+pub use session_engine::cookie;
+pub use session_engine::{
+    CSRF_FORM_FIELD, CSRF_HEADER, ConfigError, CookieTransport, DEFAULT_ABSOLUTE_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, HeaderTransport, SessionConfig, Transport,
 };
+
 #[doc(hidden)]
 pub use crate::csrf::CsrfMiddleware;
-pub use crate::csrf::{CSRF_FORM_FIELD, CSRF_HEADER, CsrfProtection};
-pub use crate::error::{ConfigError, SessionError};
+pub use crate::csrf::CsrfProtection;
+pub use crate::error::SessionError;
 pub use crate::ext::SessionExt;
-pub use crate::handle::Session;
 #[doc(hidden)]
 pub use crate::middleware::SessionsMiddleware;
+pub use crate::session::Session;
 pub use crate::sessions::Sessions;
-pub use crate::transport::{CookieTransport, HeaderTransport, Transport};
 #[cfg(feature = "fs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
 pub use session_fs::{Durability, FsSessionStore, FsStoreError};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use session_redis::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreError};
+
+/// Collects session registrations for [`Sessions`]; [`build`](session_engine::SessionsBuilder::build)
+/// checks them.
+pub type SessionsBuilder = session_engine::SessionsBuilder<Sessions>;
 
 /// The README's Rust examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

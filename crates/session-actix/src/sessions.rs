@@ -1,17 +1,18 @@
 //! [`Sessions`], the middleware value an app wraps.
 
 use std::fmt;
-use std::sync::Arc;
-
-use std::any::TypeId;
 
 use session_core::SessionId;
+use session_engine::Registry;
 
-use crate::provider::Provider;
-use crate::{SessionError, SessionsBuilder};
+use crate::{ConfigError, SessionConfig, SessionError, SessionsBuilder};
 
 /// The session middleware: `App::new().wrap(sessions.clone())`, or on a `Scope` for a
-/// different setup per scope. Build it with [`Sessions::builder`]; cloning is cheap.
+/// different setup per scope. Build it with [`Sessions::new`] for one session type or
+/// [`Sessions::builder`] for several; cloning is cheap.
+///
+/// Layers nest: a handle is served by the innermost `Sessions` around the route that
+/// registered its type.
 ///
 /// # Examples
 ///
@@ -37,12 +38,18 @@ use crate::{SessionError, SessionsBuilder};
 /// ```
 #[derive(Clone)]
 pub struct Sessions {
-    providers: Arc<[Provider]>,
+    registry: Registry,
 }
 
 impl fmt::Debug for Sessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.providers.iter()).finish()
+        self.registry.fmt(f)
+    }
+}
+
+impl From<Registry> for Sessions {
+    fn from(registry: Registry) -> Self {
+        Self { registry }
     }
 }
 
@@ -52,14 +59,32 @@ impl Sessions {
         SessionsBuilder::default()
     }
 
-    pub(crate) fn from_providers(providers: Vec<Provider>) -> Self {
-        Self {
-            providers: providers.into(),
-        }
+    /// The middleware for one session type: `App::new().wrap(Sessions::new(config)?)`.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`]s of [`SessionsBuilder::build`](session_engine::SessionsBuilder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use actix_web::App;
+    /// use session_actix::core::{Encrypt, EncryptionKey};
+    /// use session_actix::{CookieTransport, SessionConfig, Sessions};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let key = EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?;
+    /// let config = SessionConfig::<Visits>::new(CookieTransport::new("visits"))
+    ///     .transform(Encrypt::new(key));
+    /// let app = App::new().wrap(Sessions::new(config)?);
+    /// # Ok(()) }
+    /// ```
+    pub fn new<T: 'static>(config: SessionConfig<T>) -> Result<Self, ConfigError> {
+        Self::builder().session(config).build()
     }
 
-    pub(crate) fn providers(&self) -> Arc<[Provider]> {
-        Arc::clone(&self.providers)
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Ends the server-side session `id` of type `T` outside any request (log a user out of
@@ -84,22 +109,12 @@ impl Sessions {
     /// }
     /// ```
     pub async fn invalidate<T: 'static>(&self, id: &SessionId) -> Result<(), SessionError> {
-        let provider = self
-            .providers
-            .iter()
-            .find(|p| p.type_id == TypeId::of::<T>())
-            .ok_or(SessionError::NotRegistered {
-                type_name: std::any::type_name::<T>(),
-            })?;
-        provider.invalidate(id).await
+        Ok(self.registry.invalidate::<T>(id).await?)
     }
 
     /// The names of the sessions carried in headers, for CORS `Access-Control-Allow-Headers`
     /// and `Access-Control-Expose-Headers`.
     pub fn header_names(&self) -> impl Iterator<Item = &str> {
-        self.providers
-            .iter()
-            .filter(|p| matches!(p.core.transport, crate::Transport::Header(_)))
-            .map(|p| p.core.name.as_str())
+        self.registry.header_names()
     }
 }

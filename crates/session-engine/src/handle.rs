@@ -1,75 +1,65 @@
-//! The typed session handle: an extractor and the way handlers read and change a session.
+//! The typed session handle: how handlers read and change a session.
 
 use std::fmt;
-use std::future::{Ready, ready};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::SystemTime;
 
-use actix_web::dev::Payload;
-use actix_web::http::header::HeaderMap;
-use actix_web::{FromRequest, HttpRequest};
-use session_core::{Record, SessionId};
+use session_core::{Record, Serializer, SessionId, mask_csrf_token};
 
-use crate::provider::{Provider, SerializerBox};
-use crate::slot::{Change, Loaded, RequestState};
-use crate::{SessionError, active};
+use crate::SessionError;
+use crate::provider::Provider;
+use crate::request::RequestState;
+use crate::slot::{Change, Loaded};
 
-/// The session of type `T` in the current request.
+/// The session of type `T` in the current request: the engine's handle, which each adapter
+/// wraps in its `Session<T>` extractor (`E` is the adapter's error type, see
+/// [`session_error!`](crate::session_error)).
 ///
-/// Use it as a handler argument (an extractor) or get it with
-/// [`SessionExt::session`](crate::SessionExt::session). Nothing is unsealed or read from
-/// storage until [`Session::get`] (or [`Session::id`]) is called, and nothing is written unless
-/// the handler changes the session. The handle is `Send + Sync` and cheap to clone; all clones
-/// in a request share one state. To use the session in a task the handler spawns, move the
-/// handle there and await the task before the handler returns: a task cannot get a handle by
-/// itself ([`SessionError::MiddlewareMissing`]), and once the response is made a handle only
-/// returns [`SessionError::RequestFinished`].
+/// Nothing is unsealed or read from storage until [`get`](Self::get) (or [`id`](Self::id))
+/// is called, and nothing is written unless the handler changes the session. The handle is
+/// `Send + Sync` and cheap to clone; all clones in a request share one state. Once the
+/// response is made a handle only returns [`SessionError::RequestFinished`].
 ///
 /// # Examples
 ///
 /// ```no_run
-/// use actix_web::{HttpResponse, get};
-/// use serde::{Deserialize, Serialize};
-/// use session_actix::{Session, SessionError};
+/// use session_engine::{SessionError, SessionHandle};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
 ///
-/// #[derive(Clone, Serialize, Deserialize)]
-/// struct UserSession { id: String, count: u32 }
-///
-/// #[get("/user")]
-/// async fn user(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
-///     Ok(match session.get().await? {
-///         Some(user) => {
-///             session.set(UserSession { count: user.count + 1, ..user.clone() })?;
-///             HttpResponse::Ok().body(format!("Hello {}, visit {}", user.id, user.count))
-///         }
-///         None => HttpResponse::Unauthorized().finish(),
-///     })
+/// async fn visit(session: &SessionHandle<Visits>) -> Result<u32, SessionError> {
+///     let count = session.get().await?.map_or(0, |v| v.count) + 1;
+///     session.set(Visits { count })?;
+///     Ok(count)
 /// }
 /// ```
-pub struct Session<T> {
+pub struct SessionHandle<T, E = SessionError> {
     state: Arc<RequestState>,
     index: usize,
-    marker: PhantomData<fn() -> T>,
+    serializer: Arc<dyn Serializer<T>>,
+    marker: PhantomData<fn() -> E>,
 }
 
-impl<T> Clone for Session<T> {
+impl<T, E> Clone for SessionHandle<T, E> {
     fn clone(&self) -> Self {
         Self {
             state: Arc::clone(&self.state),
             index: self.index,
+            serializer: Arc::clone(&self.serializer),
             marker: PhantomData,
         }
     }
 }
 
-impl<T> Session<T> {
+impl<T, E> SessionHandle<T, E> {
     fn provider(&self) -> &Provider {
-        &self.state.providers[self.index]
+        &self.state.registry().providers()[self.index]
     }
 }
 
-impl<T> fmt::Debug for Session<T> {
+impl<T, E> fmt::Debug for SessionHandle<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("name", &self.provider().core.name)
@@ -78,28 +68,26 @@ impl<T> fmt::Debug for Session<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> Session<T> {
-    /// The handle for `T` from the innermost active `Sessions` layer that registered it
-    /// (see [`crate::active`]), reading what the request carried on first use.
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Result<Self, SessionError> {
-        let (state, index) = active::state_for(
-            std::any::TypeId::of::<T>(),
-            std::any::type_name::<T>(),
-            headers,
-        )?;
-        state.touch(index, headers);
+impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
+    /// The handle of the session registered at `index` of `state`'s registry, which is `T`'s.
+    pub(crate) fn new(state: Arc<RequestState>, index: usize) -> Result<Self, SessionError> {
+        let provider = &state.registry().providers()[index];
+        let serializer = provider
+            .serializer::<T>()
+            .ok_or(SessionError::NotRegistered {
+                type_name: std::any::type_name::<T>(),
+            })?;
         Ok(Self {
             state,
             index,
+            serializer,
             marker: PhantomData,
         })
     }
 
-    fn serializer(&self) -> &SerializerBox<T> {
-        self.provider()
-            .serializer
-            .downcast_ref::<SerializerBox<T>>()
-            .expect("registered with the serializer of its type")
+    /// Runs `f` on this session's slot ([`RequestState::with_slot`]).
+    fn slot<R>(&self, f: impl FnOnce(&mut crate::slot::Slot) -> R) -> Result<R, E> {
+        Ok(self.state.with_slot(self.index, f)?)
     }
 
     /// The session's name (its cookie or header name).
@@ -116,23 +104,17 @@ impl<T: Clone + Send + 'static> Session<T> {
     ///
     /// [`SessionError::Store`] when the storage failed; returned from a handler with `?` it
     /// answers an empty 500.
-    pub async fn get(&self) -> Result<Option<T>, SessionError> {
-        if let Some(answer) = self
-            .state
-            .with_slot(self.index, |slot| slot.current::<T>())?
-        {
+    pub async fn get(&self) -> Result<Option<T>, E> {
+        if let Some(answer) = self.slot(|slot| slot.current::<T>())? {
             return Ok(answer);
         }
         self.ensure_loaded().await?;
-        self.state
-            .with_slot(self.index, |slot| slot.current::<T>().flatten())
+        self.slot(|slot| slot.current::<T>().flatten())
     }
 
     /// Loads and deserializes what the request carried, once.
-    async fn ensure_loaded(&self) -> Result<(), SessionError> {
-        let incoming = self.state.with_slot(self.index, |slot| {
-            slot.loaded.is_none().then(|| slot.incoming.clone())
-        })?;
+    async fn ensure_loaded(&self) -> Result<(), E> {
+        let incoming = self.slot(|slot| slot.loaded.is_none().then(|| slot.incoming.clone()))?;
         let Some(incoming) = incoming else {
             return Ok(());
         };
@@ -141,9 +123,9 @@ impl<T: Clone + Send + 'static> Session<T> {
     }
 
     /// Loads a client-side session now (nothing to wait for), when it is not loaded yet.
-    fn ensure_loaded_client_side(&self) -> Result<(), SessionError> {
+    fn ensure_loaded_client_side(&self) -> Result<(), E> {
         let core = &self.provider().core;
-        let loaded = self.state.with_slot(self.index, |slot| {
+        let loaded = self.slot(|slot| {
             slot.loaded
                 .is_none()
                 .then(|| core.load_client_side(&slot.incoming))
@@ -153,9 +135,9 @@ impl<T: Clone + Send + 'static> Session<T> {
 
     /// Deserializes a loaded record's text and keeps the result in the slot (unless another
     /// clone of the handle got there first).
-    fn keep_loaded(&self, mut loaded: Loaded) -> Result<(), SessionError> {
+    fn keep_loaded(&self, mut loaded: Loaded) -> Result<(), E> {
         if let Some(record) = &loaded.record {
-            match self.serializer().0.deserialize(&record.text) {
+            match self.serializer.deserialize(&record.text) {
                 Ok(value) => loaded.value = Some(Box::new(value)),
                 Err(error) => {
                     tracing::debug!(session = %self.name(), %error, "session text no longer deserializes");
@@ -163,7 +145,7 @@ impl<T: Clone + Send + 'static> Session<T> {
                 }
             }
         }
-        self.state.with_slot(self.index, |slot| {
+        self.slot(|slot| {
             if slot.loaded.is_none() {
                 slot.loaded = Some(loaded);
                 slot.settle();
@@ -176,7 +158,7 @@ impl<T: Clone + Send + 'static> Session<T> {
     ///
     /// A session that goes on keeps its start time (for the absolute timeout) and its CSRF
     /// token, whether or not it was read first: writing never extends a session's absolute
-    /// lifetime. After [`Session::clear`] or [`Session::renew`] in the same request, `set`
+    /// lifetime. After [`Self::clear`] or [`Self::renew`] in the same request, `set`
     /// starts a new session under a new ID, and the old ID is dead (session fixation
     /// defence: "clear, then set the user" is a safe way to log in).
     ///
@@ -184,19 +166,20 @@ impl<T: Clone + Send + 'static> Session<T> {
     ///
     /// [`SessionError::CookieTooLarge`] when a client-side cookie would exceed 4096 bytes
     /// (nothing is changed), and [`SessionError::Serialize`] or [`SessionError::Seal`].
-    pub fn set(&self, value: T) -> Result<(), SessionError> {
+    pub fn set(&self, value: T) -> Result<(), E> {
         let core = &self.provider().core;
-        let text = self.serializer().0.serialize(&value)?;
+        let text = self
+            .serializer
+            .serialize(&value)
+            .map_err(SessionError::from)?;
         if !core.is_server_side() {
             // The sealed value is made now: the session it continues must be known now.
             self.ensure_loaded_client_side()?;
         }
-        let (base, blind) = self
-            .state
-            .with_slot(self.index, |slot| (slot.base(), slot.sets_blind()))?;
+        let (base, blind) = self.slot(|slot| (slot.base(), slot.sets_blind()))?;
         let record = self.record_for(base, text);
         let sealed = core.seal_record(&record)?;
-        self.state.with_slot(self.index, |slot| {
+        self.slot(|slot| {
             slot.change = Change::Set {
                 record,
                 blind,
@@ -232,7 +215,7 @@ impl<T: Clone + Send + 'static> Session<T> {
     /// latest value is read and `change` runs again. So concurrent requests of one session
     /// (two tabs, parallel API calls) lose no update. The write happens now, not when the
     /// response is sent, so it stays even if the response turns out a server error (5xx),
-    /// unlike [`Session::set`]. Returns the new value, or `None` when there is no session (and
+    /// unlike [`Self::set`]. Returns the new value, or `None` when there is no session (and
     /// `change` is not called).
     ///
     /// `change` may run several times: keep it free of side effects. For client-side sessions
@@ -242,29 +225,28 @@ impl<T: Clone + Send + 'static> Session<T> {
     ///
     /// [`SessionError::UpdateConflict`] after 100 conflicting attempts in a row,
     /// [`SessionError::Store`] (including [`StoreError::Unsupported`] from a store without
-    /// `compare_and_swap`), and the errors of [`Session::set`].
+    /// `compare_and_swap`), and the errors of [`Self::set`].
     ///
     /// [`StoreError::Unsupported`]: session_core::StoreError::Unsupported
     ///
     /// # Examples
     ///
     /// ```no_run
-    /// # use session_actix::{Session, SessionError};
+    /// # use session_engine::{SessionError, SessionHandle};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
-    /// async fn visit(session: Session<Visits>) -> Result<String, SessionError> {
+    /// async fn visit(session: SessionHandle<Visits>) -> Result<String, SessionError> {
     ///     let visits = session.update(|v| v.count += 1).await?;
     ///     Ok(visits.map_or("no session".to_owned(), |v| v.count.to_string()))
     /// }
     /// ```
-    pub async fn update<F>(&self, mut change: F) -> Result<Option<T>, SessionError>
+    pub async fn update<F>(&self, mut change: F) -> Result<Option<T>, E>
     where
         F: FnMut(&mut T) + Send,
     {
         const MAX_ATTEMPTS: usize = 100;
         let core = &self.provider().core;
-        let pending_change = self.state.with_slot(self.index, |slot| {
-            !matches!(slot.change, Change::None) || slot.needs_new_id()
-        })?;
+        let pending_change =
+            self.slot(|slot| !matches!(slot.change, Change::None) || slot.needs_new_id())?;
         let Some(store) = core.store.as_deref().filter(|_| !pending_change) else {
             // Client-side, or already changed in this request: the change is this request's.
             let Some(mut value) = self.get().await? else {
@@ -275,32 +257,33 @@ impl<T: Clone + Send + 'static> Session<T> {
             return Ok(Some(value));
         };
         self.ensure_loaded().await?;
-        let Some(id) = self.state.with_slot(self.index, |slot| {
-            slot.loaded.as_ref().and_then(|l| l.id.clone())
-        })?
-        else {
+        let Some(id) = self.slot(|slot| slot.loaded.as_ref().and_then(|l| l.id.clone()))? else {
             return Ok(None);
         };
         for _ in 0..MAX_ATTEMPTS {
-            let Some(entry) = store.load_entry(&id).await? else {
+            let Some(entry) = store.load_entry(&id).await.map_err(SessionError::from)? else {
                 return Ok(None);
             };
             let Some(record) = core.decode_record(&entry.text) else {
                 return Ok(None);
             };
-            let Ok(mut value) = self.serializer().0.deserialize(&record.text) else {
+            let Ok(mut value) = self.serializer.deserialize(&record.text) else {
                 return Ok(None);
             };
             change(&mut value);
-            let text = self.serializer().0.serialize(&value)?;
+            let text = self
+                .serializer
+                .serialize(&value)
+                .map_err(SessionError::from)?;
             let updated = record.with_text(text, None);
             let ttl = core.server_ttl(&updated);
             if store
                 .compare_and_swap(&id, &entry.text, &core.encode_record(&updated), ttl)
-                .await?
+                .await
+                .map_err(SessionError::from)?
             {
                 let kept = value.clone();
-                self.state.with_slot(self.index, |slot| {
+                self.slot(|slot| {
                     if let Some(loaded) = slot.loaded.as_mut() {
                         loaded.record = Some(updated);
                         loaded.value = Some(Box::new(kept));
@@ -309,23 +292,23 @@ impl<T: Clone + Send + 'static> Session<T> {
                 })?;
                 return Ok(Some(value));
             }
-            actix_web::rt::task::yield_now().await;
+            yield_now().await;
         }
-        Err(SessionError::UpdateConflict {
+        Err(E::from(SessionError::UpdateConflict {
             name: core.name.clone(),
             attempts: MAX_ATTEMPTS,
-        })
+        }))
     }
 
     /// Ends the session: the storage entry is deleted and a cookie transport sends an expired
     /// cookie with the same `Path`, `Domain`, `Secure` and `SameSite`. A value
-    /// [`set`](Session::set) later in the same request starts a new session under a new ID.
+    /// [`set`](Self::set) later in the same request starts a new session under a new ID.
     /// The end is applied even when the response is a server error (5xx). Used after the
     /// response was made (from a task that outlived the handler), it does nothing: the other
     /// methods return [`SessionError::RequestFinished`] then.
     pub fn clear(&self) {
         // After the response nothing can be sent any more: there is nothing left to clear.
-        let _finished = self.state.with_slot(self.index, |slot| {
+        let _finished = self.slot(|slot| {
             slot.change = Change::Clear;
             slot.cleared = true;
             slot.renew = false;
@@ -343,10 +326,10 @@ impl<T: Clone + Send + 'static> Session<T> {
     /// # Errors
     ///
     /// [`SessionError::Store`] when the storage failed while loading the session, and the
-    /// errors of [`Session::set`] when re-sealing a client-side value.
-    pub async fn renew(&self) -> Result<(), SessionError> {
+    /// errors of [`Self::set`] when re-sealing a client-side value.
+    pub async fn renew(&self) -> Result<(), E> {
         self.ensure_loaded().await?;
-        let current = self.state.with_slot(self.index, |slot| {
+        let current = self.slot(|slot| {
             slot.renew = true;
             slot.pending_id = None;
             match &slot.change {
@@ -367,7 +350,7 @@ impl<T: Clone + Send + 'static> Session<T> {
         };
         let record = self.record_for(None, text);
         let sealed = self.provider().core.seal_record(&record)?;
-        self.state.with_slot(self.index, |slot| {
+        self.slot(|slot| {
             slot.change = Change::Set {
                 record,
                 blind: false,
@@ -380,47 +363,62 @@ impl<T: Clone + Send + 'static> Session<T> {
 
     /// The session's CSRF token (256 random bits, URL-safe), for a hidden form field or a
     /// request header checked by [`CsrfProtection`](crate::CsrfProtection); `None` without a
-    /// session. It stays the same for the whole session and changes with [`Session::renew`].
+    /// session. It stays the same for the whole session and changes with [`renew`](Self::renew).
     /// Sessions configured [`without_envelope`](crate::SessionConfig::without_envelope) have
     /// none.
     ///
     /// # Errors
     ///
     /// [`SessionError::Store`] when the storage failed while loading the session.
-    pub async fn csrf_token(&self) -> Result<Option<String>, SessionError> {
+    pub async fn csrf_token(&self) -> Result<Option<String>, E> {
         if !self.provider().core.envelope {
             return Ok(None);
         }
         self.ensure_loaded().await?;
-        self.state.with_slot(self.index, |slot| {
-            slot.base_record().map(|record| record.csrf_token.clone())
-        })
+        self.slot(|slot| slot.base_record().map(|record| record.csrf_token.clone()))
+    }
+
+    /// A masked form of the session's CSRF token, different on every call and accepted by
+    /// the CSRF check like the token itself ([`mask_csrf_token`]): hand out a fresh one with
+    /// each page, so that compressed responses never repeat the secret (BREACH). `None`
+    /// without a session, and for sessions configured
+    /// [`without_envelope`](crate::SessionConfig::without_envelope).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the storage failed while loading the session.
+    pub async fn masked_csrf_token(&self) -> Result<Option<String>, E> {
+        Ok(self
+            .csrf_token()
+            .await?
+            .as_deref()
+            .and_then(mask_csrf_token))
     }
 
     /// Ends another server-side session of this type by its ID (for example the user's
-    /// sessions on other devices, whose IDs the app recorded with [`Session::id`]). The current
+    /// sessions on other devices, whose IDs the app recorded with [`Self::id`]). The current
     /// session is not affected unless `id` is its own.
     ///
     /// # Errors
     ///
     /// [`SessionError::NotServerSide`] for a client-side session, and [`SessionError::Store`].
-    pub async fn invalidate_id(&self, id: &SessionId) -> Result<(), SessionError> {
-        self.provider().invalidate(id).await
+    pub async fn invalidate_id(&self, id: &SessionId) -> Result<(), E> {
+        Ok(self.provider().invalidate(id).await?)
     }
 
     /// The ID of a server-side session: the current one, or the one that the response will
-    /// carry after [`Session::set`] or [`Session::renew`]. `None` for client-side sessions and
+    /// carry after [`Self::set`] or [`Self::renew`]. `None` for client-side sessions and
     /// when there is no session.
     ///
     /// # Errors
     ///
     /// [`SessionError::Store`] when the storage failed while loading the session.
-    pub async fn id(&self) -> Result<Option<SessionId>, SessionError> {
+    pub async fn id(&self) -> Result<Option<SessionId>, E> {
         if !self.provider().core.is_server_side() {
             return Ok(None);
         }
         self.ensure_loaded().await?;
-        self.state.with_slot(self.index, |slot| {
+        self.slot(|slot| {
             let current = slot.loaded.as_ref().and_then(|l| l.id.clone());
             let has_set = matches!(slot.change, Change::Set { .. });
             let needs_new = (slot.needs_new_id() && (current.is_some() || has_set))
@@ -438,11 +436,15 @@ impl<T: Clone + Send + 'static> Session<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> FromRequest for Session<T> {
-    type Error = SessionError;
-    type Future = Ready<Result<Self, SessionError>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Self::from_headers(req.headers()))
-    }
+/// Lets other tasks run once before the next attempt, without a runtime of its own.
+fn yield_now() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
 }

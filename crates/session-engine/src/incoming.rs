@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use actix_web::cookie::Cookie;
-use actix_web::http::header::{HeaderMap, HeaderValue};
+use cookie::Cookie;
 
+use crate::headers::{Headers, names, visible_ascii};
 use crate::transport::is_cookie_safe;
 
 /// Received values longer than this are not even unsealed.
@@ -110,10 +110,10 @@ impl Collected {
 
 /// Every cookie named `name` in the `Cookie` headers, looking at bytes so that another
 /// cookie's non-ASCII value cannot hide it.
-pub(crate) fn read_cookies(name: &str, headers: &HeaderMap) -> Incoming {
+pub(crate) fn read_cookies(name: &str, headers: &impl Headers) -> Incoming {
     let mut collected = Collected::default();
-    for header in headers.get_all(actix_web::http::header::COOKIE) {
-        for piece in header.as_bytes().split(|&b| b == b';') {
+    for header in headers.values(names::COOKIE) {
+        for piece in header.split(|&b| b == b';') {
             let piece = piece.trim_ascii();
             let Some(rest) = piece.strip_prefix(name.as_bytes()) else {
                 continue;
@@ -127,9 +127,9 @@ pub(crate) fn read_cookies(name: &str, headers: &HeaderMap) -> Incoming {
 }
 
 /// Every header named `name`.
-pub(crate) fn read_headers(name: &str, headers: &HeaderMap) -> Incoming {
+pub(crate) fn read_headers(name: &str, headers: &impl Headers) -> Incoming {
     let mut collected = Collected::default();
-    for value in headers.get_all(name) {
+    for value in headers.values(name) {
         collected.add(header_value(value));
     }
     collected.into_incoming()
@@ -158,36 +158,36 @@ fn cookie_value(piece: &[u8], rest_len: usize) -> Received {
 }
 
 /// The value of one session header.
-fn header_value(value: &HeaderValue) -> Received {
+fn header_value(value: &[u8]) -> Received {
     if value.len() > MAX_INCOMING_LEN {
         return Received::Unusable;
     }
-    match value.to_str() {
-        Ok("") => Received::Empty,
-        Ok(text) if text.contains('%') => {
+    match visible_ascii(value) {
+        Some("") => Received::Empty,
+        Some(text) if text.contains('%') => {
             match percent_encoding::percent_decode_str(text).decode_utf8() {
                 Ok(decoded) => Received::Value(decoded.into()),
                 Err(_) => Received::Unusable,
             }
         }
-        Ok(text) => Received::Value(text.into()),
-        Err(_) => Received::Unusable,
+        Some(text) => Received::Value(text.into()),
+        None => Received::Unusable,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue};
     use proptest::prelude::*;
 
     use super::*;
+    use crate::HeaderList;
+    use crate::headers::HeadersMut;
     use crate::transport::{CookieTransport, HeaderTransport, Transport};
 
-    fn headers(name: HeaderName, bytes: &[u8]) -> Option<HeaderMap> {
-        let value = HeaderValue::from_bytes(bytes).ok()?;
-        let mut headers = HeaderMap::new();
-        headers.insert(name, value);
-        Some(headers)
+    const COOKIE: &str = names::COOKIE;
+
+    fn headers(name: &str, bytes: &[u8]) -> Option<HeaderList> {
+        Some(HeaderList::from_iter([(name, bytes.to_vec())]))
     }
 
     proptest! {
@@ -200,7 +200,7 @@ mod tests {
                 let _ = transport.read(&headers);
             }
             let header = Transport::from(HeaderTransport::new("x-s"));
-            if let Some(headers) = headers(HeaderName::from_static("x-s"), &bytes) {
+            if let Some(headers) = headers("x-s", &bytes) {
                 let _ = header.read(&headers);
             }
         }
@@ -247,7 +247,7 @@ mod tests {
         assert_eq!(values, ["garbage", "real"]);
 
         let mut two_headers = sent.clone();
-        two_headers.append(COOKIE, HeaderValue::from_static("s=third"));
+        two_headers.append(COOKIE, "s=third".into());
         assert_eq!(transport.read(&two_headers).candidates().len(), 3);
 
         // Unusable pieces are skipped when another value is there, and counted otherwise.
@@ -267,23 +267,11 @@ mod tests {
         assert_eq!(transport.read(&many).candidates().len(), MAX_CANDIDATES);
 
         let header = Transport::from(HeaderTransport::new("x-s"));
-        let mut repeated = HeaderMap::new();
-        repeated.append(
-            HeaderName::from_static("x-s"),
-            HeaderValue::from_static("a"),
-        );
-        repeated.append(
-            HeaderName::from_static("x-s"),
-            HeaderValue::from_static("b"),
-        );
+        let repeated = HeaderList::from_iter([("x-s", "a"), ("x-s", "b")]);
         assert_eq!(header.read(&repeated).candidates().len(), 2);
     }
 
-    fn headers_from(values: &[&[u8]]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for value in values {
-            headers.append(COOKIE, HeaderValue::from_bytes(value).unwrap());
-        }
-        headers
+    fn headers_from(values: &[&'static [u8]]) -> HeaderList {
+        values.iter().map(|value| (COOKIE, *value)).collect()
     }
 }

@@ -1,9 +1,11 @@
 //! What a response carries for a session: the header a sealed value travels in, rendered once.
 
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
-use actix_web::web::Bytes;
+use std::time::SystemTime;
+
+use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS};
 
+use crate::headers::{HeadersMut, names};
 use crate::transport::{CookieTransport, Transport, is_cookie_safe};
 use crate::{ConfigError, SessionError};
 
@@ -21,7 +23,7 @@ pub(crate) enum Outgoing {
     /// Nothing: the client's copy is current.
     Nothing,
     /// A new value, rendered ([`Writer::value`]).
-    Send(HeaderValue),
+    Send(Bytes),
     /// An instruction to drop the value (an expired cookie).
     Remove,
 }
@@ -35,9 +37,8 @@ pub(crate) enum Writer {
         fixed_attributes: Option<String>,
     },
     Header {
-        name: HeaderName,
-        /// `name` as a `Vary` token.
-        vary: HeaderValue,
+        /// The header's name in lower case.
+        name: String,
     },
 }
 
@@ -50,17 +51,9 @@ impl Writer {
                 fixed_attributes: cookie.fixed_attributes(),
                 transport: cookie.clone(),
             },
-            Transport::Header(header) => {
-                let name = HeaderName::from_bytes(header.name().as_bytes()).map_err(|_| {
-                    ConfigError::InvalidHeaderName {
-                        name: header.name().to_owned(),
-                    }
-                })?;
-                Self::Header {
-                    vary: HeaderValue::from(name.clone()),
-                    name,
-                }
-            }
+            Transport::Header(header) => Self::Header {
+                name: header.name().to_ascii_lowercase(),
+            },
         })
     }
 
@@ -71,7 +64,11 @@ impl Writer {
     ///
     /// [`SessionError::CookieTooLarge`] when the `Set-Cookie` would exceed
     /// [`COOKIE_SIZE_LIMIT`].
-    pub(crate) fn value(&self, sealed: &str) -> Result<HeaderValue, SessionError> {
+    pub(crate) fn value(
+        &self,
+        sealed: &str,
+        now: impl FnOnce() -> SystemTime,
+    ) -> Result<Bytes, SessionError> {
         let text = match self {
             Self::Cookie {
                 transport,
@@ -88,7 +85,7 @@ impl Writer {
                         text.push_str(attributes);
                         text
                     }
-                    _ => transport.rendered(sealed),
+                    _ => transport.rendered(sealed, now),
                 };
                 if text.len() > COOKIE_SIZE_LIMIT {
                     return Err(SessionError::CookieTooLarge {
@@ -105,34 +102,36 @@ impl Writer {
         };
         // Names are validated at build, values are cookie-safe or percent-encoded (controls
         // and non-ASCII included), attributes are checked printable: always visible ASCII.
-        Ok(HeaderValue::from_maybe_shared(Bytes::from(text))
-            .expect("rendered session headers are visible ASCII"))
+        Ok(Bytes::from(text))
     }
 
     /// The `Vary` token of responses that depend on this session: `Cookie`, or the header's
     /// name.
-    pub(crate) fn vary(&self) -> HeaderValue {
+    pub(crate) fn vary(&self) -> &str {
         match self {
-            Self::Cookie { .. } => HeaderValue::from_static("Cookie"),
-            Self::Header { vary, .. } => vary.clone(),
+            Self::Cookie { .. } => "Cookie",
+            Self::Header { name } => name,
+        }
+    }
+
+    /// The response header a value travels in.
+    fn header_name(&self) -> &str {
+        match self {
+            Self::Cookie { .. } => names::SET_COOKIE,
+            Self::Header { name } => name,
         }
     }
 
     /// Adds a value made by [`Writer::value`] to the response.
-    pub(crate) fn send(&self, value: HeaderValue, headers: &mut HeaderMap) {
-        match self {
-            Self::Cookie { .. } => headers.append(SET_COOKIE, value),
-            Self::Header { name, .. } => headers.append(name.clone(), value),
-        }
+    pub(crate) fn send(&self, value: Bytes, headers: &mut impl HeadersMut) {
+        headers.append(self.header_name(), value);
     }
 
     /// Tells the client to drop its value: an expired cookie with the same attributes. A header
     /// cannot be revoked, so nothing is sent for it.
-    pub(crate) fn send_removal(&self, headers: &mut HeaderMap) {
-        if let Self::Cookie { transport, .. } = self
-            && let Ok(value) = HeaderValue::from_str(&transport.removal())
-        {
-            headers.append(SET_COOKIE, value);
+    pub(crate) fn send_removal(&self, headers: &mut impl HeadersMut) {
+        if let Self::Cookie { transport, .. } = self {
+            headers.append(names::SET_COOKIE, Bytes::from(transport.removal()));
         }
     }
 }
@@ -141,25 +140,28 @@ impl Writer {
 mod tests {
     use std::time::Duration;
 
-    use actix_web::cookie::{Cookie, SameSite};
-    use actix_web::http::header::COOKIE;
+    use cookie::{Cookie, SameSite};
     use proptest::prelude::*;
 
     use super::*;
-    use crate::HeaderTransport;
     use crate::incoming::Incoming;
+    use crate::{HeaderList, HeaderTransport};
 
     fn cookie_writer(transport: CookieTransport) -> Writer {
         Writer::new(&Transport::Cookie(transport)).unwrap()
     }
 
-    fn text(value: &HeaderValue) -> &str {
-        value.to_str().unwrap()
+    fn text(value: &Bytes) -> &str {
+        std::str::from_utf8(value).unwrap()
+    }
+
+    fn now() -> SystemTime {
+        SystemTime::now()
     }
 
     /// What the response's header reads back as on the next request.
-    fn read_back(transport: &Transport, sent: &HeaderValue) -> Incoming {
-        let mut headers = HeaderMap::new();
+    fn read_back(transport: &Transport, sent: &Bytes) -> Incoming {
+        let mut headers = HeaderList::new();
         match transport {
             Transport::Cookie(_) => {
                 // A browser sends back `name=value` as it received it.
@@ -168,13 +170,11 @@ mod tests {
                     .encoded()
                     .stripped()
                     .to_string();
-                headers.insert(COOKIE, HeaderValue::from_str(&echoed).unwrap());
+                headers.insert(names::COOKIE, echoed.into());
             }
             Transport::Header(header) => {
                 // HTTP parsers drop whitespace at both ends of a header value.
-                let name = HeaderName::from_bytes(header.name().as_bytes()).unwrap();
-                let received = HeaderValue::from_str(text(sent).trim()).unwrap();
-                headers.insert(name, received);
+                headers.insert(header.name(), text(sent).trim().to_owned().into());
             }
         }
         transport.read(&headers)
@@ -187,8 +187,8 @@ mod tests {
             .domain("example.com")
             .same_site(SameSite::Strict)
             .attribute("Partitioned");
-        let value = cookie_writer(transport.clone()).value("abc").unwrap();
-        assert_eq!(text(&value), transport.rendered("abc"));
+        let value = cookie_writer(transport.clone()).value("abc", now).unwrap();
+        assert_eq!(text(&value), transport.rendered("abc", now));
         assert_eq!(
             text(&value),
             "s=abc; HttpOnly; SameSite=Strict; Secure; Path=/app; Domain=example.com; Partitioned"
@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn max_age_cookies_carry_max_age_and_expires() {
         let writer = cookie_writer(CookieTransport::new("s").max_age(Duration::from_secs(60)));
-        let value = writer.value("abc").unwrap();
+        let value = writer.value("abc", now).unwrap();
         assert!(text(&value).contains("Max-Age=60"), "{value:?}");
         assert!(text(&value).contains("Expires="), "{value:?}");
     }
@@ -221,7 +221,9 @@ mod tests {
     #[test]
     fn oversized_cookies_are_a_typed_error() {
         let writer = cookie_writer(CookieTransport::new("s"));
-        let error = writer.value(&"a".repeat(COOKIE_SIZE_LIMIT)).unwrap_err();
+        let error = writer
+            .value(&"a".repeat(COOKIE_SIZE_LIMIT), now)
+            .unwrap_err();
         assert!(
             matches!(error, SessionError::CookieTooLarge { size, limit: COOKIE_SIZE_LIMIT, .. } if size > COOKIE_SIZE_LIMIT),
             "{error:?}"
@@ -235,9 +237,9 @@ mod tests {
         fn every_value_renders_as_the_cookie_crate_does_and_reads_back(value in any::<String>()) {
             let transport = CookieTransport::new("s").attribute("Partitioned");
             let writer = cookie_writer(transport.clone());
-            prop_assume!(transport.rendered(&value).len() <= COOKIE_SIZE_LIMIT);
-            let sent = writer.value(&value).unwrap();
-            prop_assert_eq!(text(&sent), transport.rendered(&value));
+            prop_assume!(transport.rendered(&value, now).len() <= COOKIE_SIZE_LIMIT);
+            let sent = writer.value(&value, now).unwrap();
+            prop_assert_eq!(text(&sent), transport.rendered(&value, now));
             let expected = if value.trim().is_empty() {
                 Incoming::Absent
             } else {
@@ -254,7 +256,7 @@ mod tests {
         fn every_value_travels_in_a_header_and_reads_back(value in any::<String>()) {
             prop_assume!(!value.is_empty());
             let transport = Transport::Header(HeaderTransport::new("x-s"));
-            let sent = Writer::new(&transport).unwrap().value(&value).unwrap();
+            let sent = Writer::new(&transport).unwrap().value(&value, now).unwrap();
             prop_assert_eq!(read_back(&transport, &sent), Incoming::Present(value.into()));
         }
     }

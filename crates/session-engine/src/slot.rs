@@ -1,15 +1,12 @@
-//! The state of every session of one request, shared by the handles and the middleware.
+//! The state of one session of one request: what came in, what was loaded, what changed.
 
 use std::any::Any;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use actix_web::http::header::{HeaderMap, HeaderValue};
+use bytes::Bytes;
 use session_core::{Record, SessionId};
 
-use crate::SessionError;
 use crate::incoming::Incoming;
-use crate::provider::Provider;
 
 /// What a handler changed.
 #[derive(Default)]
@@ -25,7 +22,7 @@ pub(crate) enum Change {
         blind: bool,
         /// The response header of a client-side record, sealed and rendered at `set` (which
         /// checks its size).
-        sealed: Option<HeaderValue>,
+        sealed: Option<Bytes>,
         /// The typed value, returned by later `get` calls.
         value: Box<dyn Any + Send>,
     },
@@ -100,7 +97,7 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    fn new(incoming: Incoming) -> Self {
+    pub(crate) fn new(incoming: Incoming) -> Self {
         Self {
             incoming,
             loaded: None,
@@ -186,63 +183,5 @@ impl Slot {
                     .and_then(|v| v.downcast_ref::<T>().cloned())
             }),
         }
-    }
-}
-
-/// The sessions of one request under one `Sessions` middleware.
-pub(crate) struct RequestState {
-    pub(crate) providers: Arc<[Provider]>,
-    /// One entry per provider once any session was touched; empty until then.
-    slots: Mutex<Vec<Option<Slot>>>,
-}
-
-impl RequestState {
-    pub(crate) fn new(providers: Arc<[Provider]>) -> Self {
-        Self {
-            providers,
-            slots: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Vec<Option<Slot>>> {
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Makes sure the slot exists, reading what the request carried the first time.
-    pub(crate) fn touch(&self, index: usize, headers: &HeaderMap) {
-        let mut slots = self.lock();
-        if slots.is_empty() {
-            *slots = std::iter::repeat_with(|| None)
-                .take(self.providers.len())
-                .collect();
-        }
-        if slots[index].is_none() {
-            let incoming = self.providers[index].core.transport.read(headers);
-            slots[index] = Some(Slot::new(incoming));
-        }
-    }
-
-    /// Runs `f` on a touched slot (every handle touched its own when it was made).
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::RequestFinished`] once the response was made and the slots taken, as
-    /// by a handle used in a task that outlives its handler.
-    pub(crate) fn with_slot<R>(
-        &self,
-        index: usize,
-        f: impl FnOnce(&mut Slot) -> R,
-    ) -> Result<R, SessionError> {
-        let mut slots = self.lock();
-        let slot = slots.get_mut(index).and_then(Option::as_mut);
-        slot.map(f).ok_or_else(|| SessionError::RequestFinished {
-            name: self.providers[index].core.name.clone(),
-        })
-    }
-
-    /// Takes the slots, for persisting: one per provider (`None` where untouched), or none
-    /// at all when no session was touched.
-    pub(crate) fn take_slots(&self) -> Vec<Option<Slot>> {
-        std::mem::take(&mut *self.lock())
     }
 }

@@ -8,27 +8,25 @@
 //!   `Vary: <header name>` (header transports), so that a cache that stores it anyway keys it
 //!   by the session; added to what the application set, unless that is `Vary: *`.
 
-use actix_web::http::header::{CACHE_CONTROL, HeaderMap, HeaderValue, VARY};
+use bytes::Bytes;
+
+use crate::headers::{HeadersMut, names, visible_ascii};
 
 /// Marks the response as depending on the session sent in `token` (`Cookie`, or a header's
 /// name), unless its `Vary` already says so (or says `*`).
-pub(crate) fn vary_on(headers: &mut HeaderMap, token: HeaderValue) {
-    if let Ok(name) = token.to_str()
-        && !varies_on(headers, name)
-    {
-        headers.append(VARY, token);
+pub(crate) fn vary_on(headers: &mut impl HeadersMut, token: &str) {
+    if !varies_on(headers, token) {
+        headers.append(names::VARY, Bytes::copy_from_slice(token.as_bytes()));
     }
 }
 
 /// Keeps a response that hands out (or revokes) a session value or ID out of caches, unless
 /// the handler chose its own `Cache-Control`.
-pub(crate) fn forbid_storing(headers: &mut HeaderMap) {
-    match headers.get(CACHE_CONTROL) {
-        None => {
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
+pub(crate) fn forbid_storing(headers: &mut impl HeadersMut) {
+    match headers.first(names::CACHE_CONTROL) {
+        None => headers.insert(names::CACHE_CONTROL, Bytes::from_static(b"no-store")),
         Some(own) if !keeps_out_of_shared_caches(own) => tracing::warn!(
-            cache_control = ?own,
+            cache_control = %String::from_utf8_lossy(own),
             "a response that hands out a session may be stored by shared caches: kept the handler's Cache-Control; add `private` or `no-store`"
         ),
         Some(_) => {}
@@ -36,8 +34,8 @@ pub(crate) fn forbid_storing(headers: &mut HeaderMap) {
 }
 
 /// Whether a `Cache-Control` value keeps the response out of shared caches.
-fn keeps_out_of_shared_caches(value: &HeaderValue) -> bool {
-    value.to_str().is_ok_and(|text| {
+fn keeps_out_of_shared_caches(value: &[u8]) -> bool {
+    visible_ascii(value).is_some_and(|text| {
         text.split(',').map(str::trim).any(|directive| {
             let name = directive.split('=').next().unwrap_or_default();
             name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("private")
@@ -46,10 +44,10 @@ fn keeps_out_of_shared_caches(value: &HeaderValue) -> bool {
 }
 
 /// Whether the response's `Vary` already covers `name` (or everything).
-fn varies_on(headers: &HeaderMap, name: &str) -> bool {
+fn varies_on(headers: &impl HeadersMut, name: &str) -> bool {
     headers
-        .get_all(VARY)
-        .filter_map(|value| value.to_str().ok())
+        .values(names::VARY)
+        .filter_map(visible_ascii)
         .flat_map(|value| value.split(','))
         .map(str::trim)
         .any(|token| token == "*" || token.eq_ignore_ascii_case(name))
@@ -58,39 +56,40 @@ fn varies_on(headers: &HeaderMap, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{HeaderList, Headers};
 
-    fn vary(headers: &HeaderMap) -> Vec<&str> {
-        headers.get_all(VARY).map(|v| v.to_str().unwrap()).collect()
+    fn vary(headers: &HeaderList) -> Vec<&[u8]> {
+        headers.values(names::VARY).collect()
     }
 
     #[test]
     fn vary_is_added_once_and_never_beside_a_star() {
-        let mut headers = HeaderMap::new();
-        headers.append(VARY, HeaderValue::from_static("accept-encoding, COOKIE"));
-        vary_on(&mut headers, HeaderValue::from_static("Cookie"));
-        vary_on(&mut headers, HeaderValue::from_static("x-session"));
-        vary_on(&mut headers, HeaderValue::from_static("x-session"));
-        assert_eq!(vary(&headers), ["accept-encoding, COOKIE", "x-session"]);
+        let mut headers = HeaderList::from_iter([("vary", "accept-encoding, COOKIE")]);
+        vary_on(&mut headers, "Cookie");
+        vary_on(&mut headers, "x-session");
+        vary_on(&mut headers, "x-session");
+        assert_eq!(
+            vary(&headers),
+            [&b"accept-encoding, COOKIE"[..], b"x-session"]
+        );
 
-        let mut star = HeaderMap::new();
-        star.insert(VARY, HeaderValue::from_static("*"));
-        vary_on(&mut star, HeaderValue::from_static("Cookie"));
-        assert_eq!(vary(&star), ["*"]);
+        let mut star = HeaderList::from_iter([("vary", "*")]);
+        vary_on(&mut star, "Cookie");
+        assert_eq!(vary(&star), [b"*"]);
     }
 
     #[test]
     fn no_store_unless_the_app_set_its_own_cache_control() {
-        let mut headers = HeaderMap::new();
+        let mut headers = HeaderList::new();
         forbid_storing(&mut headers);
-        assert_eq!(headers.get(CACHE_CONTROL).unwrap(), "no-store");
+        assert_eq!(headers.first("cache-control"), Some(&b"no-store"[..]));
 
-        let mut own = HeaderMap::new();
-        own.insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=60"),
-        );
+        let mut own = HeaderList::from_iter([("cache-control", "private, max-age=60")]);
         forbid_storing(&mut own);
-        assert_eq!(own.get(CACHE_CONTROL).unwrap(), "private, max-age=60");
+        assert_eq!(
+            own.first("cache-control"),
+            Some(&b"private, max-age=60"[..])
+        );
         for (value, kept_out) in [
             ("private, max-age=60", true),
             ("No-Store", true),
@@ -98,8 +97,11 @@ mod tests {
             ("public, max-age=600", false),
             ("max-age=600", false),
         ] {
-            let value = HeaderValue::from_static(value);
-            assert_eq!(keeps_out_of_shared_caches(&value), kept_out, "{value:?}");
+            assert_eq!(
+                keeps_out_of_shared_caches(value.as_bytes()),
+                kept_out,
+                "{value:?}"
+            );
         }
     }
 }

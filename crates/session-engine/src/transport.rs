@@ -1,12 +1,12 @@
 //! How a session's value travels: a cookie or a custom header.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use actix_web::cookie::time::{Duration as CookieDuration, OffsetDateTime};
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header::{HeaderMap, HeaderName};
+use cookie::time::{Duration as CookieDuration, OffsetDateTime};
+use cookie::{Cookie, SameSite};
 
 use crate::ConfigError;
+use crate::headers::{Headers, is_header_name};
 use crate::incoming::{self, Incoming};
 
 /// A session carried in a cookie. Secure defaults: `Path=/`, no `Domain`, `Secure`,
@@ -23,8 +23,8 @@ use crate::incoming::{self, Incoming};
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_actix::CookieTransport;
-/// use session_actix::cookie::SameSite;
+/// use session_engine::CookieTransport;
+/// use session_engine::cookie::SameSite;
 ///
 /// let transport = CookieTransport::new("user_session")
 ///     .max_age(Duration::from_secs(3600))
@@ -201,7 +201,9 @@ impl CookieTransport {
         Some(rendered[self.name.len() + 1..].to_owned())
     }
 
-    pub(crate) fn rendered(&self, value: &str) -> String {
+    /// The whole `Set-Cookie` value carrying `value`; `now` (from the session's clock) dates
+    /// its `Expires` when the cookie has a `Max-Age`.
+    pub(crate) fn rendered(&self, value: &str, now: impl FnOnce() -> SystemTime) -> String {
         let mut cookie = self.cookie(value);
         if let Some(max_age) = self.max_age {
             let seconds = i64::try_from(max_age.as_secs())
@@ -209,7 +211,7 @@ impl CookieTransport {
                 .min(i64::from(i32::MAX));
             cookie.set_max_age(CookieDuration::seconds(seconds));
             if let Some(expires) =
-                OffsetDateTime::now_utc().checked_add(CookieDuration::seconds(seconds))
+                OffsetDateTime::from(now()).checked_add(CookieDuration::seconds(seconds))
             {
                 cookie.set_expires(expires);
             }
@@ -252,12 +254,12 @@ pub(crate) fn is_cookie_safe(value: &str) -> bool {
 /// and a received value with `%` in it is percent-decoded.
 ///
 /// From another origin, browsers send the header only if CORS allows it and show it to scripts
-/// only if CORS exposes it: see `Sessions::cors` (feature `cors`).
+/// only if CORS exposes it: the adapters' `Sessions::cors` (feature `cors`) wires both.
 ///
 /// # Examples
 ///
 /// ```
-/// use session_actix::HeaderTransport;
+/// use session_engine::HeaderTransport;
 /// let transport = HeaderTransport::new("cart_session");
 /// ```
 #[derive(Debug, Clone)]
@@ -311,16 +313,15 @@ impl Transport {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         match self {
             Self::Cookie(cookie) => cookie.validate(),
-            Self::Header(header) => HeaderName::from_bytes(header.name.as_bytes())
-                .map(drop)
-                .map_err(|_| ConfigError::InvalidHeaderName {
-                    name: header.name.clone(),
-                }),
+            Self::Header(header) if is_header_name(&header.name) => Ok(()),
+            Self::Header(header) => Err(ConfigError::InvalidHeaderName {
+                name: header.name.clone(),
+            }),
         }
     }
 
     /// What the request carried for this session ([`Incoming`]).
-    pub(crate) fn read(&self, headers: &HeaderMap) -> Incoming {
+    pub(crate) fn read(&self, headers: &impl Headers) -> Incoming {
         match self {
             Self::Cookie(cookie) => incoming::read_cookies(cookie.name(), headers),
             Self::Header(header) => incoming::read_headers(header.name(), headers),

@@ -7,27 +7,17 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderName;
-use actix_web::http::{Method, StatusCode};
-use actix_web::{Error, HttpResponse};
+use actix_web::web::BytesMut;
+use actix_web::{Error, HttpMessage as _, HttpResponse};
+use futures::StreamExt as _;
 use futures::future::LocalBoxFuture;
-use session_core::{csrf_token_matches, mask_csrf_token};
+use session_engine::{CsrfPolicy, CsrfRefusal, MAX_FORM_LEN, TokenSource, is_safe_method};
 
-use self::origin::normalize_origin;
-use crate::{Session, SessionError, SessionExt as _};
-
-mod form;
-mod origin;
-
-/// The request header read for the token by default.
-pub const CSRF_HEADER: &str = "x-csrf-token";
-/// The form field read for the token by default.
-pub const CSRF_FORM_FIELD: &str = "csrf_token";
-/// Form bodies larger than this are not searched for the token (`413 Payload Too Large`).
-const MAX_FORM_LEN: usize = 64 * 1024;
-/// Set by browsers on every request: where it comes from, relative to the target.
-static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+use crate::SessionExt as _;
+use crate::headers::RequestHeaders;
 
 /// Rejects cross-site requests and unsafe requests that do not carry the CSRF token of
 /// session `T`.
@@ -50,8 +40,8 @@ static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 ///      allowed origins; any other origin is refused, and so is `Origin: null` (sandboxed
 ///      frames, some redirects, `file:` pages).
 ///    - Neither header: the token check alone decides.
-/// 2. **The token** of the session, from [`Session::csrf_token`] or
-///    [`Session::masked_csrf_token`]: put it in a hidden `csrf_token` form field or an
+/// 2. **The token** of the session, from `Session::csrf_token` or
+///    `Session::masked_csrf_token`: put it in a hidden `csrf_token` form field or an
 ///    `X-CSRF-Token` header. A request without a session has no token and is refused. The
 ///    check is constant-time. A URL-encoded form body is read (up to 64 KiB) to find the field
 ///    and then handed on intact to the handler; multipart forms must send the header.
@@ -65,8 +55,8 @@ static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 ///
 /// The raw token is the same secret in every page; with HTTP compression, an attacker who can
 /// reflect text into a page and observe response sizes can recover it byte by byte (BREACH).
-/// [`Session::masked_csrf_token`] returns a fresh masked form on each call (a random 32-byte
-/// mask and the token XORed with it, see [`mask_csrf_token`]); the check accepts the raw
+/// `Session::masked_csrf_token` returns a fresh masked form on each call (a random 32-byte
+/// mask and the token XORed with it, see [`mask_csrf_token`](crate::core::mask_csrf_token)); the check accepts the raw
 /// token and every masked form. Put a freshly masked token in each response that is
 /// compressed.
 ///
@@ -111,10 +101,7 @@ static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 ///     .route("/transfer", web::post().to(|| async { HttpResponse::Ok().finish() }));
 /// ```
 pub struct CsrfProtection<T> {
-    header: HeaderName,
-    field: Rc<str>,
-    allow_same_site: bool,
-    allowed_origins: Rc<[Box<str>]>,
+    policy: Rc<CsrfPolicy>,
     marker: PhantomData<fn() -> T>,
 }
 
@@ -122,10 +109,7 @@ impl<T> fmt::Debug for CsrfProtection<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CsrfProtection")
             .field("session", &std::any::type_name::<T>())
-            .field("header", &self.header)
-            .field("field", &self.field)
-            .field("allow_same_site", &self.allow_same_site)
-            .field("allowed_origins", &self.allowed_origins)
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -133,10 +117,7 @@ impl<T> fmt::Debug for CsrfProtection<T> {
 impl<T> Clone for CsrfProtection<T> {
     fn clone(&self) -> Self {
         Self {
-            header: self.header.clone(),
-            field: Rc::clone(&self.field),
-            allow_same_site: self.allow_same_site,
-            allowed_origins: Rc::clone(&self.allowed_origins),
+            policy: Rc::clone(&self.policy),
             marker: PhantomData,
         }
     }
@@ -145,43 +126,45 @@ impl<T> Clone for CsrfProtection<T> {
 impl<T> Default for CsrfProtection<T> {
     fn default() -> Self {
         Self {
-            header: HeaderName::from_static(CSRF_HEADER),
-            field: CSRF_FORM_FIELD.into(),
-            allow_same_site: false,
-            allowed_origins: Rc::new([]),
+            policy: Rc::default(),
             marker: PhantomData,
         }
     }
 }
 
 impl<T> CsrfProtection<T> {
-    /// Reads the token from [`CSRF_HEADER`] or the form field [`CSRF_FORM_FIELD`]; refuses
-    /// `same-site` and `cross-site` requests and foreign origins.
+    /// Reads the token from [`CSRF_HEADER`](crate::CSRF_HEADER) or the form field
+    /// [`CSRF_FORM_FIELD`](crate::CSRF_FORM_FIELD); refuses `same-site` and `cross-site`
+    /// requests and foreign origins.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
+    fn with(self, change: impl FnOnce(CsrfPolicy) -> CsrfPolicy) -> Self {
+        Self {
+            policy: Rc::new(change(Rc::unwrap_or_clone(self.policy))),
+            marker: PhantomData,
+        }
+    }
+
     /// Reads the token from another header.
     #[must_use]
-    pub fn header(mut self, header: HeaderName) -> Self {
-        self.header = header;
-        self
+    pub fn header(self, header: HeaderName) -> Self {
+        self.with(|policy| policy.header(header.as_str()))
     }
 
     /// Reads the token from another form field.
     #[must_use]
-    pub fn form_field(mut self, field: &str) -> Self {
-        self.field = field.into();
-        self
+    pub fn form_field(self, field: &str) -> Self {
+        self.with(|policy| policy.form_field(field))
     }
 
     /// Lets requests marked `Sec-Fetch-Site: same-site` (from another subdomain of the same
     /// registrable domain) go on to the token check, instead of refusing them.
     #[must_use]
-    pub fn allow_same_site(mut self) -> Self {
-        self.allow_same_site = true;
-        self
+    pub fn allow_same_site(self) -> Self {
+        self.with(CsrfPolicy::allow_same_site)
     }
 
     /// Lets requests from `origin`, written as browsers send it (`https://app.example.com`,
@@ -191,11 +174,8 @@ impl<T> CsrfProtection<T> {
     /// origin; an origin written otherwise (no scheme, a path) matches nothing, and `null`
     /// is never allowed.
     #[must_use]
-    pub fn allowed_origin(mut self, origin: &str) -> Self {
-        let mut origins = self.allowed_origins.to_vec();
-        origins.push(normalize_origin(origin).into());
-        self.allowed_origins = origins.into();
-        self
+    pub fn allowed_origin(self, origin: &str) -> Self {
+        self.with(|policy| policy.allowed_origin(origin))
     }
 }
 
@@ -227,15 +207,6 @@ pub struct CsrfMiddleware<S, T> {
     config: CsrfProtection<T>,
 }
 
-fn is_safe(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-fn refuse<B>(req: ServiceRequest, status: StatusCode) -> ServiceResponse<EitherBody<B>> {
-    req.into_response(HttpResponse::build(status).finish())
-        .map_into_right_body()
-}
-
 impl<S, B, T> Service<ServiceRequest> for CsrfMiddleware<S, T>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
@@ -250,91 +221,66 @@ where
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let config = self.config.clone();
+        let policy = Rc::clone(&self.config.policy);
         Box::pin(async move {
-            if is_safe(req.method()) {
+            if is_safe_method(req.method().as_str()) {
                 return Ok(service.call(req).await?.map_into_left_body());
             }
-            if let Some(header) = config.cross_origin_refusal(&req) {
-                tracing::debug!(path = %req.path(), header, "cross-origin request refused");
-                return Ok(refuse(req, StatusCode::FORBIDDEN));
-            }
-            let provided = match config.provided_token(&mut req).await {
-                Ok(provided) => provided,
+            match check::<T>(&policy, &mut req).await? {
+                Ok(()) => Ok(service.call(req).await?.map_into_left_body()),
                 Err(refusal) => {
-                    tracing::debug!(path = %req.path(), error = %refusal, "request refused");
-                    return Ok(refuse(req, refusal.status()));
+                    tracing::debug!(path = %req.path(), %refusal, "request refused");
+                    let status =
+                        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+                    let response = HttpResponse::build(status).finish();
+                    Ok(req.into_response(response).map_into_right_body())
                 }
-            };
-            let expected = req.session::<T>()?.csrf_token().await?;
-            let valid = match (expected, provided) {
-                (Some(expected), Some(provided)) => csrf_token_matches(&expected, &provided),
-                _ => false,
-            };
-            if valid {
-                Ok(service.call(req).await?.map_into_left_body())
-            } else {
-                tracing::debug!(path = %req.path(), "request without a valid CSRF token refused");
-                Ok(refuse(req, StatusCode::FORBIDDEN))
             }
         })
     }
 }
 
-impl<T: Clone + Send + 'static> Session<T> {
-    /// A masked form of the session's CSRF token, different on every call and accepted by
-    /// [`CsrfProtection`] like the token itself: hand out a fresh one with each page, so that
-    /// compressed responses never repeat the secret (BREACH). `None` without a session, and
-    /// for sessions configured [`without_envelope`](crate::SessionConfig::without_envelope).
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::Store`] when the storage failed while loading the session.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// use actix_web::HttpResponse;
-    /// use session_actix::{Session, SessionError};
-    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Login;
-    ///
-    /// async fn form(session: Session<Login>) -> Result<HttpResponse, SessionError> {
-    ///     let Some(token) = session.masked_csrf_token().await? else {
-    ///         return Ok(HttpResponse::Unauthorized().finish());
-    ///     };
-    ///     Ok(HttpResponse::Ok().body(format!(
-    ///         r#"<input type="hidden" name="csrf_token" value="{token}">"#
-    ///     )))
-    /// }
-    /// ```
-    pub async fn masked_csrf_token(&self) -> Result<Option<String>, SessionError> {
-        Ok(self
-            .csrf_token()
-            .await?
-            .as_deref()
-            .and_then(mask_csrf_token))
+/// Runs the policy's checks on an unsafe request: where it comes from, then its token.
+async fn check<T: Clone + Send + 'static>(
+    policy: &CsrfPolicy,
+    req: &mut ServiceRequest,
+) -> Result<Result<(), CsrfRefusal>, Error> {
+    let headers = RequestHeaders(req.headers());
+    let own_origin = || {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
+    if let Err(refusal) = policy.check_origin(&headers, own_origin) {
+        return Ok(Err(refusal));
     }
+    let provided = match policy.token_source(&headers) {
+        Err(refusal) => return Ok(Err(refusal)),
+        Ok(TokenSource::Header(token)) => Some(token),
+        Ok(TokenSource::Form) => match read_form(req).await {
+            Ok(body) => policy.token_in_form(&body),
+            Err(refusal) => return Ok(Err(refusal)),
+        },
+        Ok(_) => None,
+    };
+    let expected = req.session::<T>()?.csrf_token().await?;
+    Ok(CsrfPolicy::check_token(
+        expected.as_deref(),
+        provided.as_deref(),
+    ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_get_head_and_options_are_safe() {
-        for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
-            assert!(is_safe(&method), "{method}");
+/// Reads the whole form body (up to [`MAX_FORM_LEN`]) and puts it back for the handler.
+async fn read_form(req: &mut ServiceRequest) -> Result<actix_web::web::Bytes, CsrfRefusal> {
+    let mut payload = req.take_payload();
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| CsrfRefusal::FormUnreadable)?;
+        if body.len() + chunk.len() > MAX_FORM_LEN {
+            return Err(CsrfRefusal::FormTooLarge);
         }
-        for method in [
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::TRACE,
-            Method::CONNECT,
-            Method::from_bytes(b"PROPFIND").unwrap(),
-        ] {
-            assert!(!is_safe(&method), "{method}");
-        }
+        body.extend_from_slice(&chunk);
     }
+    let body = body.freeze();
+    req.set_payload(Payload::from(body.clone()));
+    Ok(body)
 }

@@ -14,7 +14,7 @@ use crate::transport::Transport;
 impl ProviderCore {
     fn send_id(&self, id: &SessionId) -> Result<Outgoing, SessionError> {
         let sealed = self.chain.seal(&self.name, id.as_str())?;
-        Ok(Outgoing::Send(self.writer.value(&sealed)?))
+        Ok(Outgoing::Send(self.render(&sealed)?))
     }
 
     fn cookie_has_max_age(&self) -> bool {

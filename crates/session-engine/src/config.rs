@@ -3,6 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashSet;
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use session_core::{
 use crate::lifetime::Lifetime;
 use crate::outgoing::Writer;
 use crate::provider::{Provider, ProviderCore, SerializerBox};
-use crate::{ConfigError, Sessions, Transport};
+use crate::{ConfigError, Registry, Transport};
 
 /// The idle timeout when neither [`SessionConfig::idle_timeout`] nor a cookie `Max-Age` sets
 /// one: a session unused for a day ends.
@@ -39,8 +40,8 @@ pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 *
 /// ```
 /// use std::time::Duration;
 /// use serde::{Deserialize, Serialize};
-/// use session_actix::{CookieTransport, SessionConfig};
-/// use session_actix::core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
+/// use session_engine::{CookieTransport, SessionConfig};
+/// use session_engine::core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct UserSession { id: String, count: u32 }
@@ -154,7 +155,7 @@ impl<T: 'static> SessionConfig<T> {
     }
 
     /// The absolute timeout: a session ends this long after it started (at login, or at
-    /// [`Session::renew`](crate::Session::renew)), whatever its activity. Default:
+    /// [`SessionHandle::renew`](crate::SessionHandle::renew)), whatever its activity. Default:
     /// [`DEFAULT_ABSOLUTE_TIMEOUT`].
     pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
         self.absolute_timeout = Some(timeout);
@@ -179,8 +180,8 @@ impl<T: 'static> SessionConfig<T> {
     /// [`Sign::ktor_compatible`](session_core::Sign::ktor_compatible) and `KtorEncrypt`, do
     /// not: give each session type its own key), server-side entries of different session
     /// types in one store are told apart only by their IDs, and
-    /// [`Session::csrf_token`](crate::Session::csrf_token) is `None` (so
-    /// [`CsrfProtection`](crate::CsrfProtection) refuses every unsafe request). Server-side
+    /// [`SessionHandle::csrf_token`](crate::SessionHandle::csrf_token) is `None` (so
+    /// the CSRF check refuses every unsafe request). Server-side
     /// idle timeouts still work.
     pub fn without_envelope(mut self) -> Self {
         self.envelope = false;
@@ -225,42 +226,46 @@ impl<T: 'static> SessionConfig<T> {
 /// A registration waiting for the clock chosen on the builder.
 type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Result<Provider, ConfigError>>;
 
-/// Collects session registrations; [`SessionsBuilder::build`] checks them.
+/// Collects session registrations; [`SessionsBuilder::build`] checks them and makes an `S`:
+/// a [`Registry`], or an adapter's `Sessions` layer built from one (whose `Sessions::builder()`
+/// returns this builder).
 ///
 /// # Examples
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
-/// use session_actix::core::MemoryStore;
-/// use session_actix::{ConfigError, CookieTransport, HeaderTransport, SessionConfig, Sessions};
+/// use session_engine::core::MemoryStore;
+/// use session_engine::{ConfigError, CookieTransport, HeaderTransport, Registry, SessionConfig};
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct A;
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct B;
 ///
-/// let result = Sessions::builder()
+/// let result = Registry::builder()
 ///     .session(SessionConfig::<A>::new(CookieTransport::new("same")).store(MemoryStore::new()))
 ///     .session(SessionConfig::<B>::new(HeaderTransport::new("same")).store(MemoryStore::new()))
 ///     .build();
 /// assert!(matches!(result, Err(ConfigError::DuplicateName { .. })));
 /// ```
 #[must_use]
-pub struct SessionsBuilder {
+pub struct SessionsBuilder<S = Registry> {
     registrations: Vec<Registration>,
     clock: Arc<dyn Clock>,
+    built: PhantomData<fn() -> S>,
 }
 
-impl Default for SessionsBuilder {
+impl<S> Default for SessionsBuilder<S> {
     fn default() -> Self {
         Self {
             registrations: Vec::new(),
             clock: Arc::new(SystemClock),
+            built: PhantomData,
         }
     }
 }
 
-impl fmt::Debug for SessionsBuilder {
+impl<S> fmt::Debug for SessionsBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionsBuilder")
             .field("sessions", &self.registrations.len())
@@ -269,7 +274,7 @@ impl fmt::Debug for SessionsBuilder {
     }
 }
 
-impl SessionsBuilder {
+impl<S: From<Registry>> SessionsBuilder<S> {
     /// Registers a session type.
     pub fn session<T: 'static>(mut self, config: SessionConfig<T>) -> Self {
         self.registrations
@@ -285,14 +290,14 @@ impl SessionsBuilder {
         self
     }
 
-    /// Checks the registrations and builds the middleware.
+    /// Checks the registrations and builds the registry, or the adapter's layer.
     ///
     /// # Errors
     ///
     /// [`ConfigError::DuplicateName`] or [`ConfigError::DuplicateType`] when two registrations
     /// share a name or a type, [`ConfigError::Unprotected`] for a client-side session without
     /// a transformer, and the transport errors of invalid cookie or header settings.
-    pub fn build(self) -> Result<Sessions, ConfigError> {
+    pub fn build(self) -> Result<S, ConfigError> {
         let clock = self.clock;
         let providers: Vec<Provider> = self
             .registrations
@@ -313,6 +318,6 @@ impl SessionsBuilder {
                 });
             }
         }
-        Ok(Sessions::from_providers(providers))
+        Ok(S::from(Registry::new(providers)))
     }
 }

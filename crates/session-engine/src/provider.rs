@@ -4,7 +4,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
-use actix_web::http::header::HeaderValue;
+use bytes::Bytes;
 use session_core::{DynSessionStore, Record, Serializer, SessionId, TransformerChain};
 
 use crate::SessionError;
@@ -48,6 +48,12 @@ pub(crate) struct ProviderCore {
 }
 
 impl Provider {
+    /// The serializer of `T`, which is this provider's type.
+    pub(crate) fn serializer<T: 'static>(&self) -> Option<Arc<dyn Serializer<T>>> {
+        let typed = self.serializer.downcast_ref::<SerializerBox<T>>()?;
+        Some(Arc::clone(&typed.0))
+    }
+
     /// Deletes the stored session `id`, wherever its client is.
     pub(crate) async fn invalidate(&self, id: &SessionId) -> Result<(), SessionError> {
         let store = self
@@ -111,12 +117,17 @@ impl ProviderCore {
 
     /// The response header carrying a client-side record, sealed and rendered (`None` for
     /// server-side sessions), checked against the cookie size limit.
-    pub(crate) fn seal_record(&self, record: &Record) -> Result<Option<HeaderValue>, SessionError> {
+    pub(crate) fn seal_record(&self, record: &Record) -> Result<Option<Bytes>, SessionError> {
         if self.is_server_side() {
             return Ok(None);
         }
         let sealed = self.chain.seal(&self.name, &self.encode_record(record))?;
-        Ok(Some(self.writer.value(&sealed)?))
+        Ok(Some(self.render(&sealed)?))
+    }
+
+    /// The response header value carrying `sealed` ([`Writer::value`]).
+    pub(crate) fn render(&self, sealed: &str) -> Result<Bytes, SessionError> {
+        self.writer.value(sealed, || self.lifetime.now())
     }
 
     /// Turns what the request carried into a session record (not yet deserialized), applying

@@ -1,0 +1,147 @@
+//! The engine's view of HTTP headers: bytes in, [`Bytes`] out, so that it needs no HTTP crate.
+//!
+//! An adapter implements [`Headers`] (and [`HeadersMut`] for responses) over a thin wrapper of
+//! its framework's header map. Both actix-web's `HeaderValue` (http 0.2) and http 1.x's build
+//! from a [`Bytes`] without copying it.
+
+use bytes::Bytes;
+
+/// Names of the headers the engine reads and writes, in lower case.
+pub mod names {
+    /// Request cookies.
+    pub const COOKIE: &str = "cookie";
+    /// Response cookies.
+    pub const SET_COOKIE: &str = "set-cookie";
+    /// Which request headers a response depends on.
+    pub const VARY: &str = "vary";
+    /// Response caching rules.
+    pub const CACHE_CONTROL: &str = "cache-control";
+    /// Where a request comes from (CSRF check).
+    pub const ORIGIN: &str = "origin";
+    /// Where a request comes from, relative to its target, as browsers say (CSRF check).
+    pub const SEC_FETCH_SITE: &str = "sec-fetch-site";
+    /// A request body's media type (CSRF form check).
+    pub const CONTENT_TYPE: &str = "content-type";
+    /// A request body's declared size (CSRF form check).
+    pub const CONTENT_LENGTH: &str = "content-length";
+}
+
+/// Read access to a request's or a response's headers.
+///
+/// # Examples
+///
+/// ```
+/// use session_engine::Headers;
+///
+/// struct Pairs(Vec<(&'static str, &'static [u8])>);
+///
+/// impl Headers for Pairs {
+///     fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+///         self.0.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+///     }
+/// }
+///
+/// let headers = Pairs(vec![("cookie", b"a=1")]);
+/// assert_eq!(headers.first("Cookie"), Some(&b"a=1"[..]));
+/// ```
+pub trait Headers {
+    /// Every value of the header `name` (matched without regard to ASCII case), in order.
+    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a;
+
+    /// The first value of the header `name`.
+    fn first<'a>(&'a self, name: &'a str) -> Option<&'a [u8]> {
+        self.values(name).next()
+    }
+}
+
+/// Write access to a response's headers. Names are valid lower-case header names, and values
+/// visible ASCII: an adapter may convert them without checking.
+pub trait HeadersMut: Headers {
+    /// Adds a value to the header `name`, after those it has.
+    fn append(&mut self, name: &str, value: Bytes);
+
+    /// Sets the header `name` to `value` alone.
+    fn insert(&mut self, name: &str, value: Bytes);
+}
+
+/// `bytes` as text when they are visible ASCII (or tabs), as HTTP header values are meant to
+/// be; `None` otherwise.
+pub(crate) fn visible_ascii(bytes: &[u8]) -> Option<&str> {
+    bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || b == b'\t')
+        .then(|| std::str::from_utf8(bytes).ok())
+        .flatten()
+}
+
+/// Whether `name` is a valid header name (an RFC 9110 token).
+pub(crate) fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A plain list of headers, in order: for tests, and for adapters without a header map of
+/// their own.
+///
+/// # Examples
+///
+/// ```
+/// use session_engine::{HeaderList, Headers, HeadersMut};
+///
+/// let mut headers = HeaderList::new();
+/// headers.append("set-cookie", "a=1".into());
+/// headers.append("Set-Cookie", "b=2".into());
+/// assert_eq!(headers.values("set-cookie").count(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderList {
+    entries: Vec<(String, Bytes)>,
+}
+
+impl HeaderList {
+    /// No headers.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The headers in order, names as given.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Bytes)> {
+        self.entries
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
+    }
+}
+
+impl<N: Into<String>, V: Into<Bytes>> FromIterator<(N, V)> for HeaderList {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        Self {
+            entries: iter
+                .into_iter()
+                .map(|(name, value)| (name.into(), value.into()))
+                .collect(),
+        }
+    }
+}
+
+impl Headers for HeaderList {
+    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.entries
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| &value[..])
+    }
+}
+
+impl HeadersMut for HeaderList {
+    fn append(&mut self, name: &str, value: Bytes) {
+        self.entries.push((name.to_owned(), value));
+    }
+
+    fn insert(&mut self, name: &str, value: Bytes) {
+        self.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.append(name, value);
+    }
+}

@@ -1,0 +1,92 @@
+//! # session-engine
+//!
+//! The framework-free engine of typed sessions: what [`session-actix`] and [`session-axum`]
+//! share, so that both behave the same, byte for byte. Apps use an adapter; this crate is for
+//! the adapters, and for whoever writes the next one.
+//!
+//! It holds the configuration and registry ([`SessionConfig`], [`SessionsBuilder`],
+//! [`Registry`]), the transports ([`CookieTransport`], [`HeaderTransport`]: their rules,
+//! reading values from raw header bytes, rendering `Set-Cookie` and header values), the
+//! timeouts, loading and unsealing, the per-request state ([`RequestState`]), the persist
+//! decision ([`Changes`]), the handle's operations ([`SessionHandle`]), the CSRF policy
+//! ([`CsrfPolicy`]) and the errors. It depends on no web framework, no HTTP crate and no
+//! async runtime: headers come in as bytes ([`Headers`]) and go out as [`bytes::Bytes`]
+//! ([`HeadersMut`]), and time comes only from the registry's [`Clock`](core::Clock).
+//!
+//! Why a crate of its own rather than more of `session-core`: `session-core` is the storage
+//! and codec layer that store crates (`session-fs`, `session-redis`) build on; they need
+//! neither transports nor request lifecycles. Each crate keeps one concept.
+//!
+//! [`session-actix`]: https://docs.rs/session-actix
+//! [`session-axum`]: https://docs.rs/session-axum
+//!
+//! # Writing an adapter
+//!
+//! An adapter is a layer (middleware), an extractor and an error type. Its parts:
+//!
+//! 1. **Headers.** Wrap the framework's header map in a type of your own and implement
+//!    [`Headers`] (read) and [`HeadersMut`] (write) for it: a few lines each.
+//! 2. **Errors.** Define the app-facing error with [`session_error!`], and implement the
+//!    framework's error-to-response trait for it: every variant answers an empty
+//!    `500 Internal Server Error` (the cause is logged, never sent).
+//! 3. **The layer**, built from a [`Registry`] (`SessionsBuilder<YourSessions>::build`
+//!    makes your type through `From<Registry>`). For each request:
+//!    - make a [`RequestState::new`], passing the state of an enclosing layer of the same
+//!      request if there is one (nested layers: a type registered only outside is served
+//!      from there), and make it reachable by the extractor (request extensions, or
+//!      anything that costs less);
+//!    - call the inner service;
+//!    - take [`RequestState::take_changes`]: `None` (no session touched) means nothing to do;
+//!      otherwise [`Changes::apply`] with the response's status and headers, and answer an
+//!      empty 500 instead if it fails. If the inner service failed without a response, call
+//!      [`Changes::apply_after_error`] and pass the error on.
+//! 4. **The extractor** `Session<T>`: a newtype over [`SessionHandle<T, YourError>`] (with
+//!    `Deref`), made by [`RequestState::session`] from the request's headers. Outside a
+//!    layer it fails with [`SessionError::MiddlewareMissing`].
+//! 5. **CSRF**: a layer holding a [`CsrfPolicy`]: pass [`is_safe_method`]s, then
+//!    [`CsrfPolicy::check_origin`], [`CsrfPolicy::token_source`] (reading a form body up to
+//!    [`MAX_FORM_LEN`] and handing it on intact), and [`CsrfPolicy::check_token`] against
+//!    [`SessionHandle::csrf_token`]; refuse with an empty [`CsrfRefusal::status`].
+//! 6. **CORS** (optional): allow and expose [`Registry::header_names`].
+//!
+//! **The suite it must pass.** The workspace's behaviour suite (`session-suite`) states the
+//! lifecycle, persistence, transport, tampering and CSRF behaviours once, as HTTP exchanges.
+//! An adapter implements its one small trait (start an app with the suite's routes, send a
+//! request) and gets every scenario as a test; session-actix and session-axum run it.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod caching;
+mod config;
+mod csrf;
+mod error;
+mod handle;
+mod headers;
+mod incoming;
+mod lifetime;
+mod outgoing;
+mod persist;
+mod provider;
+mod registry;
+mod request;
+mod slot;
+mod transport;
+
+pub use cookie;
+/// The storage and codec layer: keys, transformers, serializers, IDs and storages.
+pub use session_core as core;
+
+pub use crate::config::{
+    DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, SessionConfig, SessionsBuilder,
+};
+pub use crate::csrf::{
+    CSRF_FORM_FIELD, CSRF_HEADER, CsrfPolicy, CsrfRefusal, MAX_FORM_LEN, TokenSource,
+    is_safe_method,
+};
+pub use crate::error::{ConfigError, SessionError};
+pub use crate::handle::SessionHandle;
+pub use crate::headers::{HeaderList, Headers, HeadersMut, names};
+pub use crate::registry::Registry;
+pub use crate::request::{Changes, RequestState};
+pub use crate::transport::{CookieTransport, HeaderTransport, Transport};

@@ -1,0 +1,204 @@
+//! The per-request state an adapter keeps for one `Sessions` layer, and what it persists once
+//! the response is made.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::headers::{Headers, HeadersMut};
+use crate::outgoing::Outgoing;
+use crate::slot::{Change, Slot};
+use crate::{Registry, SessionError, SessionHandle, caching};
+
+/// The sessions of one request under one `Sessions` layer, shared by the handles and the
+/// layer. Nothing is read from the request until a handle is asked for.
+///
+/// Layers nest: a request state knows the state of the layer around it (`outer`), and a
+/// session type registered only there is served from there.
+pub struct RequestState {
+    registry: Registry,
+    outer: Option<Arc<RequestState>>,
+    /// One entry per registered session once any was touched; empty until then.
+    slots: Mutex<Vec<Option<Slot>>>,
+}
+
+impl fmt::Debug for RequestState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestState")
+            .field("registry", &self.registry)
+            .field("outer", &self.outer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestState {
+    /// The state of a request that enters a layer of `registry`, inside the layer whose
+    /// request state is `outer`, if any.
+    #[must_use]
+    pub fn new(registry: &Registry, outer: Option<Arc<Self>>) -> Arc<Self> {
+        Arc::new(Self {
+            registry: registry.clone(),
+            outer,
+            slots: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The handle of session type `T`, from this layer or the nearest outer one that
+    /// registered it, reading what the request carried (`headers`) on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotRegistered`] when no layer registered `T`.
+    pub fn session<T, E>(self: &Arc<Self>, headers: &impl Headers) -> Result<SessionHandle<T, E>, E>
+    where
+        T: Clone + Send + 'static,
+        E: From<SessionError>,
+    {
+        let mut layer = self;
+        loop {
+            if let Some(index) = layer.registry.position::<T>() {
+                layer.touch(index, headers);
+                return Ok(SessionHandle::new(Arc::clone(layer), index)?);
+            }
+            layer = layer.outer.as_ref().ok_or(SessionError::NotRegistered {
+                type_name: std::any::type_name::<T>(),
+            })?;
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Option<Slot>>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes sure the slot exists, reading what the request carried the first time.
+    fn touch(&self, index: usize, headers: &impl Headers) {
+        let mut slots = self.lock();
+        if slots.is_empty() {
+            *slots = std::iter::repeat_with(|| None)
+                .take(self.registry.providers().len())
+                .collect();
+        }
+        if slots[index].is_none() {
+            let incoming = self.registry.providers()[index]
+                .core
+                .transport
+                .read(headers);
+            slots[index] = Some(Slot::new(incoming));
+        }
+    }
+
+    /// Runs `f` on a touched slot (every handle touched its own when it was made).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::RequestFinished`] once the response was made and the slots taken, as
+    /// by a handle used in a task that outlives its handler.
+    pub(crate) fn with_slot<R>(
+        &self,
+        index: usize,
+        f: impl FnOnce(&mut Slot) -> R,
+    ) -> Result<R, SessionError> {
+        let mut slots = self.lock();
+        let slot = slots.get_mut(index).and_then(Option::as_mut);
+        slot.map(f).ok_or_else(|| SessionError::RequestFinished {
+            name: self.registry.providers()[index].core.name.clone(),
+        })
+    }
+
+    /// Takes what the request's handlers changed, once the response is made (or the inner
+    /// service failed): `None` when no session of this layer was touched, which is the cheap
+    /// common case. Handles used afterwards get [`SessionError::RequestFinished`].
+    #[must_use]
+    pub fn take_changes(&self) -> Option<Changes> {
+        let slots = std::mem::take(&mut *self.lock());
+        (!slots.is_empty()).then(|| Changes {
+            registry: self.registry.clone(),
+            slots,
+        })
+    }
+}
+
+/// What one request did to the sessions of one layer, to persist
+/// ([`RequestState::take_changes`]).
+pub struct Changes {
+    registry: Registry,
+    slots: Vec<Option<Slot>>,
+}
+
+impl fmt::Debug for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Changes")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Changes {
+    /// Applies every touched session's changes to the storage and adds to the response's
+    /// `headers` what it must carry: cookies or session headers, `Vary`, and
+    /// `Cache-Control: no-store` on responses that hand out a session. After a server error
+    /// response (`status` 500 to 599) only the end of a session and its move to a new ID are
+    /// applied: value writes are dropped.
+    ///
+    /// # Errors
+    ///
+    /// The first storage or sealing failure, already logged: the adapter then answers an
+    /// empty `500 Internal Server Error` instead of the response.
+    pub async fn apply(
+        self,
+        status: u16,
+        headers: &mut impl HeadersMut,
+    ) -> Result<(), SessionError> {
+        let failed = (500..600).contains(&status);
+        let mut hands_out_session = false;
+        let Self { registry, slots } = self;
+        for (index, slot) in touched(slots) {
+            let core = &registry.providers()[index].core;
+            // The response depends on a session that was read or written, not on one whose
+            // handle was merely extracted.
+            if slot.loaded.is_some() || !matches!(slot.change, Change::None) {
+                caching::vary_on(headers, core.writer.vary());
+            }
+            let outgoing = core.persist(slot, failed).await.inspect_err(|error| {
+                tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(error), "session could not be persisted");
+            })?;
+            match outgoing {
+                Outgoing::Nothing => {}
+                Outgoing::Send(value) => {
+                    hands_out_session = true;
+                    core.writer.send(value, headers);
+                }
+                Outgoing::Remove => {
+                    hands_out_session = true;
+                    core.writer.send_removal(headers);
+                }
+            }
+        }
+        if hands_out_session {
+            caching::forbid_storing(headers);
+        }
+        Ok(())
+    }
+
+    /// The inner service failed with an error instead of a response: nothing can be sent,
+    /// but the ends and ID moves of sessions still apply to the storage, so a logout never
+    /// fails open. Failures are logged.
+    pub async fn apply_after_error(self) {
+        let Self { registry, slots } = self;
+        for (index, slot) in touched(slots) {
+            let core = &registry.providers()[index].core;
+            if let Err(failure) = core.persist(slot, true).await {
+                tracing::error!(session = %core.name, error = %failure, "session could not be ended after an error");
+            }
+        }
+    }
+}
+
+/// The touched sessions' slots, with their providers' indexes.
+fn touched(slots: Vec<Option<Slot>>) -> impl Iterator<Item = (usize, Slot)> {
+    let slots = slots.into_iter().enumerate();
+    slots.filter_map(|(index, slot)| Some((index, slot?)))
+}
