@@ -12,7 +12,7 @@ use session_core::{Record, Serializer, SessionId, mask_csrf_token};
 use crate::SessionError;
 use crate::provider::Provider;
 use crate::request::RequestState;
-use crate::slot::{Change, Loaded};
+use crate::slot::{Loaded, NewValue, Slot};
 
 /// The session of type `T` in the current request: the engine's handle, which each adapter
 /// wraps in its `Session<T>` extractor (`E` is the adapter's error type, see
@@ -114,7 +114,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
 
     /// Loads and deserializes what the request carried, once.
     async fn ensure_loaded(&self) -> Result<(), E> {
-        let incoming = self.slot(|slot| slot.loaded.is_none().then(|| slot.incoming.clone()))?;
+        let incoming = self.slot(|slot| slot.to_load().cloned())?;
         let Some(incoming) = incoming else {
             return Ok(());
         };
@@ -126,9 +126,8 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     fn ensure_loaded_client_side(&self) -> Result<(), E> {
         let core = &self.provider().core;
         let loaded = self.slot(|slot| {
-            slot.loaded
-                .is_none()
-                .then(|| core.load_client_side(&slot.incoming))
+            slot.to_load()
+                .map(|incoming| core.load_client_side(incoming))
         })?;
         loaded.map_or(Ok(()), |loaded| self.keep_loaded(loaded))
     }
@@ -145,12 +144,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
                 }
             }
         }
-        self.slot(|slot| {
-            if slot.loaded.is_none() {
-                slot.loaded = Some(loaded);
-                slot.settle();
-            }
-        })
+        self.slot(|slot| slot.keep_loaded(loaded))
     }
 
     /// Replaces the session's value; the last `set` of a request wins. The change is written
@@ -176,18 +170,15 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
             // The sealed value is made now: the session it continues must be known now.
             self.ensure_loaded_client_side()?;
         }
-        let (base, blind) = self.slot(|slot| (slot.base(), slot.sets_blind()))?;
+        let (base, blind) = self.slot(|slot| slot.base())?;
         let record = self.record_for(base, text);
         let sealed = core.seal_record(&record)?;
-        self.slot(|slot| {
-            slot.change = Change::Set {
-                record,
-                blind,
-                sealed,
-                value: Box::new(value),
-            };
-        })?;
-        Ok(())
+        let value = NewValue {
+            record,
+            sealed,
+            value: Box::new(value),
+        };
+        self.slot(|slot| slot.set(value, blind))
     }
 
     /// The record holding `text`: the session of `base` (its start and CSRF token) continued,
@@ -245,8 +236,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     {
         const MAX_ATTEMPTS: usize = 100;
         let core = &self.provider().core;
-        let pending_change =
-            self.slot(|slot| !matches!(slot.change, Change::None) || slot.needs_new_id())?;
+        let pending_change = self.slot(|slot| slot.changed())?;
         let Some(store) = core.store.as_deref().filter(|_| !pending_change) else {
             // Client-side, or already changed in this request: the change is this request's.
             let Some(mut value) = self.get().await? else {
@@ -257,7 +247,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
             return Ok(Some(value));
         };
         self.ensure_loaded().await?;
-        let Some(id) = self.slot(|slot| slot.loaded.as_ref().and_then(|l| l.id.clone()))? else {
+        let Some(id) = self.slot(|slot| slot.loaded_id().cloned())? else {
             return Ok(None);
         };
         for _ in 0..MAX_ATTEMPTS {
@@ -283,13 +273,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
                 .map_err(SessionError::from)?
             {
                 let kept = value.clone();
-                self.slot(|slot| {
-                    if let Some(loaded) = slot.loaded.as_mut() {
-                        loaded.record = Some(updated);
-                        loaded.value = Some(Box::new(kept));
-                        loaded.refresh = false;
-                    }
-                })?;
+                self.slot(|slot| slot.updated(updated, Box::new(kept)))?;
                 return Ok(Some(value));
             }
             yield_now().await;
@@ -308,12 +292,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     /// methods return [`SessionError::RequestFinished`] then.
     pub fn clear(&self) {
         // After the response nothing can be sent any more: there is nothing left to clear.
-        let _finished = self.slot(|slot| {
-            slot.change = Change::Clear;
-            slot.cleared = true;
-            slot.renew = false;
-            slot.pending_id = None;
-        });
+        let _finished = self.slot(Slot::clear);
     }
 
     /// Starts the session anew, as on login (session fixation defence): a server-side session
@@ -329,36 +308,17 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     /// errors of [`Self::set`] when re-sealing a client-side value.
     pub async fn renew(&self) -> Result<(), E> {
         self.ensure_loaded().await?;
-        let current = self.slot(|slot| {
-            slot.renew = true;
-            slot.pending_id = None;
-            match &slot.change {
-                Change::Set { record, value, .. } => value
-                    .downcast_ref::<T>()
-                    .cloned()
-                    .map(|v| (record.text.clone(), v)),
-                Change::Clear => None,
-                Change::None => slot.loaded.as_ref().and_then(|loaded| {
-                    let text = loaded.record.as_ref()?.text.clone();
-                    let value = loaded.value.as_ref()?.downcast_ref::<T>()?.clone();
-                    Some((text, value))
-                }),
-            }
-        })?;
-        let Some((text, value)) = current else {
-            return Ok(());
+        let Some((text, value)) = self.slot(|slot| slot.renewed_value::<T>())? else {
+            return self.slot(|slot| slot.renew(None));
         };
         let record = self.record_for(None, text);
         let sealed = self.provider().core.seal_record(&record)?;
-        self.slot(|slot| {
-            slot.change = Change::Set {
-                record,
-                blind: false,
-                sealed,
-                value: Box::new(value),
-            };
-        })?;
-        Ok(())
+        let value = NewValue {
+            record,
+            sealed,
+            value: Box::new(value),
+        };
+        self.slot(|slot| slot.renew(Some(value)))
     }
 
     /// The session's CSRF token (256 random bits, URL-safe), for a hidden form field or a
@@ -418,21 +378,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
             return Ok(None);
         }
         self.ensure_loaded().await?;
-        self.slot(|slot| {
-            let current = slot.loaded.as_ref().and_then(|l| l.id.clone());
-            let has_set = matches!(slot.change, Change::Set { .. });
-            let needs_new = (slot.needs_new_id() && (current.is_some() || has_set))
-                || (has_set && current.is_none());
-            match slot.change {
-                Change::Clear => None,
-                _ if needs_new => Some(
-                    slot.pending_id
-                        .get_or_insert_with(SessionId::generate)
-                        .clone(),
-                ),
-                _ => current,
-            }
-        })
+        self.slot(Slot::id)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::SessionError;
 use crate::incoming::Incoming;
 use crate::outgoing::Outgoing;
 use crate::provider::ProviderCore;
-use crate::slot::{Change, Loaded, Slot};
+use crate::slot::{Loaded, Settled, Slot, Status};
 use crate::transport::Transport;
 
 impl ProviderCore {
@@ -41,59 +41,69 @@ impl ProviderCore {
         if failed {
             slot.keep_only_session_ends();
         }
-        let writes = matches!(slot.change, Change::Set { .. }) || slot.renew;
-        if slot.loaded.is_none() && writes && self.is_server_side() {
-            slot.loaded = Some(self.load(&slot.incoming).await?);
-            slot.settle();
+        if self.is_server_side() && slot.needs_load_to_persist() {
+            let loaded = self.load(slot.incoming()).await?;
+            slot.keep_loaded(loaded);
         }
-        let loaded = slot.loaded.take().unwrap_or_default();
+        let mut settled = slot.settled();
         let Some(store) = self.store.as_deref() else {
-            return self.persist_client_side(slot, loaded);
+            return self.persist_client_side(settled);
         };
-        if let Some(discard) = &loaded.discard {
+        if let Some(discard) = &settled.loaded.discard {
             store.delete(discard).await?;
         }
-        match std::mem::take(&mut slot.change) {
-            Change::Set { record, .. } => self.write(store, &mut slot, loaded, record).await,
-            Change::Clear => {
-                for id in self.incoming_ids(&slot.incoming) {
+        let ending = Ending::of(&settled);
+        match std::mem::take(&mut settled.status) {
+            Status::Cleared(None) => {
+                for id in self.incoming_ids(&settled.incoming) {
                     store.delete(&id).await?;
                 }
-                Ok(removal_unless_absent(&slot.incoming))
+                Ok(removal_unless_absent(&settled.incoming))
             }
-            // A renewal whose value write was dropped (server error): the session still moves.
-            Change::None if slot.renew && loaded.record.is_some() => {
-                let text = loaded
-                    .record
-                    .as_ref()
-                    .map_or_else(String::new, |r| r.text.clone());
-                let record = Record::new(text, self.lifetime.now(), None);
-                self.write(store, &mut slot, loaded, record).await
+            Status::Unchanged | Status::Renewed(None) if settled.loaded.record.is_none() => {
+                Ok(removal_if_unusable(&settled.loaded))
             }
-            Change::None if loaded.unusable => Ok(Outgoing::Remove),
-            Change::None => self.keep_alive(store, loaded).await,
+            Status::Unchanged => self.keep_alive(store, settled.loaded).await,
+            Status::Renewed(None) => {
+                // The loaded value moves, with a new start (a renewal whose value write was
+                // dropped by a server error).
+                let text = settled.loaded.record.as_ref().map(|r| r.text.clone());
+                let record = Record::new(text.unwrap_or_default(), self.lifetime.now(), None);
+                self.write(store, settled, ending, record).await
+            }
+            Status::Changed { value, .. }
+            | Status::Renewed(Some(value))
+            | Status::Cleared(Some(value)) => {
+                self.write(store, settled, ending, value.record).await
+            }
         }
     }
 
-    /// Writes a server-side record: over the session that goes on, or under a new ID when
-    /// there is none, or after `renew` or `clear` (then the old ID is deleted).
+    /// Writes a server-side record: over the session that goes on (`Ending::None`), or under
+    /// a new ID ([`Status::needs_new_id`]), deleting the IDs that ended.
     async fn write(
         &self,
         store: &dyn DynSessionStore,
-        slot: &mut Slot,
-        loaded: Loaded,
+        settled: Settled,
+        ending: Ending,
         record: Record,
     ) -> Result<Outgoing, SessionError> {
         let text = self.encode_record(&record);
         let ttl = self.server_ttl(&record);
-        // A session that goes on or moves (`renew`) must still be alive: written with
-        // `replace`, a logout that happened while this request ran stays a logout.
-        if let Some(id) = loaded.id.as_ref().filter(|_| !slot.cleared) {
+        let Settled {
+            incoming,
+            loaded,
+            pending_id,
+            ..
+        } = settled;
+        // A session that goes on or moves must still be alive: written with `replace`, a
+        // logout that happened while this request ran stays a logout.
+        if let Some(id) = loaded.id.as_ref().filter(|_| ending != Ending::Cleared) {
             if !store.replace(id, &text, ttl).await? {
                 tracing::debug!(session = %self.name, "session ended during the request: not written");
                 return Ok(Outgoing::Remove);
             }
-            if !slot.renew {
+            if ending == Ending::None {
                 return if self.cookie_has_max_age() || loaded.stale {
                     self.send_id(id)
                 } else {
@@ -101,14 +111,11 @@ impl ProviderCore {
                 };
             }
         }
-        let id = slot.pending_id.take().unwrap_or_else(SessionId::generate);
+        let id = pending_id.unwrap_or_else(SessionId::generate);
         store.save(&id, &text, ttl).await?;
-        // After `clear`, every session the request carried has ended; after `renew`, the one
-        // that moved.
-        let ended = if slot.cleared {
-            self.incoming_ids(&slot.incoming)
-        } else {
-            loaded.id.into_iter().collect()
+        let ended = match ending {
+            Ending::Cleared => self.incoming_ids(&incoming),
+            Ending::Moved | Ending::None => loaded.id.into_iter().collect(),
         };
         for old in ended.iter().filter(|old| **old != id) {
             store.delete(old).await?;
@@ -140,29 +147,71 @@ impl ProviderCore {
 
     /// A client-side session: the value sealed at `set`, a removal, or a value re-sealed to
     /// extend its idle timeout or retire an old key.
-    fn persist_client_side(&self, slot: Slot, loaded: Loaded) -> Result<Outgoing, SessionError> {
-        match slot.change {
+    fn persist_client_side(&self, settled: Settled) -> Result<Outgoing, SessionError> {
+        let Settled {
+            incoming,
+            loaded,
+            status,
+            ..
+        } = settled;
+        if let Some(value) = status.new_value() {
             // Client-side values are sealed at `set`.
-            Change::Set { sealed, .. } => Ok(sealed.map_or(Outgoing::Nothing, Outgoing::Send)),
-            Change::Clear => Ok(removal_unless_absent(&slot.incoming)),
-            Change::None if loaded.unusable => Ok(Outgoing::Remove),
-            Change::None => {
-                let Some(record) = loaded.record.filter(|_| loaded.refresh || loaded.stale) else {
-                    return Ok(Outgoing::Nothing);
-                };
-                let now = self.lifetime.now();
-                let Some(deadline) = self.lifetime.deadline(record.created_at, now) else {
-                    return Ok(Outgoing::Nothing);
-                };
-                let text = record.text.clone();
-                match self.seal_record(&record.with_text(text, Some(deadline))) {
-                    Ok(sealed) => Ok(sealed.map_or(Outgoing::Nothing, Outgoing::Send)),
-                    // The value fitted when it was set; keep the old cookie rather than fail.
-                    Err(SessionError::CookieTooLarge { .. }) => Ok(Outgoing::Nothing),
-                    Err(error) => Err(error),
-                }
-            }
+            return Ok(value
+                .sealed
+                .clone()
+                .map_or(Outgoing::Nothing, Outgoing::Send));
         }
+        if matches!(status, Status::Cleared(_)) {
+            return Ok(removal_unless_absent(&incoming));
+        }
+        if loaded.unusable {
+            return Ok(Outgoing::Remove);
+        }
+        let Some(record) = loaded.record.filter(|_| loaded.refresh || loaded.stale) else {
+            return Ok(Outgoing::Nothing);
+        };
+        let now = self.lifetime.now();
+        let Some(deadline) = self.lifetime.deadline(record.created_at, now) else {
+            return Ok(Outgoing::Nothing);
+        };
+        let text = record.text.clone();
+        match self.seal_record(&record.with_text(text, Some(deadline))) {
+            Ok(sealed) => Ok(sealed.map_or(Outgoing::Nothing, Outgoing::Send)),
+            // The value fitted when it was set; keep the old cookie rather than fail.
+            Err(SessionError::CookieTooLarge { .. }) => Ok(Outgoing::Nothing),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// Which IDs a write ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// None: the session goes on under its ID.
+    None,
+    /// The loaded session's ID: it moves to a new one (`renew`, or a first value).
+    Moved,
+    /// Every ID the request carried (`clear`, then a new value).
+    Cleared,
+}
+
+impl Ending {
+    /// What a write of this request's session ends, by [`Status::needs_new_id`].
+    fn of(settled: &Settled) -> Self {
+        match &settled.status {
+            Status::Cleared(_) => Self::Cleared,
+            status if status.needs_new_id(settled.loaded.id.is_some()) => Self::Moved,
+            _ => Self::None,
+        }
+    }
+}
+
+/// A session that did not open: the client drops its value if it was unusable.
+fn removal_if_unusable(loaded: &Loaded) -> Outgoing {
+    if loaded.unusable {
+        Outgoing::Remove
+    } else {
+        Outgoing::Nothing
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::headers::{Headers, HeadersMut};
 use crate::outgoing::Outgoing;
-use crate::slot::{Change, Slot};
+use crate::slot::Slot;
 use crate::{Registry, SessionError, SessionHandle, caching};
 
 /// The sessions of one request under one `Sessions` layer, shared by the handles and the
@@ -159,7 +159,7 @@ impl Changes {
             let core = &registry.providers()[index].core;
             // The response depends on a session that was read or written, not on one whose
             // handle was merely extracted.
-            if slot.loaded.is_some() || !matches!(slot.change, Change::None) {
+            if slot.used() {
                 caching::vary_on(headers, core.writer.vary());
             }
             let outgoing = core.persist(slot, failed).await.inspect_err(|error| {

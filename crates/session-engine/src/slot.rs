@@ -8,25 +8,59 @@ use session_core::{Record, SessionId};
 
 use crate::incoming::Incoming;
 
-/// What a handler changed.
+/// A value set by a handler.
+pub(crate) struct NewValue {
+    /// The session's record, with the serialized value.
+    pub(crate) record: Record,
+    /// The response header of a client-side record, sealed and rendered at `set` (which
+    /// checks its size).
+    pub(crate) sealed: Option<Bytes>,
+    /// The typed value, returned by later `get` calls.
+    pub(crate) value: Box<dyn Any + Send>,
+}
+
+/// What the request did to the session.
 #[derive(Default)]
-pub(crate) enum Change {
+pub(crate) enum Status {
+    /// Nothing (it may have been read).
     #[default]
-    None,
-    Set {
-        /// The session's record, with its serialized value.
-        record: Record,
+    Unchanged,
+    /// A new value for the session that goes on, or that starts if there was none.
+    Changed {
+        value: NewValue,
         /// Set before the session was loaded (a server-side `set` without `get`): the record
         /// is provisional, and takes the start and CSRF token of the session that was there
         /// once it is known ([`Slot::settle`]).
         blind: bool,
-        /// The response header of a client-side record, sealed and rendered at `set` (which
-        /// checks its size).
-        sealed: Option<Bytes>,
-        /// The typed value, returned by later `get` calls.
-        value: Box<dyn Any + Send>,
     },
-    Clear,
+    /// `renew`: the session moves to a new ID with a new start and CSRF token, carrying the
+    /// value given, or (`None`) the loaded one.
+    Renewed(Option<NewValue>),
+    /// `clear`: the session that came in has ended; a value set afterwards starts a new
+    /// session under a new ID.
+    Cleared(Option<NewValue>),
+}
+
+impl Status {
+    /// The value set in this request, if any.
+    pub(crate) fn new_value(&self) -> Option<&NewValue> {
+        match self {
+            Self::Changed { value, .. } => Some(value),
+            Self::Renewed(value) | Self::Cleared(value) => value.as_ref(),
+            Self::Unchanged => None,
+        }
+    }
+
+    /// The one rule for a new ID: a session that was renewed or cleared never keeps the ID
+    /// it came with (session fixation); a changed one keeps it unless it had none.
+    pub(crate) fn needs_new_id(&self, has_id: bool) -> bool {
+        match self {
+            Self::Unchanged => false,
+            Self::Changed { .. } => !has_id,
+            Self::Renewed(value) => has_id || value.is_some(),
+            Self::Cleared(value) => value.is_some(),
+        }
+    }
 }
 
 /// What was received, once looked at.
@@ -84,15 +118,18 @@ impl Loaded {
 
 /// One session of one request.
 pub(crate) struct Slot {
-    pub(crate) incoming: Incoming,
-    pub(crate) loaded: Option<Loaded>,
-    pub(crate) change: Change,
-    /// `renew` was called: the session moves to a new ID.
-    pub(crate) renew: bool,
-    /// `clear` was called: the session that came in has ended, even if a value is set later
-    /// in the request (which then starts a new session under a new ID).
-    pub(crate) cleared: bool,
+    incoming: Incoming,
+    loaded: Option<Loaded>,
+    status: Status,
     /// An ID chosen before persisting, so a handler can read it.
+    pending_id: Option<SessionId>,
+}
+
+/// A slot's parts, for persisting.
+pub(crate) struct Settled {
+    pub(crate) incoming: Incoming,
+    pub(crate) loaded: Loaded,
+    pub(crate) status: Status,
     pub(crate) pending_id: Option<SessionId>,
 }
 
@@ -101,87 +138,203 @@ impl Slot {
         Self {
             incoming,
             loaded: None,
-            change: Change::None,
-            renew: false,
-            cleared: false,
+            status: Status::Unchanged,
             pending_id: None,
         }
     }
 
-    /// Whether a value set now must not keep the incoming session's ID (after `renew` or
-    /// `clear`: session fixation).
-    pub(crate) fn needs_new_id(&self) -> bool {
-        self.renew || self.cleared
+    /// What the request carried.
+    pub(crate) fn incoming(&self) -> &Incoming {
+        &self.incoming
+    }
+
+    /// What the request carried, when the session is not loaded yet.
+    pub(crate) fn to_load(&self) -> Option<&Incoming> {
+        self.loaded.is_none().then_some(&self.incoming)
+    }
+
+    /// Keeps what was loaded (unless another handle got there first).
+    pub(crate) fn keep_loaded(&mut self, loaded: Loaded) {
+        if self.loaded.is_none() {
+            self.loaded = Some(loaded);
+            self.settle();
+        }
+    }
+
+    /// The loaded session's ID, if it has one.
+    pub(crate) fn loaded_id(&self) -> Option<&SessionId> {
+        self.loaded.as_ref()?.id.as_ref()
+    }
+
+    /// Whether the handler read or changed the session (its response depends on it).
+    pub(crate) fn used(&self) -> bool {
+        self.loaded.is_some() || !matches!(self.status, Status::Unchanged)
+    }
+
+    /// Whether the handler changed the session in any way.
+    pub(crate) fn changed(&self) -> bool {
+        !matches!(self.status, Status::Unchanged)
     }
 
     /// Whether a value set now is set blind: nothing is loaded yet, and the incoming session
     /// (if any) goes on.
-    pub(crate) fn sets_blind(&self) -> bool {
+    fn sets_blind(&self) -> bool {
         self.loaded.is_none()
-            && !self.needs_new_id()
-            && match &self.change {
-                Change::None => true,
-                Change::Set { blind, .. } => *blind,
-                Change::Clear => false,
+            && match &self.status {
+                Status::Unchanged => true,
+                Status::Changed { blind, .. } => *blind,
+                Status::Renewed(_) | Status::Cleared(_) => false,
             }
     }
 
     /// Once the session is loaded, a blind `set` continues it: the loaded session's start
     /// (absolute timeout) and CSRF token replace the provisional ones, so that writing without
     /// reading neither extends a session's life nor breaks forms open elsewhere.
-    pub(crate) fn settle(&mut self) {
-        let Change::Set { record, blind, .. } = &mut self.change else {
+    fn settle(&mut self) {
+        let Status::Changed { value, blind } = &mut self.status else {
             return;
         };
-        if !*blind {
+        if !std::mem::take(blind) {
             return;
         }
-        *blind = false;
         if let Some(loaded) = self.loaded.as_ref().and_then(|l| l.record.as_ref()) {
-            record.created_at = loaded.created_at;
-            record.csrf_token.clone_from(&loaded.csrf_token);
+            value.record.created_at = loaded.created_at;
+            value.record.csrf_token.clone_from(&loaded.csrf_token);
+        }
+    }
+
+    /// The start and CSRF token a `set` now builds on ([`Slot::base_record`]), and whether it
+    /// is blind.
+    pub(crate) fn base(&self) -> (Option<(SystemTime, String)>, bool) {
+        let base = self
+            .base_record()
+            .map(|record| (record.created_at, record.csrf_token.clone()));
+        (base, self.sets_blind())
+    }
+
+    /// The record a `set` now builds on: the one set earlier in this request, else the
+    /// loaded one unless `renew` or `clear` ended it.
+    pub(crate) fn base_record(&self) -> Option<&Record> {
+        match &self.status {
+            Status::Unchanged | Status::Changed { .. } => self
+                .status
+                .new_value()
+                .map(|v| &v.record)
+                .or_else(|| self.loaded.as_ref()?.record.as_ref()),
+            status => status.new_value().map(|v| &v.record),
+        }
+    }
+
+    /// Sets a new value (`blind` from [`Slot::base`]).
+    pub(crate) fn set(&mut self, value: NewValue, blind: bool) {
+        self.status = match std::mem::take(&mut self.status) {
+            Status::Renewed(_) => Status::Renewed(Some(value)),
+            Status::Cleared(_) => Status::Cleared(Some(value)),
+            Status::Unchanged | Status::Changed { .. } => Status::Changed { value, blind },
+        };
+    }
+
+    /// Ends the session that came in.
+    pub(crate) fn clear(&mut self) {
+        self.status = Status::Cleared(None);
+        self.pending_id = None;
+    }
+
+    /// The value that `renew` carries to the new ID: the one set in this request, else the
+    /// loaded one (`None` after `clear` or without a session).
+    pub(crate) fn renewed_value<T: Clone + 'static>(&self) -> Option<(String, T)> {
+        let (record, value) = match &self.status {
+            Status::Cleared(None) => return None,
+            status => match status.new_value() {
+                Some(new) => (&new.record, &new.value),
+                None => {
+                    let loaded = self.loaded.as_ref()?;
+                    (loaded.record.as_ref()?, loaded.value.as_ref()?)
+                }
+            },
+        };
+        Some((record.text.clone(), value.downcast_ref::<T>()?.clone()))
+    }
+
+    /// Moves the session to a new ID with `value` (fresh start and CSRF token); after
+    /// `clear`, the value set since then is renewed instead.
+    pub(crate) fn renew(&mut self, value: Option<NewValue>) {
+        self.status = match std::mem::take(&mut self.status) {
+            Status::Cleared(old) => Status::Cleared(value.or(old)),
+            _ => Status::Renewed(value),
+        };
+        self.pending_id = None;
+    }
+
+    /// The ID the response will carry: the loaded one, or a new one chosen now (kept for the
+    /// response) when [`Status::needs_new_id`]; `None` after a plain `clear` and without a
+    /// session.
+    pub(crate) fn id(&mut self) -> Option<SessionId> {
+        let current = self.loaded_id().cloned();
+        if matches!(self.status, Status::Cleared(None)) {
+            return None;
+        }
+        if self.status.needs_new_id(current.is_some()) {
+            return Some(
+                self.pending_id
+                    .get_or_insert_with(SessionId::generate)
+                    .clone(),
+            );
+        }
+        current
+    }
+
+    /// After a successful atomic update: the stored record and value are now these.
+    pub(crate) fn updated(&mut self, record: Record, value: Box<dyn Any + Send>) {
+        if let Some(loaded) = self.loaded.as_mut() {
+            loaded.record = Some(record);
+            loaded.value = Some(value);
+            loaded.refresh = false;
         }
     }
 
     /// What a server error response keeps of the handler's changes: the end of the session
-    /// (`clear`) and its move to a new ID (`renew`) are applied, ordinary value writes are
-    /// not (fail closed for logouts and logins, no half-done data).
+    /// (`clear`) and its move to a new ID (`renew`, with the value it had) are applied,
+    /// ordinary value writes are not (fail closed for logouts and logins, no half-done data).
     pub(crate) fn keep_only_session_ends(&mut self) {
-        if self.cleared {
-            self.change = Change::Clear;
-        } else if matches!(self.change, Change::Set { .. }) {
-            self.change = Change::None;
-        }
+        self.status = match std::mem::take(&mut self.status) {
+            Status::Cleared(_) => Status::Cleared(None),
+            Status::Renewed(_) => Status::Renewed(None),
+            Status::Unchanged | Status::Changed { .. } => Status::Unchanged,
+        };
     }
 
-    /// The start and CSRF token a `set` now builds on: see [`Slot::base_record`].
-    pub(crate) fn base(&self) -> Option<(SystemTime, String)> {
-        self.base_record()
-            .map(|record| (record.created_at, record.csrf_token.clone()))
+    /// Whether persisting needs the session loaded first (a server-side write whose base is
+    /// not known yet).
+    pub(crate) fn needs_load_to_persist(&self) -> bool {
+        self.loaded.is_none() && matches!(self.status, Status::Changed { .. } | Status::Renewed(_))
     }
 
-    /// The record a `set` now builds on: the one set earlier in this request (`renew` makes a
-    /// fresh one), or the loaded one unless `renew` started a new session; none after `clear`.
-    pub(crate) fn base_record(&self) -> Option<&Record> {
-        match &self.change {
-            Change::Set { record, .. } => Some(record),
-            Change::Clear => None,
-            Change::None if self.renew => None,
-            Change::None => self.loaded.as_ref().and_then(|l| l.record.as_ref()),
+    /// The slot's parts, for persisting.
+    pub(crate) fn settled(self) -> Settled {
+        Settled {
+            incoming: self.incoming,
+            loaded: self.loaded.unwrap_or_default(),
+            status: self.status,
+            pending_id: self.pending_id,
         }
     }
 
     /// The current value when it is known without loading: `Some(answer)`, else `None`.
     pub(crate) fn current<T: Clone + 'static>(&self) -> Option<Option<T>> {
-        match &self.change {
-            Change::Set { value, .. } => Some(value.downcast_ref::<T>().cloned()),
-            Change::Clear => Some(None),
-            Change::None => self.loaded.as_ref().map(|loaded| {
-                loaded
-                    .value
-                    .as_ref()
-                    .and_then(|v| v.downcast_ref::<T>().cloned())
-            }),
+        if let Some(new) = self.status.new_value() {
+            return Some(new.value.downcast_ref::<T>().cloned());
+        }
+        match &self.status {
+            Status::Cleared(_) => Some(None),
+            Status::Renewed(_) | Status::Unchanged | Status::Changed { .. } => {
+                self.loaded.as_ref().map(|loaded| {
+                    loaded
+                        .value
+                        .as_ref()
+                        .and_then(|v| v.downcast_ref::<T>().cloned())
+                })
+            }
         }
     }
 }
