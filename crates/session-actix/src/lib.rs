@@ -6,7 +6,7 @@
 //! [`CookieTransport`] or a [`HeaderTransport`]) and a **mode**: client-side (the whole value
 //! travels, sealed by [`Encrypt`](core::Encrypt) or [`Sign`](core::Sign)) or server-side (only
 //! an unguessable ID travels; the value lives in a [`SessionStore`](core::SessionStore)).
-//! The framework-free logic lives in [`session_engine`](engine); this crate is the actix-web
+//! The framework-free logic lives in [`engine`] (`session-engine`); this crate is the actix-web
 //! adapter: middleware, extractor, errors as responses and CORS wiring.
 //! Handlers read and change sessions through the [`Session`] extractor.
 //!
@@ -15,7 +15,7 @@
 //! - **Bad input is no session**: forged, truncated, oversized, unknown or old-schema values
 //!   give `None` (and an expiring cookie), never an error page.
 //! - **Secure defaults**: `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`,
-//!   browser-session cookies; server-side IDs of 256 bits; [`Session::renew`] on login.
+//!   browser-session cookies; server-side IDs of 256 bits; [`SessionHandle::renew`](engine::SessionHandle::renew) on login.
 //!
 //! | Feature | Description | Default |
 //! |---|---|---|

@@ -322,7 +322,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     }
 
     /// The session's CSRF token (256 random bits, URL-safe), for a hidden form field or a
-    /// request header checked by [`CsrfProtection`](crate::CsrfProtection); `None` without a
+    /// request header checked by the adapters' `CsrfProtection` ([`CsrfPolicy`](crate::CsrfPolicy)); `None` without a
     /// session. It stays the same for the whole session and changes with [`renew`](Self::renew).
     /// Sessions configured [`without_envelope`](crate::SessionConfig::without_envelope) have
     /// none.

@@ -60,7 +60,7 @@ impl RequestState {
         let mut layer = self;
         loop {
             if let Some(index) = layer.registry.position::<T>() {
-                layer.touch(index, headers);
+                layer.open_slot(index, headers);
                 return Ok(SessionHandle::new(Arc::clone(layer), index)?);
             }
             layer = layer.outer.as_ref().ok_or(SessionError::NotRegistered {
@@ -74,7 +74,7 @@ impl RequestState {
     }
 
     /// Makes sure the slot exists, reading what the request carried the first time.
-    fn touch(&self, index: usize, headers: &impl Headers) {
+    fn open_slot(&self, index: usize, headers: &impl Headers) {
         let mut slots = self.lock();
         if slots.is_empty() {
             *slots = std::iter::repeat_with(|| None)
