@@ -1,0 +1,124 @@
+//! # session-axum
+//!
+//! Typed, secure and lazy sessions for axum, modelled on Ktor's `Sessions` plugin.
+//!
+//! Each session is a serde type of your own, registered once with a name, a **transport** (a
+//! [`CookieTransport`] or a [`HeaderTransport`]) and a **mode**: client-side (the whole value
+//! travels, sealed by [`Encrypt`](core::Encrypt) or [`Sign`](core::Sign)) or server-side (only
+//! an unguessable ID travels; the value lives in a [`SessionStore`](core::SessionStore)).
+//! The framework-free logic lives in [`session_engine`](engine); this crate is the axum
+//! adapter: a tower layer, an extractor, errors as responses and CORS wiring. It behaves as
+//! `session-actix` does, byte for byte. Handlers read and change sessions through the
+//! [`Session`] extractor.
+//!
+//! - **Lazy**: nothing is unsealed or read from storage until a handler asks.
+//! - **Writes only what changed**: a plain read sends no cookie and writes nothing.
+//! - **Bad input is no session**: forged, truncated, oversized, unknown or old-schema values
+//!   give `None` (and an expiring cookie), never an error page.
+//! - **Secure defaults**: `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`,
+//!   browser-session cookies; server-side IDs of 256 bits; `Session::renew` on login.
+//!
+//! | Feature | Description | Default |
+//! |---|---|---|
+//! | `cors` | `Sessions::cors`, wiring header transports into tower-http's `CorsLayer` | no |
+//! | `fs` | `FsSessionStore`, the directory storage of `session-fs` | no |
+//! | `redis` | `RedisSessionStore`, the Redis storage of `session-redis` | no |
+//! | `ktor` | `KtorEncrypt`, Ktor's encrypted-session format | no |
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use axum::{Router, routing::get};
+//! use serde::{Deserialize, Serialize};
+//! use session_axum::core::{Encrypt, EncryptionKey};
+//! use session_axum::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
+//!
+//! #[derive(Clone, Serialize, Deserialize)]
+//! struct Visits { count: u32 }
+//!
+//! async fn index(session: Session<Visits>) -> Result<String, SessionError> {
+//!     let count = session.get().await?.map_or(0, |v| v.count) + 1;
+//!     session.set(Visits { count })?;
+//!     Ok(format!("visit {count}"))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let key = EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?;
+//!     let sessions = Sessions::builder()
+//!         .session(
+//!             SessionConfig::<Visits>::new(
+//!                 CookieTransport::new("visits").max_age(Duration::from_secs(3600)),
+//!             )
+//!             .transform(Encrypt::new(key)),
+//!         )
+//!         .build()?;
+//!     let app = Router::new().route("/", get(index)).layer(sessions);
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "cors")]
+mod cors;
+mod csrf;
+mod error;
+mod ext;
+mod future;
+mod headers;
+mod service;
+mod session;
+mod sessions;
+
+/// The framework-agnostic core: keys, transformers, serializers, IDs and storages.
+pub use session_core as core;
+/// The framework-free session engine this adapter drives.
+pub use session_engine as engine;
+pub use session_engine::cookie;
+pub use session_engine::{
+    CSRF_FORM_FIELD, CSRF_HEADER, ConfigError, CookieTransport, DEFAULT_ABSOLUTE_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, HeaderTransport, SessionConfig, Transport,
+};
+
+pub use crate::csrf::CsrfProtection;
+#[doc(hidden)]
+pub use crate::csrf::CsrfService;
+pub use crate::error::SessionError;
+pub use crate::ext::SessionExt;
+#[doc(hidden)]
+pub use crate::future::SessionsFuture;
+#[doc(hidden)]
+pub use crate::service::SessionsService;
+pub use crate::session::Session;
+pub use crate::sessions::Sessions;
+#[cfg(feature = "fs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
+pub use session_fs::{Durability, FsSessionStore, FsStoreError};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use session_redis::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreError};
+
+/// Collects session registrations for [`Sessions`]; [`build`](session_engine::SessionsBuilder::build)
+/// checks them.
+///
+/// # Examples
+///
+/// ```no_run
+/// use session_axum::core::{MemoryStore, Sign, SigningKey};
+/// use session_axum::{CookieTransport, SessionConfig, Sessions, SessionsBuilder};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let builder: SessionsBuilder = Sessions::builder().session(
+///     SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+///         .store(MemoryStore::new())
+///         .transform(Sign::new(SigningKey::from_env("SESSION_SIGNING_KEY")?)),
+/// );
+/// let sessions: Sessions = builder.build()?;
+/// # Ok(()) }
+/// ```
+pub type SessionsBuilder = session_engine::SessionsBuilder<Sessions>;

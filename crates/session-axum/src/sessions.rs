@@ -1,0 +1,158 @@
+//! [`Sessions`], the tower layer an app adds.
+
+use std::fmt;
+
+use session_core::SessionId;
+use session_engine::Registry;
+use tower_layer::Layer;
+
+use crate::{ConfigError, SessionConfig, SessionError, SessionsBuilder, SessionsService};
+
+/// The session layer: `Router::new().route(..).layer(sessions.clone())`, or on a nested
+/// router for a different setup per part of the app. Build it with [`Sessions::new`] for one
+/// session type or [`Sessions::builder`] for several; cloning is cheap.
+///
+/// Layers nest: a handle is served by the innermost `Sessions` around the route that
+/// registered its type.
+///
+/// # Examples
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use serde::{Deserialize, Serialize};
+/// use session_axum::core::{MemoryStore, Sign, SigningKey};
+/// use session_axum::{CookieTransport, SessionConfig, Sessions};
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct Cart { items: Vec<i32> }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sessions = Sessions::builder()
+///     .session(
+///         SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+///             .store(MemoryStore::new())
+///             .transform(Sign::new(SigningKey::from_env("SESSION_SIGNING_KEY")?)),
+///     )
+///     .build()?;
+/// let shop = Router::new().route("/cart", get(|| async { "cart" })).layer(sessions);
+/// let app: Router = Router::new().nest("/shop", shop);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Sessions {
+    registry: Registry,
+}
+
+impl fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.registry.fmt(f)
+    }
+}
+
+impl From<Registry> for Sessions {
+    fn from(registry: Registry) -> Self {
+        Self { registry }
+    }
+}
+
+impl<S> Layer<S> for Sessions {
+    type Service = SessionsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionsService::new(inner, self.registry.clone())
+    }
+}
+
+impl Sessions {
+    /// Starts registering session types.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use session_axum::core::{Encrypt, EncryptionKey};
+    /// use session_axum::{CookieTransport, SessionConfig, Sessions};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Prefs;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let key = EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?;
+    /// let sessions = Sessions::builder()
+    ///     .session(SessionConfig::<Visits>::new(CookieTransport::new("visits"))
+    ///         .transform(Encrypt::new(key.clone())))
+    ///     .session(SessionConfig::<Prefs>::new(CookieTransport::new("prefs"))
+    ///         .transform(Encrypt::new(key)))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> SessionsBuilder {
+        SessionsBuilder::default()
+    }
+
+    /// The layer for one session type: `Router::new().layer(Sessions::new(config)?)`.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`]s of [`SessionsBuilder::build`](session_engine::SessionsBuilder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use axum::Router;
+    /// use session_axum::core::{Encrypt, EncryptionKey};
+    /// use session_axum::{CookieTransport, SessionConfig, Sessions};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let key = EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?;
+    /// let config = SessionConfig::<Visits>::new(CookieTransport::new("visits"))
+    ///     .transform(Encrypt::new(key));
+    /// let app: Router = Router::new().layer(Sessions::new(config)?);
+    /// # Ok(()) }
+    /// ```
+    pub fn new<T: 'static>(config: SessionConfig<T>) -> Result<Self, ConfigError> {
+        Self::builder().session(config).build()
+    }
+
+    /// Ends the server-side session `id` of type `T` outside any request (log a user out of
+    /// every other device, an admin action, a password change). The next request carrying
+    /// that ID has no session.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotRegistered`], [`SessionError::NotServerSide`] for a client-side type
+    /// (its values cannot be revoked before they expire), and [`SessionError::Store`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use session_axum::{Sessions, SessionError, core::SessionId};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    /// async fn log_out(sessions: &Sessions, ids: &[SessionId]) -> Result<(), SessionError> {
+    ///     for id in ids {
+    ///         sessions.invalidate::<Cart>(id).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn invalidate<T: 'static>(&self, id: &SessionId) -> Result<(), SessionError> {
+        Ok(self.registry.invalidate::<T>(id).await?)
+    }
+
+    /// The names of the sessions carried in headers, for CORS `Access-Control-Allow-Headers`
+    /// and `Access-Control-Expose-Headers`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use session_axum::core::MemoryStore;
+    /// use session_axum::{HeaderTransport, SessionConfig, Sessions};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
+    /// # fn main() -> Result<(), session_axum::ConfigError> {
+    /// let sessions = Sessions::new(
+    ///     SessionConfig::<Api>::new(HeaderTransport::new("x-api-session")).store(MemoryStore::new()),
+    /// )?;
+    /// assert_eq!(sessions.header_names().collect::<Vec<_>>(), ["x-api-session"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn header_names(&self) -> impl Iterator<Item = &str> {
+        self.registry.header_names()
+    }
+}
