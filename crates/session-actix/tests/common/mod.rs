@@ -1,15 +1,12 @@
-//! Helpers shared by the in-process tests: a store that counts and can fail, and cookie helpers.
+//! Helpers shared by the actix-specific in-process tests: session types and cookie helpers.
+//! The behaviour every adapter shares is in `session-suite` (`suite.rs`).
 #![allow(dead_code, unreachable_pub)]
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use actix_web::cookie::Cookie;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
-use session_actix::core::{MemoryStore, SessionId, SessionStore, StoreError, StoredEntry};
+use session_actix::core::{SessionId, SessionStore};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
@@ -20,103 +17,6 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cart {
     pub items: Vec<i32>,
-}
-
-/// A memory store that counts its calls and fails on demand.
-#[derive(Clone)]
-pub struct ProbeStore {
-    pub inner: MemoryStore,
-    pub loads: Arc<AtomicUsize>,
-    pub saves: Arc<AtomicUsize>,
-    pub deletes: Arc<AtomicUsize>,
-    pub touches: Arc<AtomicUsize>,
-    pub failing: Arc<AtomicBool>,
-}
-
-impl Default for ProbeStore {
-    fn default() -> Self {
-        Self::with_store(MemoryStore::new())
-    }
-}
-
-impl ProbeStore {
-    pub fn with_store(inner: MemoryStore) -> Self {
-        Self {
-            inner,
-            loads: Arc::default(),
-            saves: Arc::default(),
-            deletes: Arc::default(),
-            touches: Arc::default(),
-            failing: Arc::default(),
-        }
-    }
-    pub fn loads(&self) -> usize {
-        self.loads.load(Ordering::SeqCst)
-    }
-    pub fn saves(&self) -> usize {
-        self.saves.load(Ordering::SeqCst)
-    }
-    pub fn deletes(&self) -> usize {
-        self.deletes.load(Ordering::SeqCst)
-    }
-    pub fn touches(&self) -> usize {
-        self.touches.load(Ordering::SeqCst)
-    }
-    pub fn fail(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
-    }
-    fn check(&self) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
-            Err(StoreError::backend(std::io::Error::other(
-                "secret internal detail: db at 10.0.0.7",
-            )))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl SessionStore for ProbeStore {
-    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
-        Ok(self.load_entry(id).await?.map(|entry| entry.text))
-    }
-    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.load_entry(id).await
-    }
-    async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
-        self.touches.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.touch(id, ttl).await
-    }
-    async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.saves.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.save(id, text, ttl).await
-    }
-    /// Counted as a save: it is the write of an existing session.
-    async fn replace(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.saves.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.replace(id, text, ttl).await
-    }
-    async fn compare_and_swap(
-        &self,
-        id: &SessionId,
-        expected: &str,
-        new: &str,
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        self.saves.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.compare_and_swap(id, expected, new, ttl).await
-    }
-    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.deletes.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.delete(id).await
-    }
 }
 
 /// The Set-Cookie headers of a response, parsed by the cookie crate.
@@ -191,12 +91,4 @@ pub async fn show_cart(
             None => "empty".to_owned(),
         }),
     )
-}
-
-/// A response whose body is the session's ID (empty without one), as login routes answer.
-pub async fn id_response(
-    session: &session_actix::Session<Cart>,
-) -> Result<actix_web::HttpResponse, session_actix::SessionError> {
-    let id = session.id().await?;
-    Ok(actix_web::HttpResponse::Ok().body(id.map(|id| id.as_str().to_owned()).unwrap_or_default()))
 }
