@@ -6,7 +6,7 @@
 //! [`CookieTransport`] or a [`HeaderTransport`]) and a **mode**: client-side (the whole value
 //! travels, sealed by [`Encrypt`](core::Encrypt) or [`Sign`](core::Sign)) or server-side (only
 //! an unguessable ID travels; the value lives in a [`SessionStore`](core::SessionStore)).
-//! The framework-free logic lives in [`session_engine`](engine); this crate is the axum
+//! The framework-free logic lives in [`engine`] (`session-engine`); this crate is the axum
 //! adapter: a tower layer, an extractor, errors as responses and CORS wiring. It behaves as
 //! `session-actix` does, byte for byte. Handlers read and change sessions through the
 //! [`Session`] extractor.
