@@ -8,15 +8,13 @@
 //!   `Vary: <header name>` (header transports), so that a cache that stores it anyway keys it
 //!   by the session; added to what the application set, unless that is `Vary: *`.
 
-use bytes::Bytes;
-
 use crate::headers::{HeadersMut, names, visible_ascii};
 
 /// Marks the response as depending on the session sent in `token` (`Cookie`, or a header's
-/// name), unless its `Vary` already says so (or says `*`).
-pub(crate) fn vary_on(headers: &mut impl HeadersMut, token: &str) {
+/// name) with `add`, unless its `Vary` already says so (or says `*`).
+pub(crate) fn vary_on<H: HeadersMut>(headers: &mut H, token: &str, add: impl FnOnce(&mut H)) {
     if !varies_on(headers, token) {
-        headers.append(names::VARY, Bytes::copy_from_slice(token.as_bytes()));
+        add(headers);
     }
 }
 
@@ -24,7 +22,7 @@ pub(crate) fn vary_on(headers: &mut impl HeadersMut, token: &str) {
 /// the handler chose its own `Cache-Control`.
 pub(crate) fn forbid_storing(headers: &mut impl HeadersMut) {
     match headers.first(names::CACHE_CONTROL) {
-        None => headers.insert(names::CACHE_CONTROL, Bytes::from_static(b"no-store")),
+        None => headers.insert_static(names::CACHE_CONTROL, "no-store"),
         Some(own) if !keeps_out_of_shared_caches(own) => tracing::warn!(
             cache_control = %String::from_utf8_lossy(own),
             "a response that hands out a session may be stored by shared caches: kept the handler's Cache-Control; add `private` or `no-store`"
@@ -56,7 +54,7 @@ fn varies_on(headers: &impl HeadersMut, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{HeaderList, Headers};
+    use crate::{HeaderList, Headers, HeadersMut};
 
     fn vary(headers: &HeaderList) -> Vec<&[u8]> {
         headers.values(names::VARY).collect()
@@ -65,16 +63,17 @@ mod tests {
     #[test]
     fn vary_is_added_once_and_never_beside_a_star() {
         let mut headers = HeaderList::from_iter([("vary", "accept-encoding, COOKIE")]);
-        vary_on(&mut headers, "Cookie");
-        vary_on(&mut headers, "x-session");
-        vary_on(&mut headers, "x-session");
+        let add = |token: &'static str| move |h: &mut HeaderList| h.append_static("vary", token);
+        vary_on(&mut headers, "Cookie", add("Cookie"));
+        vary_on(&mut headers, "x-session", add("x-session"));
+        vary_on(&mut headers, "x-session", add("x-session"));
         assert_eq!(
             vary(&headers),
             [&b"accept-encoding, COOKIE"[..], b"x-session"]
         );
 
         let mut star = HeaderList::from_iter([("vary", "*")]);
-        vary_on(&mut star, "Cookie");
+        vary_on(&mut star, "Cookie", |h| h.append_static("vary", "Cookie"));
         assert_eq!(vary(&star), [b"*"]);
     }
 

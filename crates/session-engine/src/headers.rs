@@ -62,6 +62,18 @@ pub trait HeadersMut: Headers {
 
     /// Sets the header `name` to `value` alone.
     fn insert(&mut self, name: &str, value: Bytes);
+
+    /// [`append`](Self::append) of a constant value, which an adapter may add without
+    /// checking it again.
+    fn append_static(&mut self, name: &str, value: &'static str) {
+        self.append(name, Bytes::from_static(value.as_bytes()));
+    }
+
+    /// [`insert`](Self::insert) of a constant value, which an adapter may set without
+    /// checking it again.
+    fn insert_static(&mut self, name: &str, value: &'static str) {
+        self.insert(name, Bytes::from_static(value.as_bytes()));
+    }
 }
 
 /// `bytes` as text when they are visible ASCII (or tabs), as HTTP header values are meant to

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS};
 
+use crate::caching;
 use crate::headers::{HeadersMut, names};
 use crate::transport::{CookieTransport, Transport, is_cookie_safe};
 use crate::{ConfigError, SessionError};
@@ -39,6 +40,8 @@ pub(crate) enum Writer {
     Header {
         /// The header's name in lower case.
         name: String,
+        /// `name` as a `Vary` value, made once.
+        vary: Bytes,
     },
 }
 
@@ -51,9 +54,13 @@ impl Writer {
                 fixed_attributes: cookie.fixed_attributes(),
                 transport: cookie.clone(),
             },
-            Transport::Header(header) => Self::Header {
-                name: header.name().to_ascii_lowercase(),
-            },
+            Transport::Header(header) => {
+                let name = header.name().to_ascii_lowercase();
+                Self::Header {
+                    vary: Bytes::from(name.clone()),
+                    name,
+                }
+            }
         })
     }
 
@@ -105,12 +112,16 @@ impl Writer {
         Ok(Bytes::from(text))
     }
 
-    /// The `Vary` token of responses that depend on this session: `Cookie`, or the header's
-    /// name.
-    pub(crate) fn vary(&self) -> &str {
+    /// Marks a response that depends on this session: `Vary: Cookie`, or `Vary` with the
+    /// header's name.
+    pub(crate) fn vary(&self, headers: &mut impl HeadersMut) {
         match self {
-            Self::Cookie { .. } => "Cookie",
-            Self::Header { name } => name,
+            Self::Cookie { .. } => caching::vary_on(headers, "Cookie", |headers| {
+                headers.append_static(names::VARY, "Cookie");
+            }),
+            Self::Header { name, vary } => caching::vary_on(headers, name, |headers| {
+                headers.append(names::VARY, vary.clone());
+            }),
         }
     }
 
@@ -118,7 +129,7 @@ impl Writer {
     fn header_name(&self) -> &str {
         match self {
             Self::Cookie { .. } => names::SET_COOKIE,
-            Self::Header { name } => name,
+            Self::Header { name, .. } => name,
         }
     }
 

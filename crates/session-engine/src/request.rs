@@ -160,7 +160,7 @@ impl Changes {
             // The response depends on a session that was read or written, not on one whose
             // handle was merely extracted.
             if slot.used() {
-                caching::vary_on(headers, core.writer.vary());
+                core.writer.vary(headers);
             }
             let outgoing = core.persist(slot, failed).await.inspect_err(|error| {
                 tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(error), "session could not be persisted");
