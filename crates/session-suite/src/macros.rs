@@ -6,13 +6,14 @@
 /// [`Adapter::block_on`](crate::Adapter::block_on).
 ///
 /// Invoke it once, at the root of an integration test file (`tests/suite.rs`), where the
-/// adapter type is in scope: `session_suite::behaviour_suite!(MyAdapter);`. The
+/// adapter type is in scope: `session_suite::behaviour_suite!(MyAdapter);`. Attributes
+/// after the name go on every test: `behaviour_suite!(MyAdapter, #[ignore])`. The
 /// [crate docs](crate#running-the-suite-for-a-new-adapter) show a whole adapter.
 #[macro_export]
 macro_rules! behaviour_suite {
-    ($adapter:ident) => {
+    ($adapter:ident $(, #[$attr:meta])*) => {
         $crate::__scenario_tests! {
-            $adapter;
+            $adapter { $(#[$attr])* };
             binding {
                 encrypted_value_is_bound_to_the_session_name,
                 a_signed_value_of_one_session_is_not_read_as_another,
@@ -92,18 +93,57 @@ macro_rules! behaviour_suite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __scenario_tests {
-    ($adapter:ident; $($module:ident { $($scenario:ident),* $(,)? })*) => {
+    ($adapter:ident $attrs:tt; $($module:ident { $($scenario:ident),* $(,)? })*) => {
         $(
             mod $module {
                 $(
-                    #[test]
-                    fn $scenario() {
-                        <super::$adapter as $crate::Adapter>::block_on(
-                            $crate::scenarios::$module::$scenario::<super::$adapter>(),
-                        );
-                    }
+                    $crate::__scenario_test!($adapter $attrs $module $scenario);
                 )*
             }
         )*
     };
+}
+
+/// One test of [`behaviour_suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scenario_test {
+    ($adapter:ident { $(#[$attr:meta])* } $module:ident $scenario:ident) => {
+        #[test]
+        $(#[$attr])*
+        fn $scenario() {
+            <super::$adapter as $crate::Adapter>::block_on(
+                $crate::scenarios::$module::$scenario::<super::$adapter>(),
+            );
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Adapter, AppSpec, TestRequest, TestResponse};
+
+    /// An app that answers every request with an empty 200 and does nothing else.
+    struct Nothing;
+
+    impl Adapter for Nothing {
+        type App = ();
+
+        fn block_on<F: std::future::Future>(future: F) -> F::Output {
+            futures::executor::block_on(future)
+        }
+
+        async fn start(_: AppSpec) {}
+
+        async fn send((): &(), _: TestRequest) -> TestResponse {
+            TestResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }
+        }
+    }
+
+    // Every scenario can fail: each fails against an app that does nothing.
+    crate::behaviour_suite!(Nothing, #[should_panic]);
 }

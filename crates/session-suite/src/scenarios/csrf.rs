@@ -165,6 +165,12 @@ pub async fn masked_tokens_differ_on_every_call_and_are_accepted<A: Adapter>() {
         assert_eq!(app.send(by_form).await.text(), "transferred 4");
     }
     assert_eq!(app.routes.protected_calls(), 4);
+    let without = transfer(Some(&cookie), &[]).form("amount=5");
+    assert_eq!(
+        app.send(without).await.status,
+        403,
+        "the route is protected"
+    );
 }
 
 /// Another session's masked token, an altered, truncated or extended masked token, and a

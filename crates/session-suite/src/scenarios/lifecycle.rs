@@ -62,7 +62,7 @@ pub async fn renew_moves_the_data_to_a_new_id_and_invalidates_the_old<A: Adapter
     assert_eq!(app.text("/cart", Some(&new_cookie)).await, "[7]");
 }
 
-/// `renew` without a session starts none.
+/// `renew` without a session starts none; a `set` after it does (as on a first login).
 pub async fn renew_without_a_session_sends_nothing<A: Adapter>() {
     let store = ProbeStore::default();
     let app = App::<A>::serving(carts(&store)).await;
@@ -71,6 +71,11 @@ pub async fn renew_without_a_session_sends_nothing<A: Adapter>() {
     assert!(response.set_cookies().is_empty());
     assert_eq!(response.text(), "");
     assert!(store.inner.is_empty());
+
+    let response = app.get("/login", None).await;
+    let cookie = response.the_cookie("cart");
+    assert_eq!(response.text(), id_of(&cookie).as_str());
+    assert_eq!(app.text("/cart", Some(&cookie)).await, "[1]");
 }
 
 /// A `set` without a `get` writes over the session that came in: no new ID, no orphan.
