@@ -28,6 +28,21 @@ pub trait SessionExt {
     ///
     /// [`SessionError::MiddlewareMissing`] when no `Sessions` layer wraps the route, and
     /// [`SessionError::NotRegistered`] when `T` was not registered.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use axum::{extract::Request, middleware::Next, response::Response};
+    /// use session_axum::{SessionError, SessionExt};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct UserSession;
+    ///
+    /// // An `axum::middleware::from_fn` middleware, inside the `Sessions` layer.
+    /// async fn log_user(req: Request, next: Next) -> Result<Response, SessionError> {
+    ///     let signed_in = req.session::<UserSession>()?.get().await?.is_some();
+    ///     tracing::info!(signed_in, "request");
+    ///     Ok(next.run(req).await)
+    /// }
+    /// ```
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError>;
 }
 

@@ -19,8 +19,10 @@ use session_axum::core::{
     Encrypt, EncryptionKey, MemoryStore, SessionId, SessionStore as _, Sign, SigningKey,
 };
 use session_axum::{
-    CookieTransport, HeaderTransport, Session, SessionConfig, SessionError, Sessions,
+    CookieTransport, HeaderTransport, Session, SessionConfig, SessionError, SessionExt as _,
+    Sessions,
 };
+use tower::{Layer as _, ServiceExt as _};
 
 async fn add(session: Session<Cart>, Path(item): Path<i32>) -> Result<String, SessionError> {
     let mut cart = session.get().await?.unwrap_or(Cart { items: vec![] });
@@ -45,6 +47,7 @@ fn server_side(store: &FlakyStore) -> (Router, Sessions) {
         .route("/cart", get(show_cart))
         .route("/add/{item}", get(add))
         .route("/plain", get(|| async { "plain" }))
+        .route("/extract-only", get(|_: Session<Cart>| async { "unused" }))
         .route(
             "/fail-set",
             get(|s: Session<Cart>| async move {
@@ -141,6 +144,35 @@ async fn a_route_that_never_touches_the_session_sends_nothing() {
         assert!(response.headers().get(&header).is_none(), "{header}");
     }
     assert_eq!(body(response).await, "plain");
+    // Lazy: a handle that is extracted but never asked reads nothing either.
+    let response = get_with(&app, "/extract-only", &[&cookie]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    for header in [SET_COOKIE, VARY, CACHE_CONTROL] {
+        assert!(response.headers().get(&header).is_none(), "{header}");
+    }
+}
+
+#[tokio::test]
+async fn an_inner_service_error_still_ends_the_session_and_is_passed_on() {
+    let store = FlakyStore::default();
+    let (app, sessions) = server_side(&store);
+    let first = get_with(&app, "/add/1", &[]).await;
+    let cookie = the_cookie(&first, "cart");
+    let id = SessionId::parse(&body(first).await).unwrap();
+    // A plain tower service under the layer, failing with an error instead of a response.
+    let failing = sessions.layer(tower::service_fn(|req: Request<Body>| async move {
+        req.session::<Cart>().expect("the layer is there").clear();
+        Err::<axum::response::Response, _>("inner failure")
+    }));
+    let request = common::with_cookies(Request::get("/"), &[&cookie]).body(Body::empty());
+    assert_eq!(
+        failing.oneshot(request.unwrap()).await.unwrap_err(),
+        "inner failure"
+    );
+    assert!(
+        store.inner.load(&id).await.unwrap().is_none(),
+        "the logout was applied"
+    );
 }
 
 #[tokio::test]
