@@ -111,11 +111,11 @@ pub(crate) fn session<T: Clone + Send + 'static>(
         if layers.peek().is_none() {
             return Err(SessionError::MiddlewareMissing);
         }
-        let layer = layers.find(|layer| layer.registry.serves::<T>()).ok_or(
-            SessionError::NotRegistered {
+        let layer = layers
+            .find(|layer| layer.registry.serves::<T>())
+            .ok_or_else(|| SessionError::NotRegistered {
                 type_name: std::any::type_name::<T>(),
-            },
-        )?;
+            })?;
         let registry = &layer.registry;
         let state = layer
             .state

@@ -8,7 +8,7 @@
 //!   `Vary: <header name>` (header transports), so that a cache that stores it anyway keys it
 //!   by the session; added to what the application set, unless that is `Vary: *`.
 
-use crate::headers::{HeadersMut, names, visible_ascii};
+use crate::headers::{HeaderKey, HeadersMut, visible_ascii};
 
 /// Marks the response as depending on the session sent in `token` (`Cookie`, or a header's
 /// name) with `add`, unless its `Vary` already says so (or says `*`).
@@ -21,8 +21,8 @@ pub(crate) fn vary_on<H: HeadersMut>(headers: &mut H, token: &str, add: impl FnO
 /// Keeps a response that hands out (or revokes) a session value or ID out of caches, unless
 /// the handler chose its own `Cache-Control`.
 pub(crate) fn forbid_storing(headers: &mut impl HeadersMut) {
-    match headers.first(names::CACHE_CONTROL) {
-        None => headers.insert_static(names::CACHE_CONTROL, "no-store"),
+    match headers.first(HeaderKey::CacheControl) {
+        None => headers.insert_static(HeaderKey::CacheControl, "no-store"),
         Some(own) if !keeps_out_of_shared_caches(own) => tracing::warn!(
             cache_control = %String::from_utf8_lossy(own),
             "a response that hands out a session may be stored by shared caches: kept the handler's Cache-Control; add `private` or `no-store`"
@@ -44,7 +44,7 @@ fn keeps_out_of_shared_caches(value: &[u8]) -> bool {
 /// Whether the response's `Vary` already covers `name` (or everything).
 fn varies_on(headers: &impl HeadersMut, name: &str) -> bool {
     headers
-        .values(names::VARY)
+        .values(HeaderKey::Vary)
         .filter_map(visible_ascii)
         .flat_map(|value| value.split(','))
         .map(str::trim)
@@ -57,13 +57,14 @@ mod tests {
     use crate::{HeaderList, Headers, HeadersMut};
 
     fn vary(headers: &HeaderList) -> Vec<&[u8]> {
-        headers.values(names::VARY).collect()
+        headers.values(HeaderKey::Vary).collect()
     }
 
     #[test]
     fn vary_is_added_once_and_never_beside_a_star() {
         let mut headers = HeaderList::from_iter([("vary", "accept-encoding, COOKIE")]);
-        let add = |token: &'static str| move |h: &mut HeaderList| h.append_static("vary", token);
+        let add =
+            |token: &'static str| move |h: &mut HeaderList| h.append_static(HeaderKey::Vary, token);
         vary_on(&mut headers, "Cookie", add("Cookie"));
         vary_on(&mut headers, "x-session", add("x-session"));
         vary_on(&mut headers, "x-session", add("x-session"));
@@ -73,7 +74,9 @@ mod tests {
         );
 
         let mut star = HeaderList::from_iter([("vary", "*")]);
-        vary_on(&mut star, "Cookie", |h| h.append_static("vary", "Cookie"));
+        vary_on(&mut star, "Cookie", |h| {
+            h.append_static(HeaderKey::Vary, "Cookie")
+        });
         assert_eq!(vary(&star), [b"*"]);
     }
 
@@ -81,12 +84,15 @@ mod tests {
     fn no_store_unless_the_app_set_its_own_cache_control() {
         let mut headers = HeaderList::new();
         forbid_storing(&mut headers);
-        assert_eq!(headers.first("cache-control"), Some(&b"no-store"[..]));
+        assert_eq!(
+            headers.first(HeaderKey::CacheControl),
+            Some(&b"no-store"[..])
+        );
 
         let mut own = HeaderList::from_iter([("cache-control", "private, max-age=60")]);
         forbid_storing(&mut own);
         assert_eq!(
-            own.first("cache-control"),
+            own.first(HeaderKey::CacheControl),
             Some(&b"private, max-age=60"[..])
         );
         for (value, kept_out) in [

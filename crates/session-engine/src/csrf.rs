@@ -3,7 +3,7 @@
 
 use session_core::csrf_token_matches;
 
-use crate::headers::{Headers, names, visible_ascii};
+use crate::headers::{HeaderKey, Headers, visible_ascii};
 
 /// The request header read for the token by default.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -137,7 +137,7 @@ impl CsrfPolicy {
         headers: &impl Headers,
         own_origin: impl FnOnce() -> String,
     ) -> Result<(), CsrfRefusal> {
-        let origin = headers.first(names::ORIGIN).map(|value| {
+        let origin = headers.first(HeaderKey::Origin).map(|value| {
             visible_ascii(value)
                 .map(normalize_origin)
                 .unwrap_or_default()
@@ -148,7 +148,7 @@ impl CsrfPolicy {
                 && origin != "null"
                 && self.allowed_origins.iter().any(|a| a == origin)
         });
-        if let Some(site) = headers.first(names::SEC_FETCH_SITE) {
+        if let Some(site) = headers.first(HeaderKey::SecFetchSite) {
             return match site {
                 b"same-origin" | b"none" => Ok(()),
                 b"same-site" if self.allow_same_site => Ok(()),
@@ -170,7 +170,7 @@ impl CsrfPolicy {
     ///
     /// [`CsrfRefusal::FormTooLarge`] for a form declared larger than [`MAX_FORM_LEN`].
     pub fn token_source(&self, headers: &impl Headers) -> Result<TokenSource, CsrfRefusal> {
-        if let Some(token) = headers.first(&self.header) {
+        if let Some(token) = headers.first(HeaderKey::Other(&self.header)) {
             return Ok(visible_ascii(token).map_or(TokenSource::Missing, |token| {
                 TokenSource::Header(token.to_owned())
             }));
@@ -179,7 +179,7 @@ impl CsrfPolicy {
             return Ok(TokenSource::Missing);
         }
         let declared = headers
-            .first(names::CONTENT_LENGTH)
+            .first(HeaderKey::ContentLength)
             .and_then(visible_ascii)
             .and_then(|len| len.parse::<usize>().ok());
         if declared.is_some_and(|len| len > MAX_FORM_LEN) {
@@ -214,7 +214,7 @@ impl CsrfPolicy {
 
 fn is_form(headers: &impl Headers) -> bool {
     headers
-        .first(names::CONTENT_TYPE)
+        .first(HeaderKey::ContentType)
         .and_then(visible_ascii)
         .is_some_and(|value| {
             value

@@ -74,7 +74,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
         let provider = &state.registry().providers()[index];
         let serializer = provider
             .serializer::<T>()
-            .ok_or(SessionError::NotRegistered {
+            .ok_or_else(|| SessionError::NotRegistered {
                 type_name: std::any::type_name::<T>(),
             })?;
         Ok(Self {

@@ -6,24 +6,48 @@
 
 use bytes::Bytes;
 
-/// Names of the headers the engine reads and writes, in lower case.
-pub mod names {
-    /// Request cookies.
-    pub const COOKIE: &str = "cookie";
-    /// Response cookies.
-    pub const SET_COOKIE: &str = "set-cookie";
-    /// Which request headers a response depends on.
-    pub const VARY: &str = "vary";
-    /// Response caching rules.
-    pub const CACHE_CONTROL: &str = "cache-control";
-    /// Where a request comes from (CSRF check).
-    pub const ORIGIN: &str = "origin";
-    /// Where a request comes from, relative to its target, as browsers say (CSRF check).
-    pub const SEC_FETCH_SITE: &str = "sec-fetch-site";
-    /// A request body's media type (CSRF form check).
-    pub const CONTENT_TYPE: &str = "content-type";
-    /// A request body's declared size (CSRF form check).
-    pub const CONTENT_LENGTH: &str = "content-length";
+/// A header the engine reads or writes. The ones it uses on every request are variants, so
+/// that an adapter maps them to its framework's constants without parsing a name; the others
+/// (a header transport's name, the CSRF token header) come as text, valid and lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderKey<'a> {
+    /// `Cookie`: request cookies.
+    Cookie,
+    /// `Set-Cookie`: response cookies.
+    SetCookie,
+    /// `Vary`: which request headers a response depends on.
+    Vary,
+    /// `Cache-Control`: response caching rules.
+    CacheControl,
+    /// `Origin`: where a request comes from (CSRF check).
+    Origin,
+    /// `Sec-Fetch-Site`: where a request comes from relative to its target (CSRF check).
+    SecFetchSite,
+    /// `Content-Type`: a request body's media type (CSRF form check).
+    ContentType,
+    /// `Content-Length`: a request body's declared size (CSRF form check).
+    ContentLength,
+    /// Any other header, by its lower-case name.
+    Other(&'a str),
+}
+
+impl<'a> HeaderKey<'a> {
+    /// The header's name in lower case.
+    #[must_use]
+    pub fn as_str(&self) -> &'a str {
+        match self {
+            Self::Cookie => "cookie",
+            Self::SetCookie => "set-cookie",
+            Self::Vary => "vary",
+            Self::CacheControl => "cache-control",
+            Self::Origin => "origin",
+            Self::SecFetchSite => "sec-fetch-site",
+            Self::ContentType => "content-type",
+            Self::ContentLength => "content-length",
+            Self::Other(name) => name,
+        }
+    }
 }
 
 /// Read access to a request's or a response's headers.
@@ -31,25 +55,26 @@ pub mod names {
 /// # Examples
 ///
 /// ```
-/// use session_engine::Headers;
+/// use session_engine::{HeaderKey, Headers};
 ///
 /// struct Pairs(Vec<(&'static str, &'static [u8])>);
 ///
 /// impl Headers for Pairs {
-///     fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+///     fn values<'a>(&'a self, name: HeaderKey<'a>) -> impl Iterator<Item = &'a [u8]> + 'a {
+///         let name = name.as_str();
 ///         self.0.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
 ///     }
 /// }
 ///
-/// let headers = Pairs(vec![("cookie", b"a=1")]);
-/// assert_eq!(headers.first("Cookie"), Some(&b"a=1"[..]));
+/// let headers = Pairs(vec![("Cookie", b"a=1")]);
+/// assert_eq!(headers.first(HeaderKey::Cookie), Some(&b"a=1"[..]));
 /// ```
 pub trait Headers {
     /// Every value of the header `name` (matched without regard to ASCII case), in order.
-    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a;
+    fn values<'a>(&'a self, name: HeaderKey<'a>) -> impl Iterator<Item = &'a [u8]> + 'a;
 
     /// The first value of the header `name`.
-    fn first<'a>(&'a self, name: &'a str) -> Option<&'a [u8]> {
+    fn first<'a>(&'a self, name: HeaderKey<'a>) -> Option<&'a [u8]> {
         self.values(name).next()
     }
 }
@@ -58,20 +83,20 @@ pub trait Headers {
 /// visible ASCII: an adapter may convert them without checking.
 pub trait HeadersMut: Headers {
     /// Adds a value to the header `name`, after those it has.
-    fn append(&mut self, name: &str, value: Bytes);
+    fn append(&mut self, name: HeaderKey<'_>, value: Bytes);
 
     /// Sets the header `name` to `value` alone.
-    fn insert(&mut self, name: &str, value: Bytes);
+    fn insert(&mut self, name: HeaderKey<'_>, value: Bytes);
 
     /// [`append`](Self::append) of a constant value, which an adapter may add without
     /// checking it again.
-    fn append_static(&mut self, name: &str, value: &'static str) {
+    fn append_static(&mut self, name: HeaderKey<'_>, value: &'static str) {
         self.append(name, Bytes::from_static(value.as_bytes()));
     }
 
     /// [`insert`](Self::insert) of a constant value, which an adapter may set without
     /// checking it again.
-    fn insert_static(&mut self, name: &str, value: &'static str) {
+    fn insert_static(&mut self, name: HeaderKey<'_>, value: &'static str) {
         self.insert(name, Bytes::from_static(value.as_bytes()));
     }
 }
@@ -100,12 +125,11 @@ pub(crate) fn is_header_name(name: &str) -> bool {
 /// # Examples
 ///
 /// ```
-/// use session_engine::{HeaderList, Headers, HeadersMut};
+/// use session_engine::{HeaderKey, HeaderList, Headers, HeadersMut};
 ///
-/// let mut headers = HeaderList::new();
-/// headers.append("set-cookie", "a=1".into());
-/// headers.append("Set-Cookie", "b=2".into());
-/// assert_eq!(headers.values("set-cookie").count(), 2);
+/// let mut headers = HeaderList::from_iter([("Set-Cookie", "a=1")]);
+/// headers.append(HeaderKey::SetCookie, "b=2".into());
+/// assert_eq!(headers.values(HeaderKey::SetCookie).count(), 2);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderList {
@@ -139,7 +163,8 @@ impl<N: Into<String>, V: Into<Bytes>> FromIterator<(N, V)> for HeaderList {
 }
 
 impl Headers for HeaderList {
-    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    fn values<'a>(&'a self, name: HeaderKey<'a>) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let name = name.as_str();
         self.entries
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
@@ -148,12 +173,13 @@ impl Headers for HeaderList {
 }
 
 impl HeadersMut for HeaderList {
-    fn append(&mut self, name: &str, value: Bytes) {
-        self.entries.push((name.to_owned(), value));
+    fn append(&mut self, name: HeaderKey<'_>, value: Bytes) {
+        self.entries.push((name.as_str().to_owned(), value));
     }
 
-    fn insert(&mut self, name: &str, value: Bytes) {
-        self.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    fn insert(&mut self, name: HeaderKey<'_>, value: Bytes) {
+        self.entries
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_str()));
         self.append(name, value);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use cookie::Cookie;
 
-use crate::headers::{Headers, names, visible_ascii};
+use crate::headers::{HeaderKey, Headers, visible_ascii};
 use crate::transport::is_cookie_safe;
 
 /// Received values longer than this are not even unsealed.
@@ -112,7 +112,7 @@ impl Collected {
 /// cookie's non-ASCII value cannot hide it.
 pub(crate) fn read_cookies(name: &str, headers: &impl Headers) -> Incoming {
     let mut collected = Collected::default();
-    for header in headers.values(names::COOKIE) {
+    for header in headers.values(HeaderKey::Cookie) {
         for piece in header.split(|&b| b == b';') {
             let piece = piece.trim_ascii();
             let Some(rest) = piece.strip_prefix(name.as_bytes()) else {
@@ -126,10 +126,10 @@ pub(crate) fn read_cookies(name: &str, headers: &impl Headers) -> Incoming {
     collected.into_incoming()
 }
 
-/// Every header named `name`.
+/// Every header named `name` (in lower case).
 pub(crate) fn read_headers(name: &str, headers: &impl Headers) -> Incoming {
     let mut collected = Collected::default();
-    for value in headers.values(name) {
+    for value in headers.values(HeaderKey::Other(name)) {
         collected.add(header_value(value));
     }
     collected.into_incoming()
@@ -184,7 +184,7 @@ mod tests {
     use crate::headers::HeadersMut;
     use crate::transport::{CookieTransport, HeaderTransport, Transport};
 
-    const COOKIE: &str = names::COOKIE;
+    const COOKIE: &str = "cookie";
 
     fn headers(name: &str, bytes: &[u8]) -> Option<HeaderList> {
         Some(HeaderList::from_iter([(name, bytes.to_vec())]))
@@ -247,7 +247,7 @@ mod tests {
         assert_eq!(values, ["garbage", "real"]);
 
         let mut two_headers = sent.clone();
-        two_headers.append(COOKIE, "s=third".into());
+        two_headers.append(HeaderKey::Cookie, "s=third".into());
         assert_eq!(transport.read(&two_headers).candidates().len(), 3);
 
         // Unusable pieces are skipped when another value is there, and counted otherwise.

@@ -86,7 +86,7 @@ pub use crate::csrf::{
 };
 pub use crate::error::{ConfigError, SessionError};
 pub use crate::handle::SessionHandle;
-pub use crate::headers::{HeaderList, Headers, HeadersMut, names};
+pub use crate::headers::{HeaderKey, HeaderList, Headers, HeadersMut};
 pub use crate::registry::Registry;
 pub use crate::request::{Changes, RequestState};
 pub use crate::transport::{CookieTransport, HeaderTransport, Transport};

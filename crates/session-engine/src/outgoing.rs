@@ -6,7 +6,7 @@ use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS};
 
 use crate::caching;
-use crate::headers::{HeadersMut, names};
+use crate::headers::{HeaderKey, HeadersMut};
 use crate::transport::{CookieTransport, Transport, is_cookie_safe};
 use crate::{ConfigError, SessionError};
 
@@ -117,32 +117,32 @@ impl Writer {
     pub(crate) fn vary(&self, headers: &mut impl HeadersMut) {
         match self {
             Self::Cookie { .. } => caching::vary_on(headers, "Cookie", |headers| {
-                headers.append_static(names::VARY, "Cookie");
+                headers.append_static(HeaderKey::Vary, "Cookie");
             }),
             Self::Header { name, vary } => caching::vary_on(headers, name, |headers| {
-                headers.append(names::VARY, vary.clone());
+                headers.append(HeaderKey::Vary, vary.clone());
             }),
         }
     }
 
     /// The response header a value travels in.
-    fn header_name(&self) -> &str {
+    fn header_key(&self) -> HeaderKey<'_> {
         match self {
-            Self::Cookie { .. } => names::SET_COOKIE,
-            Self::Header { name, .. } => name,
+            Self::Cookie { .. } => HeaderKey::SetCookie,
+            Self::Header { name, .. } => HeaderKey::Other(name),
         }
     }
 
     /// Adds a value made by [`Writer::value`] to the response.
     pub(crate) fn send(&self, value: Bytes, headers: &mut impl HeadersMut) {
-        headers.append(self.header_name(), value);
+        headers.append(self.header_key(), value);
     }
 
     /// Tells the client to drop its value: an expired cookie with the same attributes. A header
     /// cannot be revoked, so nothing is sent for it.
     pub(crate) fn send_removal(&self, headers: &mut impl HeadersMut) {
         if let Self::Cookie { transport, .. } = self {
-            headers.append(names::SET_COOKIE, Bytes::from(transport.removal()));
+            headers.append(HeaderKey::SetCookie, Bytes::from(transport.removal()));
         }
     }
 }
@@ -181,11 +181,12 @@ mod tests {
                     .encoded()
                     .stripped()
                     .to_string();
-                headers.insert(names::COOKIE, echoed.into());
+                headers.insert(HeaderKey::Cookie, echoed.into());
             }
             Transport::Header(header) => {
                 // HTTP parsers drop whitespace at both ends of a header value.
-                headers.insert(header.name(), text(sent).trim().to_owned().into());
+                let name = header.name().to_ascii_lowercase();
+                headers.insert(HeaderKey::Other(&name), text(sent).trim().to_owned().into());
             }
         }
         transport.read(&headers)

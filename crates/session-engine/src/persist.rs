@@ -154,15 +154,15 @@ impl ProviderCore {
             status,
             ..
         } = settled;
-        if let Some(value) = status.new_value() {
+        match status {
             // Client-side values are sealed at `set`.
-            return Ok(value
-                .sealed
-                .clone()
-                .map_or(Outgoing::Nothing, Outgoing::Send));
-        }
-        if matches!(status, Status::Cleared(_)) {
-            return Ok(removal_unless_absent(&incoming));
+            Status::Changed { value, .. }
+            | Status::Renewed(Some(value))
+            | Status::Cleared(Some(value)) => {
+                return Ok(value.sealed.map_or(Outgoing::Nothing, Outgoing::Send));
+            }
+            Status::Cleared(None) => return Ok(removal_unless_absent(&incoming)),
+            Status::Unchanged | Status::Renewed(None) => {}
         }
         if loaded.unusable {
             return Ok(Outgoing::Remove);

@@ -63,9 +63,12 @@ impl RequestState {
                 layer.open_slot(index, headers);
                 return Ok(SessionHandle::new(Arc::clone(layer), index)?);
             }
-            layer = layer.outer.as_ref().ok_or(SessionError::NotRegistered {
-                type_name: std::any::type_name::<T>(),
-            })?;
+            layer = layer
+                .outer
+                .as_ref()
+                .ok_or_else(|| SessionError::NotRegistered {
+                    type_name: std::any::type_name::<T>(),
+                })?;
         }
     }
 

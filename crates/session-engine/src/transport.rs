@@ -266,12 +266,18 @@ pub(crate) fn is_cookie_safe(value: &str) -> bool {
 #[must_use]
 pub struct HeaderTransport {
     name: String,
+    /// `name` in lower case, as header maps look it up.
+    lower: String,
 }
 
 impl HeaderTransport {
     /// A header named `name`.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into() }
+        let name = name.into();
+        Self {
+            lower: name.to_ascii_lowercase(),
+            name,
+        }
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -324,7 +330,7 @@ impl Transport {
     pub(crate) fn read(&self, headers: &impl Headers) -> Incoming {
         match self {
             Self::Cookie(cookie) => incoming::read_cookies(cookie.name(), headers),
-            Self::Header(header) => incoming::read_headers(header.name(), headers),
+            Self::Header(header) => incoming::read_headers(&header.lower, headers),
         }
     }
 }
