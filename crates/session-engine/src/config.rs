@@ -171,7 +171,7 @@ impl<T: 'static> SessionConfig<T> {
     /// Stores and transports the serialized value alone, without the header that carries the
     /// session's start, a client-side copy's expiry and the CSRF token: the format Ktor reads
     /// and writes, for sharing sessions with a Ktor service (with
-    /// [`KtorEncrypt`](session_core::KtorEncrypt) or [`Sign`](session_core::Sign)).
+    /// `KtorEncrypt` (feature `ktor`) or [`Sign`](session_core::Sign)).
     ///
     /// What is lost: client-side values no longer expire by themselves (a copy stays valid as
     /// long as the keys do), the absolute timeout is not enforced, a value is bound to the

@@ -33,8 +33,10 @@
 //!    makes your type through `From<Registry>`). For each request:
 //!    - make a [`RequestState::new`], passing the state of an enclosing layer of the same
 //!      request if there is one (nested layers: a type registered only outside is served
-//!      from there), and make it reachable by the extractor (request extensions, or
-//!      anything that costs less);
+//!      from there), and make it reachable by the extractor: the request's extensions
+//!      (session-axum), or anything that costs less and cannot hand one request's state to
+//!      another (session-actix keeps a per-thread stack of the layers whose request is being
+//!      polled, and tells requests apart by their header map's address);
 //!    - call the inner service;
 //!    - take [`RequestState::take_changes`]: `None` (no session touched) means nothing to do;
 //!      otherwise [`Changes::apply`] with the response's status and headers, and answer an
@@ -49,10 +51,15 @@
 //!    [`SessionHandle::csrf_token`]; refuse with an empty [`CsrfRefusal::status`].
 //! 6. **CORS** (optional): allow and expose [`Registry::header_names`].
 //!
-//! **The suite it must pass.** The workspace's behaviour suite (`session-suite`) states the
-//! lifecycle, persistence, transport, tampering and CSRF behaviours once, as HTTP exchanges.
-//! An adapter implements its one small trait (start an app with the suite's routes, send a
-//! request) and gets every scenario as a test; session-actix and session-axum run it.
+//! **The suite it must pass.** [`session-suite`] states the lifecycle, persistence,
+//! transport, tampering and CSRF behaviours once, as HTTP exchanges against an app whose
+//! logic it owns. An adapter implements its one trait, `session_suite::Adapter` (run a
+//! future, start the suite's app with the adapter's layers, send a request in-process), and
+//! `session_suite::behaviour_suite!(MyAdapter)` makes one test per scenario. session-actix
+//! and session-axum run it in their `tests/suite.rs` (about 150 lines each); a new adapter is
+//! done when every scenario passes.
+//!
+//! [`session-suite`]: https://docs.rs/session-suite
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
