@@ -11,9 +11,12 @@
 //! Outside those calls (a task spawned by a handler, a response body being streamed) no layer
 //! is active: a handle is then obtained in the handler and moved there (it is `Send`).
 //!
-//! Why not the request's extensions, which the engine's adapter guide suggests: inserting
-//! there costs a `Box` and a hash-map entry on every request, touched or not, and actix-web
-//! keeps no typed slot that costs less. This stack costs a push and a pop.
+//! Why not the request's extensions, the engine guide's first suggestion: inserting the
+//! request state there costs an `Arc`, a `Box` and a hash-map entry on every request, touched
+//! or not. Measured with `scripts/callgrind.sh cookie-encrypted plain` (a route that never
+//! touches the session, cookie sent): 21,572 instructions per request with this stack,
+//! 22,068 with the state inserted into the extensions as well, so +496, or 2.4% of a bare
+//! request's 20,869, where the design allows 1%. This stack costs a push and a pop.
 
 use std::cell::RefCell;
 use std::sync::Arc;
