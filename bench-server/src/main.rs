@@ -231,10 +231,10 @@ fn actix_middleware<S: ActixSessionStore>(
 /// One worker thread in every mode: the load is compared on a single core.
 const WORKERS: Option<usize> = Some(1);
 
-/// Serves `factory` on `BIND_ADDR` with [`WORKERS`] (see [`example_support::serve`]).
+/// Serves `factory` on `BIND_ADDR` with [`WORKERS`] (see [`example_support::actix::serve`]).
 macro_rules! serve {
     ($factory:expr) => {
-        Ok(example_support::serve_with_workers(WORKERS, $factory).await?)
+        Ok(example_support::actix::serve_with_workers(WORKERS, $factory).await?)
     };
 }
 
@@ -330,7 +330,7 @@ async fn main() -> Result<(), BenchError> {
 /// `GET /plain`, identical in every mode: never touches a session.
 #[actix_web::get("/plain")]
 async fn plain() -> actix_web::HttpResponse {
-    example_support::text("plain")
+    example_support::actix::text("plain")
 }
 
 /// No sessions: a process-wide counter stands in for the session's.
@@ -344,12 +344,12 @@ mod bare {
     #[get("/counter")]
     async fn counter() -> HttpResponse {
         let value = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
-        example_support::text(value.to_string())
+        example_support::actix::text(value.to_string())
     }
 
     #[get("/read")]
     async fn read() -> HttpResponse {
-        example_support::text(COUNTER.load(Ordering::Relaxed).to_string())
+        example_support::actix::text(COUNTER.load(Ordering::Relaxed).to_string())
     }
 
     pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
@@ -369,13 +369,13 @@ mod ours {
         // get + set, like actix-session's get + insert (Session::update would be atomic).
         let value = session.get().await?.map_or(0, |stored| stored.value) + 1;
         session.set(Counter { value })?;
-        Ok(example_support::text(value.to_string()))
+        Ok(example_support::actix::text(value.to_string()))
     }
 
     #[get("/read")]
     async fn read(session: Session<Counter>) -> Result<HttpResponse, SessionError> {
         let value = session.get().await?.map_or(0, |stored| stored.value);
-        Ok(example_support::text(value.to_string()))
+        Ok(example_support::actix::text(value.to_string()))
     }
 
     pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
@@ -394,13 +394,13 @@ mod actix {
     async fn counter(session: Session) -> actix_web::Result<HttpResponse> {
         let value = session.get::<u64>(ACTIX_COUNTER_KEY)?.unwrap_or(0) + 1;
         session.insert(ACTIX_COUNTER_KEY, value)?;
-        Ok(example_support::text(value.to_string()))
+        Ok(example_support::actix::text(value.to_string()))
     }
 
     #[get("/read")]
     async fn read(session: Session) -> actix_web::Result<HttpResponse> {
         let value = session.get::<u64>(ACTIX_COUNTER_KEY)?.unwrap_or(0);
-        Ok(example_support::text(value.to_string()))
+        Ok(example_support::actix::text(value.to_string()))
     }
 
     pub(crate) fn routes(cfg: &mut web::ServiceConfig) {

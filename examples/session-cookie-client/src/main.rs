@@ -11,47 +11,31 @@
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, get};
-use example_support::StartError;
-use serde::{Deserialize, Serialize};
+use example_support::{StartError, UserSession};
 use session_actix::core::Encrypt;
 use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
-#[derive(Clone, Serialize, Deserialize)]
-struct UserSession {
-    id: String,
-    count: u32,
-}
-
 #[get("/login")]
 async fn login(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
-    session.set(UserSession {
-        id: "123abc".to_owned(),
-        count: 0,
-    })?;
-    Ok(example_support::found("/user"))
+    session.set(UserSession::login())?;
+    Ok(example_support::actix::found("/user"))
 }
 
 #[get("/user")]
 async fn user(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
-    Ok(match session.get().await? {
-        Some(user) => {
-            session.set(UserSession {
-                id: user.id.clone(),
-                count: user.count + 1,
-            })?;
-            example_support::text(format!(
-                "Session ID is {}. Reload count is {}.",
-                user.id, user.count
-            ))
-        }
-        None => example_support::text("Session doesn't exist or is expired."),
-    })
+    let user = session.get().await?;
+    if let Some(user) = &user {
+        session.set(user.reloaded())?;
+    }
+    Ok(example_support::actix::text(UserSession::page(
+        user.as_ref(),
+    )))
 }
 
 #[get("/logout")]
 async fn logout(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
     session.clear();
-    Ok(example_support::found("/user"))
+    Ok(example_support::actix::found("/user"))
 }
 
 #[actix_web::main]
@@ -66,7 +50,7 @@ async fn main() -> Result<(), StartError> {
             .transform(Encrypt::new(key)),
         )
         .build()?;
-    example_support::serve(move || {
+    example_support::actix::serve(move || {
         App::new()
             .wrap(sessions.clone())
             .service(login)

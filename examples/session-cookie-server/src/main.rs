@@ -20,21 +20,20 @@ async fn login(session: Session<CartSession>) -> Result<HttpResponse, SessionErr
     // A new ID on login, so an ID planted before logging in is worthless (session fixation).
     session.renew().await?;
     session.set(CartSession::sample())?;
-    Ok(example_support::found("/cart"))
+    Ok(example_support::actix::found("/cart"))
 }
 
 #[get("/cart")]
 async fn cart(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
-    Ok(example_support::text(match session.get().await? {
-        Some(cart) => format!("Product IDs: {}", cart.product_list()),
-        None => "Your basket is empty.".to_owned(),
-    }))
+    Ok(example_support::actix::text(CartSession::page(
+        session.get().await?.as_ref(),
+    )))
 }
 
 #[get("/logout")]
 async fn logout(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
     session.clear();
-    Ok(example_support::found("/cart"))
+    Ok(example_support::actix::found("/cart"))
 }
 
 #[actix_web::main]
@@ -50,7 +49,7 @@ async fn main() -> Result<(), StartError> {
                 .transform(Sign::new(key)),
         )
         .build()?;
-    example_support::serve(move || {
+    example_support::actix::serve(move || {
         App::new()
             .wrap(sessions.clone())
             .service(login)

@@ -22,21 +22,20 @@ use session_actix::{HeaderTransport, Session, SessionConfig, SessionError, Sessi
 async fn login(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
     session.renew().await?;
     session.set(CartSession::sample())?;
-    Ok(example_support::text("Successful login"))
+    Ok(example_support::actix::text(example_support::LOGIN_DONE))
 }
 
 #[get("/cart")]
 async fn cart(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
-    Ok(example_support::text(match session.get().await? {
-        Some(cart) => format!("Product IDs: {}", cart.product_list()),
-        None => "Your basket is empty.".to_owned(),
-    }))
+    Ok(example_support::actix::text(CartSession::page(
+        session.get().await?.as_ref(),
+    )))
 }
 
 #[get("/logout")]
 async fn logout(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
     session.clear();
-    Ok(example_support::text("Successful logout"))
+    Ok(example_support::actix::text(example_support::LOGOUT_DONE))
 }
 
 #[actix_web::main]
@@ -55,7 +54,7 @@ async fn main() -> Result<(), StartError> {
                 .transform(Sign::new(key)),
         )
         .build()?;
-    example_support::serve(move || {
+    example_support::actix::serve(move || {
         // The last `wrap` is the outermost: CORS answers preflights before sessions run, and
         // adds its headers to every response.
         App::new()

@@ -25,80 +25,37 @@
 //! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-login
 //! ```
 
-mod devices;
-
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpResponse, get, post, web};
-use example_support::StartError;
-use serde::{Deserialize, Serialize};
+use example_support::actix::text;
+use example_support::{
+    Devices, HTML_CONTENT_TYPE, LOGGED_OUT, LoginForm, LoginSession, NOT_LOGGED_IN, StartError,
+    TransferForm, USERNAME_RULE,
+};
 use session_actix::core::{MemoryStore, Sign};
 use session_actix::{
     CookieTransport, CsrfProtection, Session, SessionConfig, SessionError, SessionExt as _,
     Sessions,
 };
 
-use crate::devices::Devices;
-
-/// Who is logged in, and how many visits they made (see `POST /visit`).
-#[derive(Clone, Serialize, Deserialize)]
-struct LoginSession {
-    username: String,
-    #[serde(default)]
-    visits: u64,
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    username: String,
-}
-
-#[derive(Deserialize)]
-struct TransferForm {
-    amount: Option<String>,
-}
-
 /// A small page that drives the routes from a browser.
 #[get("/")]
 async fn index(session: Session<LoginSession>) -> Result<HttpResponse, SessionError> {
     let page = match session.get().await? {
-        None => r#"<form method="post" action="/login">
-<input name="username" placeholder="username" autofocus> <button>Log in</button></form>"#
-            .to_owned(),
+        None => example_support::page(None),
         Some(user) => {
             // Masked afresh for each page, so a compressed page never repeats the secret.
             let token = session.masked_csrf_token().await?.unwrap_or_default();
-            let form = |action: &str, label: &str, extra: &str| {
-                format!(
-                    r#"<form method="post" action="{action}">{extra}<input type="hidden" name="csrf_token" value="{token}"><button>{label}</button></form>"#
-                )
-            };
-            format!(
-                "<p>Logged in as {}.</p>{}{}{}",
-                html_escape(&user.username),
-                form(
-                    "/transfer",
-                    "Transfer",
-                    r#"<input name="amount" value="10"> "#
-                ),
-                form("/logout-others", "Log out everywhere else", ""),
-                form("/logout", "Log out", ""),
-            )
+            example_support::page(Some((&user, &token)))
         }
     };
     Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(format!("<!doctype html><title>session-login</title>{page}")))
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+        .content_type(HTML_CONTENT_TYPE)
+        .body(page))
 }
 
 #[post("/login")]
@@ -107,10 +64,9 @@ async fn login(
     devices: web::Data<Devices>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, SessionError> {
-    let username = form.into_inner().username.trim().to_owned();
-    if username.is_empty() || username.chars().count() > 64 {
-        return Ok(HttpResponse::BadRequest().body("username must be 1 to 64 characters"));
-    }
+    let Some(username) = form.into_inner().valid_username() else {
+        return Ok(HttpResponse::BadRequest().body(USERNAME_RULE));
+    };
     // Whatever session the browser had (maybe planted by an attacker) is not carried over.
     if let Some(previous) = session.id().await? {
         devices.remove(&previous, SystemTime::now());
@@ -134,29 +90,28 @@ async fn login(
 #[get("/me")]
 async fn me(session: Session<LoginSession>) -> Result<HttpResponse, SessionError> {
     Ok(match session.get().await? {
-        Some(user) => example_support::text(format!("Hello, {}", user.username)),
-        None => HttpResponse::Unauthorized().body("Not logged in"),
+        Some(user) => text(user.greeting()),
+        None => HttpResponse::Unauthorized().body(NOT_LOGGED_IN),
     })
 }
 
 #[get("/csrf")]
 async fn csrf(session: Session<LoginSession>) -> Result<HttpResponse, SessionError> {
     Ok(match session.csrf_token().await? {
-        Some(token) => example_support::text(token),
-        None => HttpResponse::Unauthorized().body("Not logged in"),
+        Some(token) => text(token),
+        None => HttpResponse::Unauthorized().body(NOT_LOGGED_IN),
     })
 }
 
 async fn transfer(form: web::Form<TransferForm>) -> HttpResponse {
-    let amount = form.into_inner().amount.unwrap_or_else(|| "0".to_owned());
-    example_support::text(format!("Transferred {amount}"))
+    text(form.into_inner().answer())
 }
 
 /// Counts a visit atomically: concurrent requests of one session lose no increment.
 async fn visit(session: Session<LoginSession>) -> Result<HttpResponse, SessionError> {
     Ok(match session.update(|user| user.visits += 1).await? {
-        Some(user) => example_support::text(user.visits.to_string()),
-        None => HttpResponse::Unauthorized().body("Not logged in"),
+        Some(user) => text(user.visits.to_string()),
+        None => HttpResponse::Unauthorized().body(NOT_LOGGED_IN),
     })
 }
 
@@ -168,7 +123,7 @@ async fn logout(
         devices.remove(&id, SystemTime::now());
     }
     session.clear();
-    Ok(example_support::text("Logged out"))
+    Ok(text(LOGGED_OUT))
 }
 
 async fn logout_others(
@@ -176,16 +131,13 @@ async fn logout_others(
     devices: web::Data<Devices>,
 ) -> Result<HttpResponse, SessionError> {
     let (Some(user), Some(current)) = (session.get().await?, session.id().await?) else {
-        return Ok(HttpResponse::Unauthorized().body("Not logged in"));
+        return Ok(HttpResponse::Unauthorized().body(NOT_LOGGED_IN));
     };
     let others = devices.take_others(&user.username, &current, SystemTime::now());
     for id in &others {
         session.invalidate_id(id).await?;
     }
-    Ok(example_support::text(format!(
-        "Logged out {} other sessions",
-        others.len()
-    )))
+    Ok(text(example_support::logged_out_others(others.len())))
 }
 
 /// Tells the device list about each use of a session (which extends its idle timeout), so the
@@ -211,12 +163,7 @@ async fn track_use(
 async fn main() -> Result<(), StartError> {
     example_support::init_tracing();
     let key = example_support::signing_key()?;
-    let idle =
-        example_support::seconds_from_env("SESSION_IDLE_TIMEOUT_SECS", Duration::from_secs(1800))?;
-    let absolute = example_support::seconds_from_env(
-        "SESSION_ABSOLUTE_TIMEOUT_SECS",
-        Duration::from_secs(8 * 3600),
-    )?;
+    let (idle, absolute) = example_support::timeouts_from_env()?;
     let sessions = Sessions::builder()
         .session(
             SessionConfig::<LoginSession>::new(CookieTransport::new("__Host-session"))
@@ -227,7 +174,7 @@ async fn main() -> Result<(), StartError> {
         )
         .build()?;
     let devices = web::Data::new(Devices::new(idle, absolute));
-    example_support::serve(move || {
+    example_support::actix::serve(move || {
         let protected = || CsrfProtection::<LoginSession>::new();
         App::new()
             .wrap(from_fn(track_use))

@@ -1,4 +1,5 @@
-//! Which session IDs each user has, so "log out everywhere else" knows what to invalidate.
+//! Which session IDs each user has, so "log out everywhere else" of `session-login` (and its
+//! axum twin) knows what to invalidate.
 //!
 //! Each entry lives as long as its session can: until the idle timeout after its last use, and
 //! no longer than the absolute timeout after login. Every write drops the entries whose session
@@ -9,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use session_actix::core::SessionId;
+use session_core::SessionId;
 
 /// The most entries kept (sessions tracked at once, all users together).
-pub(crate) const CAPACITY: usize = 10_000;
+pub const CAPACITY: usize = 10_000;
 
 /// Kept past the computed end: the session's own clock starts a moment after ours (its expiry
 /// is written when the response leaves), and an entry must never end before its session, or
@@ -31,7 +32,7 @@ struct Entry {
 /// The live session IDs of each user (this process only; with several instances keep it in
 /// the same shared store as the sessions).
 #[derive(Debug)]
-pub(crate) struct Devices {
+pub struct Devices {
     idle: Duration,
     absolute: Duration,
     capacity: usize,
@@ -40,7 +41,7 @@ pub(crate) struct Devices {
 
 impl Devices {
     /// A list for sessions with these idle and absolute timeouts.
-    pub(crate) fn new(idle: Duration, absolute: Duration) -> Self {
+    pub fn new(idle: Duration, absolute: Duration) -> Self {
         Self {
             idle,
             absolute,
@@ -76,7 +77,7 @@ impl Devices {
 
     /// Records a login of `username` under `id`. Returns the IDs dropped to stay within the
     /// capacity (the sessions closest to their end): the caller must end those sessions.
-    pub(crate) fn add(&self, username: &str, id: SessionId, now: SystemTime) -> Vec<SessionId> {
+    pub fn add(&self, username: &str, id: SessionId, now: SystemTime) -> Vec<SessionId> {
         let mut entries = self.lock();
         self.prune(&mut entries, now);
         let mut evicted = Vec::new();
@@ -99,26 +100,21 @@ impl Devices {
     }
 
     /// Records a use of session `id`, which extends its idle timeout. Never adds an entry.
-    pub(crate) fn seen(&self, id: &SessionId, now: SystemTime) {
+    pub fn seen(&self, id: &SessionId, now: SystemTime) {
         if let Some(entry) = self.lock().get_mut(id) {
             entry.last_seen = entry.last_seen.max(now);
         }
     }
 
     /// Forgets session `id` (it ended).
-    pub(crate) fn remove(&self, id: &SessionId, now: SystemTime) {
+    pub fn remove(&self, id: &SessionId, now: SystemTime) {
         let mut entries = self.lock();
         entries.remove(id);
         self.prune(&mut entries, now);
     }
 
     /// Forgets and returns every live session ID of `username` but `keep`.
-    pub(crate) fn take_others(
-        &self,
-        username: &str,
-        keep: &SessionId,
-        now: SystemTime,
-    ) -> Vec<SessionId> {
+    pub fn take_others(&self, username: &str, keep: &SessionId, now: SystemTime) -> Vec<SessionId> {
         let mut entries = self.lock();
         self.prune(&mut entries, now);
         let others: Vec<SessionId> = entries

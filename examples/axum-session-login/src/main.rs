@@ -1,0 +1,208 @@
+//! The axum twin of `session-login`: the session lifecycle a real app needs, in one small
+//! server, with the same routes, texts, status codes, cookie, CSRF answers and environment
+//! variables as the actix-web original (a client or test of one passes against the other):
+//!
+//! - `GET /` is a small page to drive the rest from a browser; its forms carry the CSRF token
+//!   masked afresh for each page (against BREACH);
+//! - `POST /login` (form field `username`) starts a session under a **new ID** (session
+//!   fixation defence) and redirects to `/me`;
+//! - `GET /me` answers `Hello, NAME`, or `401` without a session;
+//! - `GET /csrf` answers the session's CSRF token as plain text;
+//! - `POST /transfer` needs that token (`X-CSRF-Token` header or `csrf_token` form field), else
+//!   `403`;
+//! - `POST /visit` counts a visit atomically (concurrent requests lose no increment) and answers
+//!   the new count;
+//! - `POST /logout` ends the session; `POST /logout-others` ends the user's sessions on every
+//!   other device (both CSRF-protected too).
+//!
+//! The session is server-side (memory), its signed ID in a `__Host-session` cookie. Sessions end
+//! after `SESSION_IDLE_TIMEOUT_SECS` without use (default 1800) and `SESSION_ABSOLUTE_TIMEOUT_SECS`
+//! after login (default 28800), whatever the activity.
+//!
+//! The list of each user's sessions (for `POST /logout-others`) follows the same timeouts: an
+//! entry ends when its session must have ended, every write drops those, and the list keeps
+//! at most 10 000 sessions (past that, a login ends the session closest to its end).
+//!
+//! The session type, forms, page, texts, device list, keys, timeouts and serving are shared
+//! with the original through `example-support`; forms are read by its `Form`, which refuses
+//! what actix-web's `web::Form` refuses with the same answers, and routes answer other methods
+//! as actix-web does (`404`, or `405` with `Allow: POST` for the CSRF-protected ones).
+//!
+//! ```text
+//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p axum-session-login
+//! ```
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use example_support::axum::{
+    Form, bare, html, not_found, resource_for, route_for, see_other, text,
+};
+use example_support::{
+    Devices, LOGGED_OUT, LoginForm, LoginSession, NOT_LOGGED_IN, StartError, TransferForm,
+    USERNAME_RULE,
+};
+use session_axum::core::{MemoryStore, Sign};
+use session_axum::{
+    CookieTransport, CsrfProtection, Session, SessionConfig, SessionError, SessionExt as _,
+    Sessions,
+};
+
+/// A small page that drives the routes from a browser.
+async fn index(session: Session<LoginSession>) -> Result<Response, SessionError> {
+    let page = match session.get().await? {
+        None => example_support::page(None),
+        Some(user) => {
+            // Masked afresh for each page, so a compressed page never repeats the secret.
+            let token = session.masked_csrf_token().await?.unwrap_or_default();
+            example_support::page(Some((&user, &token)))
+        }
+    };
+    Ok(html(page))
+}
+
+async fn login(
+    State(devices): State<Arc<Devices>>,
+    session: Session<LoginSession>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, SessionError> {
+    let Some(username) = form.valid_username() else {
+        return Ok(bare(StatusCode::BAD_REQUEST, USERNAME_RULE));
+    };
+    // Whatever session the browser had (maybe planted by an attacker) is not carried over.
+    if let Some(previous) = session.id().await? {
+        devices.remove(&previous, SystemTime::now());
+    }
+    session.renew().await?;
+    session.set(LoginSession {
+        username: username.clone(),
+        visits: 0,
+    })?;
+    if let Some(id) = session.id().await? {
+        for evicted in devices.add(&username, id, SystemTime::now()) {
+            session.invalidate_id(&evicted).await?;
+        }
+    }
+    tracing::info!(%username, "logged in");
+    Ok(see_other("/me"))
+}
+
+async fn me(session: Session<LoginSession>) -> Result<Response, SessionError> {
+    Ok(match session.get().await? {
+        Some(user) => text(user.greeting()),
+        None => bare(StatusCode::UNAUTHORIZED, NOT_LOGGED_IN),
+    })
+}
+
+async fn csrf(session: Session<LoginSession>) -> Result<Response, SessionError> {
+    Ok(match session.csrf_token().await? {
+        Some(token) => text(token),
+        None => bare(StatusCode::UNAUTHORIZED, NOT_LOGGED_IN),
+    })
+}
+
+async fn transfer(Form(form): Form<TransferForm>) -> Response {
+    text(form.answer())
+}
+
+/// Counts a visit atomically: concurrent requests of one session lose no increment.
+async fn visit(session: Session<LoginSession>) -> Result<Response, SessionError> {
+    Ok(match session.update(|user| user.visits += 1).await? {
+        Some(user) => text(user.visits.to_string()),
+        None => bare(StatusCode::UNAUTHORIZED, NOT_LOGGED_IN),
+    })
+}
+
+async fn logout(
+    State(devices): State<Arc<Devices>>,
+    session: Session<LoginSession>,
+) -> Result<Response, SessionError> {
+    if let Some(id) = session.id().await? {
+        devices.remove(&id, SystemTime::now());
+    }
+    session.clear();
+    Ok(text(LOGGED_OUT))
+}
+
+async fn logout_others(
+    State(devices): State<Arc<Devices>>,
+    session: Session<LoginSession>,
+) -> Result<Response, SessionError> {
+    let (Some(user), Some(current)) = (session.get().await?, session.id().await?) else {
+        return Ok(bare(StatusCode::UNAUTHORIZED, NOT_LOGGED_IN));
+    };
+    let others = devices.take_others(&user.username, &current, SystemTime::now());
+    for id in &others {
+        session.invalidate_id(id).await?;
+    }
+    Ok(text(example_support::logged_out_others(others.len())))
+}
+
+/// Tells the device list about each use of a session (which extends its idle timeout), so the
+/// list forgets a session only once it must have ended. Requests to no route are left alone
+/// (they load no session, so they do not extend it).
+async fn track_use(
+    State(devices): State<Arc<Devices>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, SessionError> {
+    if request.extensions().get::<MatchedPath>().is_none() {
+        return Ok(next.run(request).await);
+    }
+    let id = request.session::<LoginSession>()?.id().await?;
+    let response = next.run(request).await;
+    if let Some(id) = id {
+        devices.seen(&id, SystemTime::now());
+    }
+    Ok(response)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), StartError> {
+    example_support::init_tracing();
+    let key = example_support::signing_key()?;
+    let (idle, absolute) = example_support::timeouts_from_env()?;
+    let sessions = Sessions::builder()
+        .session(
+            SessionConfig::<LoginSession>::new(CookieTransport::new("__Host-session"))
+                .store(MemoryStore::new())
+                .transform(Sign::new(key))
+                .idle_timeout(idle)
+                .absolute_timeout(absolute),
+        )
+        .build()?;
+    let devices = Arc::new(Devices::new(idle, absolute));
+    let protected = || CsrfProtection::<LoginSession>::new();
+    // The last `layer` is the outermost: sessions, then the device list, then (per route) CSRF.
+    let app = Router::new()
+        .route("/", route_for(Method::GET, index))
+        .route("/login", route_for(Method::POST, login))
+        .route("/me", route_for(Method::GET, me))
+        .route("/csrf", route_for(Method::GET, csrf))
+        .route(
+            "/transfer",
+            resource_for(Method::POST, transfer).layer(protected()),
+        )
+        .route(
+            "/visit",
+            resource_for(Method::POST, visit).layer(protected()),
+        )
+        .route(
+            "/logout",
+            resource_for(Method::POST, logout).layer(protected()),
+        )
+        .route(
+            "/logout-others",
+            resource_for(Method::POST, logout_others).layer(protected()),
+        )
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(devices.clone(), track_use))
+        .layer(sessions)
+        .with_state(devices);
+    example_support::axum::serve(app).await
+}

@@ -1,0 +1,81 @@
+//! Why an example could not start.
+
+use std::fmt;
+
+use session_core::KeyError;
+use session_engine::ConfigError;
+use session_fs::FsStoreError;
+use session_redis::RedisStoreError;
+
+use crate::env::BIND_ADDR_VAR;
+
+/// Why an example could not start. `main` returns it; its `Debug` is its message, so the
+/// process prints one readable line, `Error: <message>`, and exits with code 1 (and never
+/// prints key material: [`KeyError`] carries none).
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A key variable is set but does not hold a valid key.
+    #[error("invalid {variable}: {source} (expected hex, e.g. from `openssl rand -hex 32`)")]
+    Key {
+        /// The variable's name.
+        variable: &'static str,
+        /// What is wrong with its value.
+        source: KeyError,
+    },
+    /// [`BIND_ADDR_VAR`] is set but is not valid Unicode.
+    #[error("{BIND_ADDR_VAR} is not valid Unicode")]
+    BindAddrNotUnicode,
+    /// The session setup was rejected.
+    #[error("invalid session configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The address could not be bound.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The address from [`BIND_ADDR_VAR`] or the default.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A variable that must hold a whole number of seconds does not.
+    #[error("{variable} must be a whole number of seconds greater than zero")]
+    Seconds {
+        /// The variable's name.
+        variable: &'static str,
+    },
+    /// Redis could not be reached or configured (the message never contains the URL).
+    #[error("Redis: {0}")]
+    Redis(#[from] RedisStoreError),
+    /// The session directory could not be used.
+    #[error("session directory: {0}")]
+    Directory(#[from] FsStoreError),
+    /// The server failed while starting or running.
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl fmt::Debug for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use session_core::EncryptionKey;
+
+    use super::*;
+    use crate::env::ENCRYPTION_KEY_VAR;
+
+    #[test]
+    fn key_errors_name_the_variable_but_not_the_key() {
+        let error = StartError::Key {
+            variable: ENCRYPTION_KEY_VAR,
+            source: EncryptionKey::from_hex("abcd").unwrap_err(),
+        };
+        let text = format!("{error:?}");
+        assert!(text.contains(ENCRYPTION_KEY_VAR), "{text}");
+        assert!(text.contains("32 bytes"), "{text}");
+        assert!(!text.contains("abcd"), "{text}");
+    }
+}
