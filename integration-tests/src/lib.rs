@@ -1,13 +1,18 @@
-//! The harness of the black-box tests: builds the example binaries once per test binary, runs
-//! them as real processes on a free port, and talks HTTP to them.
+//! The harness of the black-box tests: builds the example binaries (the four actix-web
+//! examples and their axum twins, in one `cargo build`) once per test binary, runs them as real
+//! processes on a free port, and talks HTTP to them.
+//!
+//! Every scenario is written once, for a [`Twin`], and [`twin_tests!`] runs it against both:
+//! `<scenario>::actix` and `<scenario>::axum`, so a failure names the twin that failed.
 //!
 //! ```no_run
-//! use integration_tests::{COOKIE_CLIENT, Example, fetch};
-//! # async fn demo() {
-//! let server = Example::with_keys(COOKIE_CLIENT).start();
-//! let reply = fetch(server.get("/login")).await;
-//! assert_eq!(reply.status, 302);
-//! # }
+//! use integration_tests::{COOKIE_CLIENT, Example, Twin, fetch};
+//! async fn login_redirects(twin: Twin) {
+//!     let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
+//!     let reply = fetch(server.get("/login")).await;
+//!     assert_eq!(reply.status, 302);
+//! }
+//! integration_tests::twin_tests!(login_redirects);
 //! ```
 
 use std::collections::HashMap;
@@ -33,7 +38,74 @@ pub const COOKIE_SERVER: &str = "session-cookie-server";
 pub const HEADER_SERVER: &str = "session-header-server";
 /// The lifecycle example: login, timeouts, CSRF, logout everywhere.
 pub const SESSION_LOGIN: &str = "session-login";
-const EXAMPLES: [&str; 4] = [COOKIE_CLIENT, COOKIE_SERVER, HEADER_SERVER, SESSION_LOGIN];
+/// The axum twin of [`COOKIE_CLIENT`].
+pub const AXUM_COOKIE_CLIENT: &str = "axum-session-cookie-client";
+/// The axum twin of [`COOKIE_SERVER`].
+pub const AXUM_COOKIE_SERVER: &str = "axum-session-cookie-server";
+/// The axum twin of [`HEADER_SERVER`].
+pub const AXUM_HEADER_SERVER: &str = "axum-session-header-server";
+/// The axum twin of [`SESSION_LOGIN`].
+pub const AXUM_SESSION_LOGIN: &str = "axum-session-login";
+const EXAMPLES: [&str; 8] = [
+    COOKIE_CLIENT,
+    COOKIE_SERVER,
+    HEADER_SERVER,
+    SESSION_LOGIN,
+    AXUM_COOKIE_CLIENT,
+    AXUM_COOKIE_SERVER,
+    AXUM_HEADER_SERVER,
+    AXUM_SESSION_LOGIN,
+];
+
+/// Which implementation of the examples a scenario runs against: the actix-web originals or
+/// their axum twins, which must behave the same for any client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Twin {
+    /// The actix-web examples (`session-…`).
+    Actix,
+    /// The axum twins (`axum-session-…`).
+    Axum,
+}
+
+impl Twin {
+    /// This twin's binary of `example`, which is named by its actix-web original
+    /// ([`COOKIE_CLIENT`], [`COOKIE_SERVER`], [`HEADER_SERVER`] or [`SESSION_LOGIN`]).
+    ///
+    /// # Panics
+    ///
+    /// For any other name.
+    pub fn of(self, example: &'static str) -> &'static str {
+        let index = EXAMPLES[..4]
+            .iter()
+            .position(|name| *name == example)
+            .unwrap_or_else(|| panic!("{example} is not an actix-web example"));
+        match self {
+            Self::Actix => EXAMPLES[index],
+            Self::Axum => EXAMPLES[index + 4],
+        }
+    }
+}
+
+/// Turns scenarios `async fn name(twin: Twin)` into two tests each, `name::actix` and
+/// `name::axum`, so every scenario runs against both twins and a failure says which one.
+#[macro_export]
+macro_rules! twin_tests {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[actix_rt::test]
+                async fn actix() {
+                    super::$scenario($crate::Twin::Actix).await;
+                }
+
+                #[actix_rt::test]
+                async fn axum() {
+                    super::$scenario($crate::Twin::Axum).await;
+                }
+            }
+        )+
+    };
+}
 
 /// The variable of the encryption key.
 pub const ENCRYPTION_KEY_VAR: &str = "SESSION_ENCRYPTION_KEY";

@@ -2,7 +2,7 @@
 
 use actix_web::cookie::time::Duration;
 use integration_tests::{
-    COOKIE_CLIENT, Example, Reply, Server, assert_removal, assert_secure_attributes, fetch,
+    COOKIE_CLIENT, Example, Reply, Server, Twin, assert_removal, assert_secure_attributes, fetch,
 };
 
 const NAME: &str = "user_session";
@@ -32,9 +32,8 @@ async fn login(server: &Server) -> actix_web::cookie::Cookie<'static> {
     assert_session_cookie(&reply)
 }
 
-#[actix_rt::test]
-async fn ktor_flow_login_reload_logout() {
-    let server = Example::with_keys(COOKIE_CLIENT).start();
+async fn ktor_flow_login_reload_logout(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
     let mut cookie = login(&server).await;
 
     for count in 0..4 {
@@ -61,9 +60,8 @@ async fn ktor_flow_login_reload_logout() {
     );
 }
 
-#[actix_rt::test]
-async fn the_cookie_is_encrypted_and_fresh_per_login() {
-    let server = Example::with_keys(COOKIE_CLIENT).start();
+async fn the_cookie_is_encrypted_and_fresh_per_login(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
     let first = login(&server).await;
     let second = login(&server).await;
     assert_ne!(first.value(), second.value());
@@ -85,9 +83,8 @@ async fn the_cookie_is_encrypted_and_fresh_per_login() {
     }
 }
 
-#[actix_rt::test]
-async fn user_writes_a_cookie_only_when_there_is_a_session() {
-    let server = Example::with_keys(COOKIE_CLIENT).start();
+async fn user_writes_a_cookie_only_when_there_is_a_session(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
 
     let reply = fetch(server.get("/user")).await;
     assert_eq!(reply.status, 200);
@@ -104,9 +101,8 @@ async fn user_writes_a_cookie_only_when_there_is_a_session() {
     assert_session_cookie(&reply);
 }
 
-#[actix_rt::test]
-async fn logout_without_a_cookie_sends_no_cookie() {
-    let server = Example::with_keys(COOKIE_CLIENT).start();
+async fn logout_without_a_cookie_sends_no_cookie(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
     let reply = fetch(server.get("/logout")).await;
     assert_eq!(reply.status, 302);
     assert_eq!(reply.location().as_deref(), Some("/user"));
@@ -117,9 +113,8 @@ async fn logout_without_a_cookie_sends_no_cookie() {
     );
 }
 
-#[actix_rt::test]
-async fn stdout_is_only_the_listening_line() {
-    let server = Example::with_keys(COOKIE_CLIENT).start();
+async fn stdout_is_only_the_listening_line(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
     let _ = login(&server).await;
     let _ = fetch(server.get("/user")).await;
     assert_eq!(
@@ -128,9 +123,8 @@ async fn stdout_is_only_the_listening_line() {
     );
 }
 
-#[actix_rt::test]
-async fn a_cookie_replayed_after_its_max_age_is_expired() {
-    let server = Example::with_keys(COOKIE_CLIENT).start();
+async fn a_cookie_replayed_after_its_max_age_is_expired(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
     let cookie = login(&server).await;
     let reply = fetch(server.get_with_cookie("/user", &cookie)).await;
     assert_eq!(reply.body, reload_text(0));
@@ -141,3 +135,12 @@ async fn a_cookie_replayed_after_its_max_age_is_expired() {
     assert_eq!(reply.body, NO_SESSION);
     assert_eq!(reply.only_cookie(NAME).value(), "", "told to drop it");
 }
+
+integration_tests::twin_tests!(
+    ktor_flow_login_reload_logout,
+    the_cookie_is_encrypted_and_fresh_per_login,
+    user_writes_a_cookie_only_when_there_is_a_session,
+    logout_without_a_cookie_sends_no_cookie,
+    stdout_is_only_the_listening_line,
+    a_cookie_replayed_after_its_max_age_is_expired,
+);

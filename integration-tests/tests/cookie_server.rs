@@ -2,7 +2,7 @@
 
 use actix_web::cookie::Cookie;
 use integration_tests::{
-    COOKIE_SERVER, Example, Server, assert_removal, assert_secure_attributes, fetch,
+    COOKIE_SERVER, Example, Server, Twin, assert_removal, assert_secure_attributes, fetch,
 };
 
 const NAME: &str = "cart_session";
@@ -50,9 +50,8 @@ async fn cart(server: &Server, cookie: &Cookie<'_>) -> integration_tests::Reply 
     reply
 }
 
-#[actix_rt::test]
-async fn ktor_flow_login_cart_logout() {
-    let server = Example::with_keys(COOKIE_SERVER).start();
+async fn ktor_flow_login_cart_logout(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_SERVER)).start();
     let cookie = login(&server, None).await;
 
     let reply = cart(&server, &cookie).await;
@@ -74,9 +73,8 @@ async fn ktor_flow_login_cart_logout() {
     assert_removal(&reply, NAME);
 }
 
-#[actix_rt::test]
-async fn cart_without_a_cookie_is_empty_and_sets_nothing() {
-    let server = Example::with_keys(COOKIE_SERVER).start();
+async fn cart_without_a_cookie_is_empty_and_sets_nothing(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_SERVER)).start();
     let reply = fetch(server.get("/cart")).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, EMPTY);
@@ -95,9 +93,8 @@ async fn cart_without_a_cookie_is_empty_and_sets_nothing() {
     );
 }
 
-#[actix_rt::test]
-async fn login_again_renews_the_id_and_invalidates_the_old_one() {
-    let server = Example::with_keys(COOKIE_SERVER).start();
+async fn login_again_renews_the_id_and_invalidates_the_old_one(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_SERVER)).start();
     let first = login(&server, None).await;
     let second = login(&server, Some(&first)).await;
     assert_ne!(session_id(first.value()), session_id(second.value()));
@@ -113,9 +110,8 @@ async fn login_again_renews_the_id_and_invalidates_the_old_one() {
     assert_eq!(cart(&server, &second).await.body, CART);
 }
 
-#[actix_rt::test]
-async fn logins_from_different_clients_get_different_ids() {
-    let server = Example::with_keys(COOKIE_SERVER).start();
+async fn logins_from_different_clients_get_different_ids(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_SERVER)).start();
     let a = login(&server, None).await;
     let b = login(&server, None).await;
     assert_ne!(session_id(a.value()), session_id(b.value()));
@@ -126,3 +122,10 @@ async fn logins_from_different_clients_get_different_ids() {
     assert_eq!(cart(&server, &b).await.body, CART);
     assert_eq!(cart(&server, &a).await.body, EMPTY);
 }
+
+integration_tests::twin_tests!(
+    ktor_flow_login_cart_logout,
+    cart_without_a_cookie_is_empty_and_sets_nothing,
+    login_again_renews_the_id_and_invalidates_the_old_one,
+    logins_from_different_clients_get_different_ids,
+);

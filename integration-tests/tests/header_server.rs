@@ -2,7 +2,7 @@
 //! header, with CORS for other origins.
 
 use actix_web::http::Method;
-use integration_tests::{Example, HEADER_SERVER, Reply, Server, fetch};
+use integration_tests::{Example, HEADER_SERVER, Reply, Server, Twin, fetch};
 
 const NAME: &str = "cart_session";
 const CART: &str = "Product IDs: [1, 3, 7]";
@@ -55,9 +55,8 @@ async fn get(server: &Server, path: &str, header: Option<&str>) -> Reply {
     reply
 }
 
-#[actix_rt::test]
-async fn ktor_flow_login_cart_logout() {
-    let server = Example::with_keys(HEADER_SERVER).start();
+async fn ktor_flow_login_cart_logout(twin: Twin) {
+    let server = Example::with_keys(twin.of(HEADER_SERVER)).start();
     let value = login(&server, None).await;
 
     let reply = get(&server, "/cart", Some(&value)).await;
@@ -73,9 +72,8 @@ async fn ktor_flow_login_cart_logout() {
     assert_no_session_header(&reply);
 }
 
-#[actix_rt::test]
-async fn cart_without_a_header_is_empty() {
-    let server = Example::with_keys(HEADER_SERVER).start();
+async fn cart_without_a_header_is_empty(twin: Twin) {
+    let server = Example::with_keys(twin.of(HEADER_SERVER)).start();
     let reply = get(&server, "/cart", None).await;
     assert_eq!(reply.body, EMPTY);
     assert_no_session_header(&reply);
@@ -85,9 +83,8 @@ async fn cart_without_a_header_is_empty() {
     assert_no_session_header(&reply);
 }
 
-#[actix_rt::test]
-async fn login_again_renews_the_id_and_invalidates_the_old_one() {
-    let server = Example::with_keys(HEADER_SERVER).start();
+async fn login_again_renews_the_id_and_invalidates_the_old_one(twin: Twin) {
+    let server = Example::with_keys(twin.of(HEADER_SERVER)).start();
     let first = login(&server, None).await;
     let second = login(&server, Some(&first)).await;
     assert_ne!(first.split('/').next(), second.split('/').next());
@@ -95,9 +92,8 @@ async fn login_again_renews_the_id_and_invalidates_the_old_one() {
     assert_eq!(get(&server, "/cart", Some(&first)).await.body, EMPTY);
 }
 
-#[actix_rt::test]
-async fn cors_preflight_allows_the_session_header() {
-    let server = Example::with_keys(HEADER_SERVER).start();
+async fn cors_preflight_allows_the_session_header(twin: Twin) {
+    let server = Example::with_keys(twin.of(HEADER_SERVER)).start();
     let reply = fetch(
         server
             .request(Method::OPTIONS, "/cart")
@@ -130,9 +126,8 @@ async fn cors_preflight_allows_the_session_header() {
     assert_no_session_header(&reply);
 }
 
-#[actix_rt::test]
-async fn cors_preflight_refuses_other_headers() {
-    let server = Example::with_keys(HEADER_SERVER).start();
+async fn cors_preflight_refuses_other_headers(twin: Twin) {
+    let server = Example::with_keys(twin.of(HEADER_SERVER)).start();
     let reply = fetch(
         server
             .request(Method::OPTIONS, "/cart")
@@ -151,9 +146,8 @@ async fn cors_preflight_refuses_other_headers() {
     );
 }
 
-#[actix_rt::test]
-async fn cors_responses_expose_the_session_header() {
-    let server = Example::with_keys(HEADER_SERVER).start();
+async fn cors_responses_expose_the_session_header(twin: Twin) {
+    let server = Example::with_keys(twin.of(HEADER_SERVER)).start();
     let reply = fetch(server.get("/login").insert_header(("Origin", ORIGIN))).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.body, "Successful login");
@@ -183,9 +177,8 @@ async fn cors_responses_expose_the_session_header() {
     assert!(reply.header("access-control-allow-origin").is_some());
 }
 
-#[actix_rt::test]
-async fn a_session_survives_a_server_restart() {
-    let example = Example::with_keys(HEADER_SERVER);
+async fn a_session_survives_a_server_restart(twin: Twin) {
+    let example = Example::with_keys(twin.of(HEADER_SERVER));
     let server = example.start();
     let header = login(&server, None).await;
     server.stop();
@@ -215,13 +208,23 @@ async fn a_session_survives_a_server_restart() {
     assert_eq!(get(&server, "/cart", Some(&header)).await.body, EMPTY);
 }
 
-#[actix_rt::test]
-async fn sessions_dir_overrides_the_directory() {
+async fn sessions_dir_overrides_the_directory(twin: Twin) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Example::with_keys(HEADER_SERVER)
+    let server = Example::with_keys(twin.of(HEADER_SERVER))
         .env("SESSIONS_DIR", dir.path().to_str().unwrap())
         .start();
     let header = login(&server, None).await;
     let id = header.rsplit_once('/').unwrap().0;
     assert!(dir.path().join(&id[..2]).join(id).is_file());
 }
+
+integration_tests::twin_tests!(
+    ktor_flow_login_cart_logout,
+    cart_without_a_header_is_empty,
+    login_again_renews_the_id_and_invalidates_the_old_one,
+    cors_preflight_allows_the_session_header,
+    cors_preflight_refuses_other_headers,
+    cors_responses_expose_the_session_header,
+    a_session_survives_a_server_restart,
+    sessions_dir_overrides_the_directory,
+);

@@ -5,8 +5,8 @@
 use actix_web::cookie::Cookie;
 use actix_web::http::header::{COOKIE, HeaderValue};
 use integration_tests::{
-    COOKIE_CLIENT, COOKIE_SERVER, Example, HEADER_SERVER, Reply, SIGNING_KEY_VAR, Server, fetch,
-    flip_last_char, is_removal, random_garbage, signing_key_hex, truncate_one,
+    COOKIE_CLIENT, COOKIE_SERVER, Example, HEADER_SERVER, Reply, SIGNING_KEY_VAR, Server, Twin,
+    fetch, flip_last_char, is_removal, random_garbage, signing_key_hex, truncate_one,
 };
 
 const CLIENT_COOKIE: &str = "user_session";
@@ -108,11 +108,10 @@ async fn header_server_login(server: &Server) -> String {
         .expect("the session header")
 }
 
-#[actix_rt::test]
-async fn cookie_client_treats_hostile_cookies_as_no_session() {
-    let server = Example::with_keys(COOKIE_CLIENT).start();
-    let other_key = Example::with_keys(COOKIE_CLIENT).start();
-    let cart_server = Example::with_keys(COOKIE_SERVER).start();
+async fn cookie_client_treats_hostile_cookies_as_no_session(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
+    let other_key = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
+    let cart_server = Example::with_keys(twin.of(COOKIE_SERVER)).start();
     let valid = cookie_client_login(&server).await;
     let foreign = [
         (
@@ -142,18 +141,17 @@ async fn cookie_client_treats_hostile_cookies_as_no_session() {
     assert_eq!(reply.body, "Session ID is 123abc. Reload count is 0.");
 }
 
-#[actix_rt::test]
-async fn cookie_server_treats_hostile_cookies_as_no_session() {
+async fn cookie_server_treats_hostile_cookies_as_no_session(twin: Twin) {
     let key = signing_key_hex();
-    let server = Example::with_keys(COOKIE_SERVER)
+    let server = Example::with_keys(twin.of(COOKIE_SERVER))
         .env(SIGNING_KEY_VAR, key.clone())
         .start();
     // Same key, another store: an authentic signature over an ID this server never issued.
-    let same_key = Example::with_keys(HEADER_SERVER)
+    let same_key = Example::with_keys(twin.of(HEADER_SERVER))
         .env(SIGNING_KEY_VAR, key)
         .start();
-    let other_key = Example::with_keys(COOKIE_SERVER).start();
-    let client = Example::with_keys(COOKIE_CLIENT).start();
+    let other_key = Example::with_keys(twin.of(COOKIE_SERVER)).start();
+    let client = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
     let valid = cookie_server_login(&server).await;
     let foreign = [
         (
@@ -193,16 +191,15 @@ async fn cookie_server_treats_hostile_cookies_as_no_session() {
     assert_eq!(reply.body, "Product IDs: [1, 3, 7]");
 }
 
-#[actix_rt::test]
-async fn header_server_treats_hostile_headers_as_no_session() {
+async fn header_server_treats_hostile_headers_as_no_session(twin: Twin) {
     let key = signing_key_hex();
-    let server = Example::with_keys(HEADER_SERVER)
+    let server = Example::with_keys(twin.of(HEADER_SERVER))
         .env(SIGNING_KEY_VAR, key.clone())
         .start();
-    let same_key = Example::with_keys(COOKIE_SERVER)
+    let same_key = Example::with_keys(twin.of(COOKIE_SERVER))
         .env(SIGNING_KEY_VAR, key)
         .start();
-    let other_key = Example::with_keys(HEADER_SERVER).start();
+    let other_key = Example::with_keys(twin.of(HEADER_SERVER)).start();
     let valid = header_server_login(&server).await;
     let foreign = [
         (
@@ -231,10 +228,9 @@ async fn header_server_treats_hostile_headers_as_no_session() {
     assert_eq!(reply.body, "Product IDs: [1, 3, 7]");
 }
 
-#[actix_rt::test]
-async fn logging_in_over_a_hostile_cookie_starts_a_fresh_session() {
-    let client = Example::with_keys(COOKIE_CLIENT).start();
-    let cart = Example::with_keys(COOKIE_SERVER).start();
+async fn logging_in_over_a_hostile_cookie_starts_a_fresh_session(twin: Twin) {
+    let client = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
+    let cart = Example::with_keys(twin.of(COOKIE_SERVER)).start();
     for (server, name, next, text) in [
         (
             &client,
@@ -256,9 +252,8 @@ async fn logging_in_over_a_hostile_cookie_starts_a_fresh_session() {
 
 /// A browser sends every cookie of the site in one `Cookie` header; a cookie of some other
 /// part of the site with non-ASCII bytes must not hide the session cookie next to it.
-#[actix_rt::test]
-async fn a_non_ascii_neighbour_cookie_does_not_hide_the_session() {
-    let server = Example::with_keys(COOKIE_CLIENT).start();
+async fn a_non_ascii_neighbour_cookie_does_not_hide_the_session(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_CLIENT)).start();
     let valid = cookie_client_login(&server).await;
     let header = format!("theme=caf\u{e9}; {}", valid.encoded().stripped());
     let value = HeaderValue::from_bytes(header.as_bytes()).expect("sendable");
@@ -269,3 +264,11 @@ async fn a_non_ascii_neighbour_cookie_does_not_hide_the_session() {
         "the session cookie was ignored because of its neighbour"
     );
 }
+
+integration_tests::twin_tests!(
+    cookie_client_treats_hostile_cookies_as_no_session,
+    cookie_server_treats_hostile_cookies_as_no_session,
+    header_server_treats_hostile_headers_as_no_session,
+    logging_in_over_a_hostile_cookie_starts_a_fresh_session,
+    a_non_ascii_neighbour_cookie_does_not_hide_the_session,
+);

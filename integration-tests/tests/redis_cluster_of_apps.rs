@@ -3,28 +3,27 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::{COOKIE_SERVER, Example, Server, fetch, signing_key_hex};
+use integration_tests::{COOKIE_SERVER, Example, Server, Twin, fetch, signing_key_hex};
 use session_redis::test_util::{RedisServer, private_server};
 
 const NAME: &str = "cart_session";
 const CART: &str = "Product IDs: [1, 3, 7]";
 const EMPTY: &str = "Your basket is empty.";
 
-fn instance(url: &str, key: &str) -> Server {
-    Example::new(COOKIE_SERVER)
+fn instance(twin: Twin, url: &str, key: &str) -> Server {
+    Example::new(twin.of(COOKIE_SERVER))
         .env("SESSION_SIGNING_KEY", key)
         .env("REDIS_URL", url)
         .start()
 }
 
-#[actix_rt::test]
-async fn a_login_on_one_instance_is_seen_by_another_and_logout_everywhere() {
+async fn a_login_on_one_instance_is_seen_by_another_and_logout_everywhere(twin: Twin) {
     let Some(redis) = private_server("instances_share_sessions", &[]) else {
         return;
     };
     let key = signing_key_hex();
-    let first = instance(&redis.url(), &key);
-    let second = instance(&redis.url(), &key);
+    let first = instance(twin, &redis.url(), &key);
+    let second = instance(twin, &redis.url(), &key);
     assert_ne!(first.base(), second.base());
 
     let login = fetch(first.get("/login")).await;
@@ -51,13 +50,12 @@ async fn a_login_on_one_instance_is_seen_by_another_and_logout_everywhere() {
     );
 }
 
-#[actix_rt::test]
-async fn requests_fail_fast_while_redis_is_down_and_recover_without_a_restart() {
+async fn requests_fail_fast_while_redis_is_down_and_recover_without_a_restart(twin: Twin) {
     let Some(redis) = private_server("fail_fast_and_recover", &[]) else {
         return;
     };
     let port = redis.port();
-    let server = instance(&redis.url(), &signing_key_hex());
+    let server = instance(twin, &redis.url(), &signing_key_hex());
     let cookie = fetch(server.get("/login")).await.only_cookie(NAME);
     assert_eq!(
         fetch(server.get_with_cookie("/cart", &cookie)).await.body,
@@ -109,12 +107,11 @@ async fn requests_fail_fast_while_redis_is_down_and_recover_without_a_restart() 
     drop(redis);
 }
 
-#[actix_rt::test]
-async fn a_hung_redis_costs_one_response_timeout_not_a_hang() {
+async fn a_hung_redis_costs_one_response_timeout_not_a_hang(twin: Twin) {
     let Some(redis) = private_server("hung_redis", &[]) else {
         return;
     };
-    let server = instance(&redis.url(), &signing_key_hex());
+    let server = instance(twin, &redis.url(), &signing_key_hex());
     let cookie = fetch(server.get("/login")).await.only_cookie(NAME);
     redis.signal("STOP");
     let started = Instant::now();
@@ -132,3 +129,36 @@ async fn a_hung_redis_costs_one_response_timeout_not_a_hang() {
         CART
     );
 }
+
+/// An actix-web instance and an axum one behind the same load balancer: each sees the
+/// sessions the other starts and ends.
+#[actix_rt::test]
+async fn the_twins_share_sessions_through_redis() {
+    let Some(redis) = private_server("twins_share_sessions", &[]) else {
+        return;
+    };
+    let key = signing_key_hex();
+    let actix = instance(Twin::Actix, &redis.url(), &key);
+    let axum = instance(Twin::Axum, &redis.url(), &key);
+    for (first, second) in [(&actix, &axum), (&axum, &actix)] {
+        let login = fetch(first.get("/login")).await;
+        assert_eq!(login.status, 302);
+        let cookie = login.only_cookie(NAME);
+        assert_eq!(
+            fetch(second.get_with_cookie("/cart", &cookie)).await.body,
+            CART
+        );
+        let logout = fetch(second.get_with_cookie("/logout", &cookie)).await;
+        assert_eq!(logout.status, 302);
+        assert_eq!(
+            fetch(first.get_with_cookie("/cart", &cookie)).await.body,
+            EMPTY
+        );
+    }
+}
+
+integration_tests::twin_tests!(
+    a_login_on_one_instance_is_seen_by_another_and_logout_everywhere,
+    requests_fail_fast_while_redis_is_down_and_recover_without_a_restart,
+    a_hung_redis_costs_one_response_timeout_not_a_hang,
+);

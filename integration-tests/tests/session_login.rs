@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actix_web::cookie::Cookie;
 use actix_web::http::Method;
-use integration_tests::{Example, Reply, SESSION_LOGIN, Server, fetch, fetch_form};
+use integration_tests::{Example, Reply, SESSION_LOGIN, Server, Twin, fetch, fetch_form};
 
 const NAME: &str = "__Host-session";
 
@@ -50,9 +50,8 @@ async fn post(
     fetch_form(request, form).await
 }
 
-#[actix_rt::test]
-async fn login_me_and_logout() {
-    let server = Example::with_keys(SESSION_LOGIN).start();
+async fn login_me_and_logout(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN)).start();
     assert_eq!(fetch(server.get("/me")).await.status, 401);
     let cookie = login(&server, "alice", None).await;
     let reply = me(&server, &cookie).await;
@@ -80,9 +79,8 @@ async fn login_me_and_logout() {
     );
 }
 
-#[actix_rt::test]
-async fn login_renews_a_planted_session_id() {
-    let server = Example::with_keys(SESSION_LOGIN).start();
+async fn login_renews_a_planted_session_id(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN)).start();
     let planted = login(&server, "mallory", None).await;
     let victim = login(&server, "alice", Some(&planted)).await;
     assert_ne!(victim.value(), planted.value(), "a new ID on login");
@@ -94,9 +92,8 @@ async fn login_renews_a_planted_session_id() {
     );
 }
 
-#[actix_rt::test]
-async fn transfer_needs_the_csrf_token() {
-    let server = Example::with_keys(SESSION_LOGIN).start();
+async fn transfer_needs_the_csrf_token(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN)).start();
     let cookie = login(&server, "alice", None).await;
     let csrf = token(&server, &cookie).await;
     let other = login(&server, "bob", None).await;
@@ -143,9 +140,8 @@ async fn transfer_needs_the_csrf_token() {
     assert_eq!(me(&server, &cookie).await.body, "Hello, alice");
 }
 
-#[actix_rt::test]
-async fn logout_everywhere_else() {
-    let server = Example::with_keys(SESSION_LOGIN).start();
+async fn logout_everywhere_else(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN)).start();
     let laptop = login(&server, "alice", None).await;
     let phone = login(&server, "alice", None).await;
     let tablet = login(&server, "alice", None).await;
@@ -159,9 +155,8 @@ async fn logout_everywhere_else() {
     assert_eq!(me(&server, &bob).await.body, "Hello, bob");
 }
 
-#[actix_rt::test]
-async fn idle_timeout_from_the_environment() {
-    let server = Example::with_keys(SESSION_LOGIN)
+async fn idle_timeout_from_the_environment(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN))
         .env("SESSION_IDLE_TIMEOUT_SECS", "2")
         .start();
     let cookie = login(&server, "alice", None).await;
@@ -185,9 +180,8 @@ async fn idle_timeout_from_the_environment() {
     );
 }
 
-#[actix_rt::test]
-async fn absolute_timeout_from_the_environment() {
-    let server = Example::with_keys(SESSION_LOGIN)
+async fn absolute_timeout_from_the_environment(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN))
         .env("SESSION_IDLE_TIMEOUT_SECS", "2")
         .env("SESSION_ABSOLUTE_TIMEOUT_SECS", "3")
         .start();
@@ -204,9 +198,8 @@ async fn absolute_timeout_from_the_environment() {
     );
 }
 
-#[actix_rt::test]
-async fn invalid_timeout_stops_the_start() {
-    let exited = Example::with_keys(SESSION_LOGIN)
+async fn invalid_timeout_stops_the_start(twin: Twin) {
+    let exited = Example::with_keys(twin.of(SESSION_LOGIN))
         .env("SESSION_IDLE_TIMEOUT_SECS", "soon")
         .run_to_exit();
     assert!(!exited.status.success());
@@ -217,9 +210,8 @@ async fn invalid_timeout_stops_the_start() {
     );
 }
 
-#[actix_rt::test]
-async fn a_hundred_concurrent_visits_count_to_a_hundred() {
-    let server = Example::with_keys(SESSION_LOGIN).start();
+async fn a_hundred_concurrent_visits_count_to_a_hundred(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN)).start();
     let cookie = login(&server, "alice", None).await;
     let csrf = token(&server, &cookie).await;
     let visits = (0..100).map(|_| post(&server, "/visit", &cookie, Some(&csrf), ""));
@@ -243,9 +235,8 @@ async fn a_hundred_concurrent_visits_count_to_a_hundred() {
     assert_eq!(post(&server, "/visit", &cookie, None, "").await.status, 403);
 }
 
-#[actix_rt::test]
-async fn the_device_list_forgets_sessions_that_ended() {
-    let server = Example::with_keys(SESSION_LOGIN)
+async fn the_device_list_forgets_sessions_that_ended(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN))
         .env("SESSION_IDLE_TIMEOUT_SECS", "1")
         .start();
     let laptop = login(&server, "alice", None).await;
@@ -264,9 +255,8 @@ async fn the_device_list_forgets_sessions_that_ended() {
     );
 }
 
-#[actix_rt::test]
-async fn the_device_list_keeps_sessions_in_use() {
-    let server = Example::with_keys(SESSION_LOGIN)
+async fn the_device_list_keeps_sessions_in_use(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN))
         .env("SESSION_IDLE_TIMEOUT_SECS", "2")
         .start();
     let laptop = login(&server, "alice", None).await;
@@ -300,9 +290,8 @@ fn page_tokens(page: &str) -> Vec<String> {
         .collect()
 }
 
-#[actix_rt::test]
-async fn the_page_hands_out_masked_tokens_that_transfer_accepts() {
-    let server = Example::with_keys(SESSION_LOGIN).start();
+async fn the_page_hands_out_masked_tokens_that_transfer_accepts(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN)).start();
     let cookie = login(&server, "alice", None).await;
     let raw = token(&server, &cookie).await;
     let first = page_tokens(&fetch(server.get_with_cookie("/", &cookie)).await.body);
@@ -319,3 +308,17 @@ async fn the_page_hands_out_masked_tokens_that_transfer_accepts() {
         );
     }
 }
+
+integration_tests::twin_tests!(
+    login_me_and_logout,
+    login_renews_a_planted_session_id,
+    transfer_needs_the_csrf_token,
+    logout_everywhere_else,
+    idle_timeout_from_the_environment,
+    absolute_timeout_from_the_environment,
+    invalid_timeout_stops_the_start,
+    a_hundred_concurrent_visits_count_to_a_hundred,
+    the_device_list_forgets_sessions_that_ended,
+    the_device_list_keeps_sessions_in_use,
+    the_page_hands_out_masked_tokens_that_transfer_accepts,
+);
