@@ -25,7 +25,8 @@
 //! An adapter is a layer (middleware), an extractor and an error type. Its parts:
 //!
 //! 1. **Headers.** Wrap the framework's header map in a type of your own and implement
-//!    [`Headers`] (read) and [`HeadersMut`] (write) for it: a few lines each.
+//!    [`Headers`] (read) and [`HeadersMut`] (write) for it; over an `http` crate's
+//!    `HeaderMap` (0.2 or 1.x), [`http_headers!`] writes both.
 //! 2. **Errors.** Define the app-facing error with [`session_error!`], and implement the
 //!    framework's error-to-response trait for it: every variant answers an empty
 //!    `500 Internal Server Error` (the cause is logged, never sent).
@@ -70,6 +71,7 @@ mod csrf;
 mod error;
 mod handle;
 mod headers;
+mod http_headers;
 mod incoming;
 mod lifetime;
 mod outgoing;
@@ -80,6 +82,7 @@ mod request;
 mod slot;
 mod transport;
 
+pub use bytes;
 pub use cookie;
 /// The storage and codec layer: keys, transformers, serializers, IDs and storages.
 pub use session_core as core;
