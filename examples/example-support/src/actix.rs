@@ -1,4 +1,4 @@
-//! The actix-web glue: serving an `App` on [`bind_addr`](crate::bind_addr) and the text and
+//! The actix-web glue: serving an `App` on [`bind_addr`] and the text and
 //! redirect answers of the examples.
 
 use std::fmt;
