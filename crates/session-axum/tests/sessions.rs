@@ -344,6 +344,36 @@ async fn a_handle_moved_into_a_spawned_task_works_until_the_response_is_made() {
     ));
 }
 
+/// A request kept past its response (its extensions hold the request state) cannot make a
+/// handle that would accept changes no response will carry.
+#[tokio::test]
+async fn a_handle_made_after_the_response_is_an_error() {
+    let stash: Arc<Mutex<Option<axum::extract::Request>>> = Arc::default();
+    let kept = Arc::clone(&stash);
+    let app = Router::new()
+        .route(
+            "/keep",
+            get(move |request: axum::extract::Request| async move {
+                *kept.lock().unwrap() = Some(request);
+                "kept"
+            }),
+        )
+        .layer(
+            Sessions::new(
+                SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+                    .store(MemoryStore::new())
+                    .transform(Sign::new(SigningKey::generate())),
+            )
+            .unwrap(),
+        );
+    assert_eq!(body(get_with(&app, "/keep", &[]).await).await, "kept");
+    let request = stash.lock().unwrap().take().unwrap();
+    assert!(matches!(
+        request.session::<Cart>(),
+        Err(SessionError::RequestFinished { .. })
+    ));
+}
+
 #[tokio::test]
 async fn header_transport_round_trip() {
     let sessions = Sessions::new(

@@ -17,8 +17,15 @@ use crate::{Registry, SessionError, SessionHandle, caching};
 pub struct RequestState {
     registry: Registry,
     outer: Option<Arc<RequestState>>,
-    /// One entry per registered session once any was touched; empty until then.
-    slots: Mutex<Vec<Option<Slot>>>,
+    slots: Mutex<Slots>,
+}
+
+/// The request's sessions: one entry per registered session once any was touched (empty
+/// until then), and whether the changes were taken for the response.
+#[derive(Default)]
+struct Slots {
+    open: Vec<Option<Slot>>,
+    finished: bool,
 }
 
 impl fmt::Debug for RequestState {
@@ -38,7 +45,7 @@ impl RequestState {
         Arc::new(Self {
             registry: registry.clone(),
             outer,
-            slots: Mutex::new(Vec::new()),
+            slots: Mutex::new(Slots::default()),
         })
     }
 
@@ -51,7 +58,8 @@ impl RequestState {
     ///
     /// # Errors
     ///
-    /// [`SessionError::NotRegistered`] when no layer registered `T`.
+    /// [`SessionError::NotRegistered`] when no layer registered `T`, and
+    /// [`SessionError::RequestFinished`] once that layer's response was made.
     pub fn session<T, E>(self: &Arc<Self>, headers: &impl Headers) -> Result<SessionHandle<T, E>, E>
     where
         T: Clone + Send + 'static,
@@ -60,7 +68,7 @@ impl RequestState {
         let mut layer = self;
         loop {
             if let Some(index) = layer.registry.position::<T>() {
-                layer.open_slot(index, headers);
+                layer.open_slot(index, headers)?;
                 return Ok(SessionHandle::new(Arc::clone(layer), index)?);
             }
             layer = layer
@@ -72,25 +80,40 @@ impl RequestState {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Option<Slot>>> {
+    fn lock(&self) -> MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The error of a handle used or made after the response.
+    fn finished(&self, index: usize) -> SessionError {
+        SessionError::RequestFinished {
+            name: self.registry.providers()[index].core.name.clone(),
+        }
+    }
+
     /// Makes sure the slot exists, reading what the request carried the first time.
-    fn open_slot(&self, index: usize, headers: &impl Headers) {
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::RequestFinished`] once the changes were taken.
+    fn open_slot(&self, index: usize, headers: &impl Headers) -> Result<(), SessionError> {
         let mut slots = self.lock();
-        if slots.is_empty() {
-            *slots = std::iter::repeat_with(|| None)
+        if slots.finished {
+            return Err(self.finished(index));
+        }
+        if slots.open.is_empty() {
+            slots.open = std::iter::repeat_with(|| None)
                 .take(self.registry.providers().len())
                 .collect();
         }
-        if slots[index].is_none() {
+        if slots.open[index].is_none() {
             let incoming = self.registry.providers()[index]
                 .core
                 .transport
                 .read(headers);
-            slots[index] = Some(Slot::new(incoming));
+            slots.open[index] = Some(Slot::new(incoming));
         }
+        Ok(())
     }
 
     /// Runs `f` on a touched slot (every handle touched its own when it was made).
@@ -105,18 +128,22 @@ impl RequestState {
         f: impl FnOnce(&mut Slot) -> R,
     ) -> Result<R, SessionError> {
         let mut slots = self.lock();
-        let slot = slots.get_mut(index).and_then(Option::as_mut);
-        slot.map(f).ok_or_else(|| SessionError::RequestFinished {
-            name: self.registry.providers()[index].core.name.clone(),
-        })
+        match slots.open.get_mut(index).and_then(Option::as_mut) {
+            Some(slot) => Ok(f(slot)),
+            None => Err(self.finished(index)),
+        }
     }
 
     /// Takes what the request's handlers changed, once the response is made (or the inner
     /// service failed): `None` when no session of this layer was touched, which is the cheap
-    /// common case. Handles used afterwards get [`SessionError::RequestFinished`].
+    /// common case. Handles used or made afterwards get [`SessionError::RequestFinished`].
     #[must_use]
     pub fn take_changes(&self) -> Option<Changes> {
-        let slots = std::mem::take(&mut *self.lock());
+        let slots = {
+            let mut slots = self.lock();
+            slots.finished = true;
+            std::mem::take(&mut slots.open)
+        };
         (!slots.is_empty()).then(|| Changes {
             registry: self.registry.clone(),
             slots,
@@ -149,13 +176,15 @@ impl Changes {
     /// # Errors
     ///
     /// The first storage or sealing failure, already logged: the adapter then answers an
-    /// empty `500 Internal Server Error` instead of the response.
+    /// empty `500 Internal Server Error` instead of the response. The sessions after the one
+    /// that failed still get their ends and ID moves (as after a server error), so a logout
+    /// never fails open because another session's write did.
     pub async fn apply(
         self,
         status: u16,
         headers: &mut impl HeadersMut,
     ) -> Result<(), SessionError> {
-        let failed = (500..600).contains(&status);
+        let mut failure = None;
         let mut hands_out_session = false;
         let Self { registry, slots } = self;
         for (index, slot) in touched(slots) {
@@ -165,9 +194,15 @@ impl Changes {
             if slot.used() {
                 core.writer.vary(headers);
             }
-            let outgoing = core.persist(slot, failed).await.inspect_err(|error| {
-                tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(error), "session could not be persisted");
-            })?;
+            let failed = failure.is_some() || (500..600).contains(&status);
+            let outgoing = match core.persist(slot, failed).await {
+                Ok(outgoing) => outgoing,
+                Err(error) => {
+                    tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(&error), "session could not be persisted");
+                    failure.get_or_insert(error);
+                    continue;
+                }
+            };
             match outgoing {
                 Outgoing::Nothing => {}
                 Outgoing::Send(value) => {
@@ -183,7 +218,7 @@ impl Changes {
         if hands_out_session {
             caching::forbid_storing(headers);
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     /// The inner service failed with an error instead of a response: nothing can be sent,

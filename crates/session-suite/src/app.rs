@@ -171,6 +171,11 @@ impl Routes {
                 sessions.session::<Guest>().await?.set(Guest { user_id })?;
                 Ok(Reply::ok(""))
             }
+            ("GET", ["cart-write-user-logout"]) => {
+                sessions.session::<Cart>().await?.set(items(&[5]))?;
+                sessions.session::<User>().await?.clear();
+                Ok(Reply::ok(""))
+            }
             ("GET", ["whoami"]) => {
                 let auth = sessions.session::<Auth>().await?.get().await?;
                 Ok(Reply::ok(auth.map_or("nobody".to_owned(), |a| a.user_id)))

@@ -50,6 +50,7 @@ macro_rules! behaviour_suite {
                 untouched_session_costs_nothing_even_with_a_bad_cookie,
                 server_error_responses_do_not_persist_changes,
                 a_failing_logout_still_ends_the_session,
+                a_failing_write_of_one_session_still_ends_another,
                 a_failing_login_still_moves_the_id_but_writes_no_value,
                 storage_failure_is_an_opaque_500,
                 session_responses_carry_caching_headers,

@@ -98,6 +98,39 @@ pub async fn a_failing_logout_still_ends_the_session<A: Adapter>() {
     assert!(!store.holds(&id_of(&cookie)).await);
 }
 
+/// When one session's write fails, the response is a 500, but the other sessions of the
+/// request still get their ends: a logout never fails open because another session's store
+/// is down.
+pub async fn a_failing_write_of_one_session_still_ends_another<A: Adapter>() {
+    let (carts, users) = (ProbeStore::default(), ProbeStore::default());
+    let sign = || Sign::new(SigningKey::generate());
+    let registry = Registry::builder()
+        .session(
+            SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+                .store(carts.clone())
+                .transform(sign()),
+        )
+        .session(
+            SessionConfig::<crate::User>::new(CookieTransport::new("user"))
+                .store(users.clone())
+                .transform(sign()),
+        )
+        .build()
+        .expect("a valid setup");
+    let app = App::<A>::serving(registry).await;
+    let cart = app.cookie_from("/add/1", "cart").await;
+    let user = app.cookie_from("/user/set/ada", "user").await;
+    assert!(users.holds(&id_of(&user)).await);
+    carts.fail(true);
+    let both = format!("{}; {}", cart.stripped(), user.stripped());
+    let response = app.get_with_cookies("/cart-write-user-logout", both).await;
+    assert_eq!(response.status, 500);
+    assert!(
+        !users.holds(&id_of(&user)).await,
+        "the user's logout happened although the cart's write failed"
+    );
+}
+
 /// A login (`renew`) whose handler fails later still moves the ID; the value written in
 /// the failed request is not kept, and neither is a plain write (issue #11, item 10).
 pub async fn a_failing_login_still_moves_the_id_but_writes_no_value<A: Adapter>() {
