@@ -274,7 +274,10 @@ async fn read_form(req: &mut ServiceRequest) -> Result<actix_web::web::Bytes, Cs
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| CsrfRefusal::FormUnreadable)?;
+        let chunk = chunk.map_err(|error| {
+            tracing::debug!(%error, "form body could not be read");
+            CsrfRefusal::FormUnreadable
+        })?;
         if body.len() + chunk.len() > MAX_FORM_LEN {
             return Err(CsrfRefusal::FormTooLarge);
         }

@@ -22,6 +22,7 @@
 //! | `cors` | [`Sessions::cors`], wiring header transports into actix-cors | no |
 //! | `fs` | `FsSessionStore`, the directory storage of `session-fs` | no |
 //! | `redis` | `RedisSessionStore`, the Redis storage of `session-redis` | no |
+//! | `ktor` | `KtorEncrypt`, Ktor's encrypted-session format, for sharing sessions with a Ktor service | no |
 //!
 //! # Example
 //!

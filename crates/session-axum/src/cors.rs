@@ -10,9 +10,10 @@ impl Sessions {
     /// browser needs to carry a header session across origins.
     ///
     /// **What it replaces**: tower-http's `allow_headers` and `expose_headers` each set a
-    /// whole list (there is no "add one"), so this sets both to exactly the session header
-    /// names: whatever `cors` had for those two (a list, `Any`, or `mirror_request`) is
-    /// replaced. Everything else (origins, methods, credentials, max age, `Vary`) is kept.
+    /// whole list (there is no "add one"), so when some session travels in a header this sets
+    /// both to exactly the session header names: whatever `cors` had for those two (a list,
+    /// `Any`, or `mirror_request`) is replaced. Without header sessions `cors` is returned
+    /// as it is. Everything else (origins, methods, credentials, max age, `Vary`) is kept.
     /// To allow or expose more headers, call `allow_headers` or `expose_headers` on the
     /// result with the full list, the session names ([`header_names`](Self::header_names))
     /// included.
@@ -45,6 +46,9 @@ impl Sessions {
             .header_names()
             .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
             .collect();
+        if names.is_empty() {
+            return cors;
+        }
         cors.allow_headers(names.clone()).expose_headers(names)
     }
 }

@@ -15,8 +15,9 @@ use crate::headers::ResponseHeaders;
 
 pin_project_lite::pin_project! {
     /// The response future of [`SessionsService`](crate::SessionsService); not used directly.
-    /// A request that touched no session passes through it without any allocation; only
-    /// persisting is boxed.
+    /// A request that touched no session passes through it without boxing (its cost is the
+    /// request state made by the service: an `Arc` and an extensions entry); only persisting
+    /// is boxed.
     #[doc(hidden)]
     #[project = Projection]
     pub enum SessionsFuture<F, B, E> {

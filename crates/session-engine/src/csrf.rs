@@ -170,10 +170,10 @@ impl CsrfPolicy {
     ///
     /// [`CsrfRefusal::FormTooLarge`] for a form declared larger than [`MAX_FORM_LEN`].
     pub fn token_source(&self, headers: &impl Headers) -> Result<TokenSource, CsrfRefusal> {
-        if let Some(token) = headers.first(HeaderKey::Other(&self.header)) {
-            return Ok(visible_ascii(token).map_or(TokenSource::Missing, |token| {
-                TokenSource::Header(token.to_owned())
-            }));
+        // A header that is not text is no token: the form may still hold one.
+        let header = headers.first(HeaderKey::Other(&self.header));
+        if let Some(token) = header.and_then(visible_ascii) {
+            return Ok(TokenSource::Header(token.to_owned()));
         }
         if !is_form(headers) {
             return Ok(TokenSource::Missing);

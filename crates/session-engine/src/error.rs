@@ -58,6 +58,9 @@ pub enum ConfigError {
 /// directly ([`SessionHandle`](crate::SessionHandle)'s second parameter), so apps match on
 /// the adapter's variants.
 ///
+/// The expansion derives `thiserror::Error`: the invoking crate depends on `thiserror` 2.
+/// (The `@define` form is the engine's own, for its [`SessionError`].)
+///
 /// # Examples
 ///
 /// ```no_run

@@ -11,6 +11,10 @@
 /// The headers the engine uses on every request map to the crate's constants (no parsing);
 /// the engine hands out valid names and visible-ASCII values, and anything else is dropped.
 ///
+/// Invoke it in a module of its own (as both adapters' `headers.rs` do): besides the two
+/// wrappers it brings private helpers (`values`, `header_name`, `header`) and imports into
+/// that module.
+///
 /// # Examples
 ///
 /// ```

@@ -140,9 +140,9 @@ impl Writer {
 
     /// Tells the client to drop its value: an expired cookie with the same attributes. A header
     /// cannot be revoked, so nothing is sent for it.
-    pub(crate) fn send_removal(&self, headers: &mut impl HeadersMut) {
+    pub(crate) fn send_removal(&self, headers: &mut impl HeadersMut, now: SystemTime) {
         if let Self::Cookie { transport, .. } = self {
-            headers.append(HeaderKey::SetCookie, Bytes::from(transport.removal()));
+            headers.append(HeaderKey::SetCookie, Bytes::from(transport.removal(now)));
         }
     }
 }
@@ -204,6 +204,21 @@ mod tests {
         assert_eq!(
             text(&value),
             "s=abc; HttpOnly; SameSite=Strict; Secure; Path=/app; Domain=example.com; Partitioned"
+        );
+    }
+
+    #[test]
+    fn a_removal_is_dated_by_the_session_clock() {
+        let writer = cookie_writer(CookieTransport::new("s"));
+        let mut headers = HeaderList::new();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(400 * 86_400);
+        writer.send_removal(&mut headers, now);
+        let sent = text(&headers.iter().next().unwrap().1.clone()).to_owned();
+        assert!(sent.starts_with("s=; "), "{sent}");
+        assert!(sent.contains("Max-Age=0"), "{sent}");
+        assert!(
+            sent.contains("Expires=Thu, 05 Feb 1970 00:00:00 GMT"),
+            "{sent}"
         );
     }
 

@@ -211,7 +211,7 @@ impl Changes {
                 }
                 Outgoing::Remove => {
                     hands_out_session = true;
-                    core.writer.send_removal(headers);
+                    core.writer.send_removal(headers, core.lifetime.now());
                 }
             }
         }

@@ -216,12 +216,9 @@ impl Slot {
     /// loaded one unless `renew` or `clear` ended it.
     pub(crate) fn base_record(&self) -> Option<&Record> {
         match &self.status {
-            Status::Unchanged | Status::Changed { .. } => self
-                .status
-                .new_value()
-                .map(|v| &v.record)
-                .or_else(|| self.loaded.as_ref()?.record.as_ref()),
-            status => status.new_value().map(|v| &v.record),
+            Status::Changed { value, .. } => Some(&value.record),
+            Status::Unchanged => self.loaded.as_ref()?.record.as_ref(),
+            Status::Renewed(value) | Status::Cleared(value) => value.as_ref().map(|v| &v.record),
         }
     }
 

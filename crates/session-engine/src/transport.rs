@@ -219,9 +219,12 @@ impl CookieTransport {
         self.render(&cookie)
     }
 
-    pub(crate) fn removal(&self) -> String {
+    /// An expired cookie with the same attributes, dated by `now` (the session's clock), as
+    /// the `cookie` crate's `make_removal` makes it.
+    pub(crate) fn removal(&self, now: SystemTime) -> String {
         let mut cookie = self.cookie("");
-        cookie.make_removal();
+        cookie.set_max_age(CookieDuration::ZERO);
+        cookie.set_expires(OffsetDateTime::from(now) - CookieDuration::days(365));
         self.render(&cookie)
     }
 }

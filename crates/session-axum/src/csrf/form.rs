@@ -15,7 +15,10 @@ pub(super) async fn read_form(body: Body) -> Result<Bytes, CsrfRefusal> {
     let mut chunks = body.into_data_stream();
     let mut form = BytesMut::new();
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|_| CsrfRefusal::FormUnreadable)?;
+        let chunk = chunk.map_err(|error| {
+            tracing::debug!(%error, "form body could not be read");
+            CsrfRefusal::FormUnreadable
+        })?;
         if form.len() + chunk.len() > MAX_FORM_LEN {
             return Err(CsrfRefusal::FormTooLarge);
         }

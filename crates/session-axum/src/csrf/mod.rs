@@ -31,11 +31,14 @@ pub use self::service::CsrfService;
 ///      party, and may be compromised); `cross-site` and any other value are refused, unless
 ///      the request's `Origin` is one of the [`allowed_origin`](Self::allowed_origin)s.
 ///    - Without `Sec-Fetch-Site` (older browsers, non-browser clients): an `Origin` header that
-///      is present is compared with the request's own origin, `scheme://host[:port]` read as
-///      actix-web's `ConnectionInfo` reads it (`Forwarded`'s `proto` and `host`, else
-///      `X-Forwarded-Proto` and `X-Forwarded-Host`, else the `Host` header and the URI; the
-///      scheme defaults to `http`), and with the allowed origins; any other origin is
-///      refused, and so is `Origin: null` (sandboxed frames, some redirects, `file:` pages).
+///      is present is compared with the request's own origin, `scheme://host[:port]` read from
+///      the headers as actix-web's `ConnectionInfo` reads them (`Forwarded`'s `proto` and
+///      `host`, else `X-Forwarded-Proto` and `X-Forwarded-Host`, else the `Host` header and
+///      the URI), and with the allowed origins. Unlike actix-web, axum does not say whether
+///      it terminated TLS itself, so the scheme defaults to `http`: an app that serves HTTPS
+///      directly (not behind a proxy that sets `X-Forwarded-Proto`) names its public origin
+///      with [`allowed_origin`](Self::allowed_origin). Any other origin is refused, and so is
+///      `Origin: null` (sandboxed frames, some redirects, `file:` pages).
 ///    - Neither header: the token check alone decides.
 /// 2. **The token** of the session, from `Session::csrf_token` or
 ///    `Session::masked_csrf_token`: put it in a hidden `csrf_token` form field or an

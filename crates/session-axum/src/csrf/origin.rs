@@ -1,5 +1,6 @@
-//! The request's own origin, read as actix-web's `ConnectionInfo` reads it, so that both
-//! adapters judge `Origin` headers alike.
+//! The request's own origin, read from the headers as actix-web's `ConnectionInfo` reads
+//! them, so that both adapters judge `Origin` headers alike (except for TLS, which axum does
+//! not report: the scheme defaults to `http`).
 
 use http::request::Parts;
 use http::{HeaderMap, header};
