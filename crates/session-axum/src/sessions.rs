@@ -15,6 +15,11 @@ use crate::{ConfigError, SessionConfig, SessionError, SessionsBuilder, SessionsS
 /// Layers nest: a handle is served by the innermost `Sessions` around the route that
 /// registered its type.
 ///
+/// Each request's session state travels in its extensions. A request an app builds and
+/// sends through its own router (a sub-request) must therefore start with fresh extensions:
+/// copying the parent's (`extensions().clone()`) would let it read and change the parent's
+/// sessions, whose changes then go out on the parent's response.
+///
 /// # Examples
 ///
 /// ```no_run

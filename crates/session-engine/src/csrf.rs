@@ -40,6 +40,14 @@ pub enum CsrfRefusal {
 impl CsrfRefusal {
     /// The status of the empty response: 403, 413 for a form too large to search, 400 for a
     /// body that failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_engine::CsrfRefusal;
+    /// assert_eq!(CsrfRefusal::InvalidToken.status(), 403);
+    /// assert_eq!(CsrfRefusal::FormTooLarge.status(), 413);
+    /// ```
     #[must_use]
     pub fn status(self) -> u16 {
         match self {
@@ -166,6 +174,17 @@ impl CsrfPolicy {
 
     /// Where the request's token is: the header, else a URL-encoded form body.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_engine::{CsrfPolicy, HeaderList, TokenSource};
+    ///
+    /// let policy = CsrfPolicy::default();
+    /// let form = HeaderList::from_iter([("content-type", "application/x-www-form-urlencoded")]);
+    /// assert_eq!(policy.token_source(&form), Ok(TokenSource::Form));
+    /// assert_eq!(policy.token_in_form(b"csrf_token=abc&amount=5"), Some("abc".to_owned()));
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`CsrfRefusal::FormTooLarge`] for a form declared larger than [`MAX_FORM_LEN`].
@@ -200,6 +219,18 @@ impl CsrfPolicy {
 
     /// The last check: the `provided` token is the session's (`expected`, `None` without a
     /// session), raw or masked, compared in constant time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_engine::core::mask_csrf_token;
+    /// use session_engine::{CsrfPolicy, CsrfRefusal};
+    ///
+    /// let token = "4bJbJqRkY3Xo0zQy4oFq1QmXc1lR1vX8kA2pN6sT9uE";
+    /// let masked = mask_csrf_token(token).expect("a token of the right shape");
+    /// assert_eq!(CsrfPolicy::check_token(Some(token), Some(&masked)), Ok(()));
+    /// assert_eq!(CsrfPolicy::check_token(None, Some(token)), Err(CsrfRefusal::InvalidToken));
+    /// ```
     ///
     /// # Errors
     ///

@@ -14,6 +14,43 @@ use crate::{Registry, SessionError, SessionHandle, caching};
 ///
 /// Layers nest: a request state knows the state of the layer around it (`outer`), and a
 /// session type registered only there is served from there.
+///
+/// # Examples
+///
+/// What an adapter does for one request, here over plain [`HeaderList`](crate::HeaderList)s:
+///
+/// ```
+/// use session_engine::core::{Encrypt, EncryptionKey};
+/// use session_engine::{
+///     CookieTransport, HeaderKey, HeaderList, Headers, Registry, RequestState, SessionConfig,
+///     SessionError, SessionHandle,
+/// };
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
+///
+/// # futures::executor::block_on(async {
+/// let registry = Registry::builder()
+///     .session(
+///         SessionConfig::<Visits>::new(CookieTransport::new("visits"))
+///             .transform(Encrypt::new(EncryptionKey::generate())),
+///     )
+///     .build()?;
+/// let request = HeaderList::new();
+/// // The layer: a state per request, reachable by the extractor.
+/// let state = RequestState::new(&registry, None);
+/// // The extractor and the handler.
+/// let session: SessionHandle<Visits, SessionError> = state.session(&request)?;
+/// session.set(Visits { count: 1 })?;
+/// // The layer, once the handler answered 200.
+/// let mut response = HeaderList::new();
+/// if let Some(changes) = state.take_changes() {
+///     changes.apply(200, &mut response).await?;
+/// }
+/// let set_cookie = response.first(HeaderKey::SetCookie).expect("the new value is sent");
+/// assert!(set_cookie.starts_with(b"visits="));
+/// assert_eq!(response.first(HeaderKey::CacheControl), Some(&b"no-store"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 pub struct RequestState {
     registry: Registry,
     outer: Option<Arc<RequestState>>,
@@ -152,7 +189,7 @@ impl RequestState {
 }
 
 /// What one request did to the sessions of one layer, to persist
-/// ([`RequestState::take_changes`]).
+/// ([`RequestState::take_changes`]; its example shows the whole request).
 pub struct Changes {
     registry: Registry,
     slots: Vec<Option<Slot>>,
