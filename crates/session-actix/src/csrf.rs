@@ -10,11 +10,10 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderName;
-use actix_web::web::BytesMut;
 use actix_web::{Error, HttpMessage as _, HttpResponse};
 use futures::StreamExt as _;
 use futures::future::LocalBoxFuture;
-use session_engine::{CsrfPolicy, CsrfRefusal, MAX_FORM_LEN, TokenSource, is_safe_method};
+use session_engine::{CsrfPolicy, CsrfRefusal, FormBody, TokenSource, is_safe_method};
 
 use crate::SessionExt as _;
 use crate::headers::RequestHeaders;
@@ -250,10 +249,7 @@ async fn check<T: Clone + Send + 'static>(
         let info = req.connection_info();
         format!("{}://{}", info.scheme(), info.host())
     };
-    if let Err(refusal) = policy.check_origin(&headers, own_origin) {
-        return Ok(Err(refusal));
-    }
-    let provided = match policy.token_source(&headers) {
+    let provided = match policy.inspect(&headers, own_origin) {
         Err(refusal) => return Ok(Err(refusal)),
         Ok(TokenSource::Header(token)) => Some(token),
         Ok(TokenSource::Form) => match read_form(req).await {
@@ -269,21 +265,18 @@ async fn check<T: Clone + Send + 'static>(
     ))
 }
 
-/// Reads the whole form body (up to [`MAX_FORM_LEN`]) and puts it back for the handler.
+/// Reads the whole form body (up to [`MAX_FORM_LEN`](session_engine::MAX_FORM_LEN)) and puts
+/// it back for the handler.
 async fn read_form(req: &mut ServiceRequest) -> Result<actix_web::web::Bytes, CsrfRefusal> {
     let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
+    let mut form = FormBody::default();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| {
+        form.push(&chunk.map_err(|error| {
             tracing::debug!(%error, "form body could not be read");
             CsrfRefusal::FormUnreadable
-        })?;
-        if body.len() + chunk.len() > MAX_FORM_LEN {
-            return Err(CsrfRefusal::FormTooLarge);
-        }
-        body.extend_from_slice(&chunk);
+        })?)?;
     }
-    let body = body.freeze();
+    let body = form.finish();
     req.set_payload(Payload::from(body.clone()));
     Ok(body)
 }

@@ -58,6 +58,48 @@ impl CsrfRefusal {
     }
 }
 
+/// A URL-encoded form body being read to find the token in it: at most [`MAX_FORM_LEN`]
+/// bytes, then handed on intact.
+///
+/// # Examples
+///
+/// ```
+/// use session_engine::{CsrfRefusal, FormBody, MAX_FORM_LEN};
+///
+/// let mut form = FormBody::default();
+/// form.push(b"csrf_token=abc")?;
+/// assert_eq!(&form.finish()[..], b"csrf_token=abc");
+///
+/// let mut huge = FormBody::default();
+/// assert_eq!(huge.push(&vec![b'a'; MAX_FORM_LEN + 1]), Err(CsrfRefusal::FormTooLarge));
+/// # Ok::<(), CsrfRefusal>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct FormBody {
+    bytes: bytes::BytesMut,
+}
+
+impl FormBody {
+    /// Adds the next chunk of the body.
+    ///
+    /// # Errors
+    ///
+    /// [`CsrfRefusal::FormTooLarge`] once the body passes [`MAX_FORM_LEN`].
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), CsrfRefusal> {
+        if self.bytes.len() + chunk.len() > MAX_FORM_LEN {
+            return Err(CsrfRefusal::FormTooLarge);
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The whole body, to search and then hand on.
+    #[must_use]
+    pub fn finish(self) -> bytes::Bytes {
+        self.bytes.freeze()
+    }
+}
+
 /// Where the request's token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -170,6 +212,36 @@ impl CsrfPolicy {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The checks that headers alone decide, in their order: where the request comes from
+    /// ([`check_origin`](Self::check_origin)), then where its token is
+    /// ([`token_source`](Self::token_source)). What is left is reading a form body if the
+    /// token is there, and [`check_token`](Self::check_token).
+    ///
+    /// # Errors
+    ///
+    /// The refusal of the first check that fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_engine::{CsrfPolicy, CsrfRefusal, HeaderList, TokenSource};
+    ///
+    /// let policy = CsrfPolicy::default();
+    /// let request = HeaderList::from_iter([("sec-fetch-site", "same-origin"), ("x-csrf-token", "t")]);
+    /// let own = || "https://app.example.com".to_owned();
+    /// assert_eq!(policy.inspect(&request, own), Ok(TokenSource::Header("t".into())));
+    /// let forged = HeaderList::from_iter([("sec-fetch-site", "cross-site"), ("x-csrf-token", "t")]);
+    /// assert!(matches!(policy.inspect(&forged, own), Err(CsrfRefusal::CrossOrigin(_))));
+    /// ```
+    pub fn inspect(
+        &self,
+        headers: &impl Headers,
+        own_origin: impl FnOnce() -> String,
+    ) -> Result<TokenSource, CsrfRefusal> {
+        self.check_origin(headers, own_origin)?;
+        self.token_source(headers)
     }
 
     /// Where the request's token is: the header, else a URL-encoded form body.

@@ -47,9 +47,10 @@
 //!    `Deref`), made by [`RequestState::session`] from the request's headers. Outside a
 //!    layer it fails with [`SessionError::MiddlewareMissing`].
 //! 5. **CSRF**: a layer holding a [`CsrfPolicy`]: pass [`is_safe_method`]s, then
-//!    [`CsrfPolicy::check_origin`], [`CsrfPolicy::token_source`] (reading a form body up to
-//!    [`MAX_FORM_LEN`] and handing it on intact), and [`CsrfPolicy::check_token`] against
-//!    [`SessionHandle::csrf_token`]; refuse with an empty [`CsrfRefusal::status`].
+//!    [`CsrfPolicy::inspect`] (origin, then where the token is), read a form body into a
+//!    [`FormBody`] when the token is there (and hand it on intact), and
+//!    [`CsrfPolicy::check_token`] against [`SessionHandle::csrf_token`]; refuse with an
+//!    empty [`CsrfRefusal::status`].
 //! 6. **CORS** (optional): allow and expose [`Registry::header_names`].
 //!
 //! **The suite it must pass.** [`session-suite`] states the lifecycle, persistence,
@@ -91,7 +92,7 @@ pub use crate::config::{
     DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, SessionConfig, SessionsBuilder,
 };
 pub use crate::csrf::{
-    CSRF_FORM_FIELD, CSRF_HEADER, CsrfPolicy, CsrfRefusal, MAX_FORM_LEN, TokenSource,
+    CSRF_FORM_FIELD, CSRF_HEADER, CsrfPolicy, CsrfRefusal, FormBody, MAX_FORM_LEN, TokenSource,
     is_safe_method,
 };
 pub use crate::error::{ConfigError, SessionError};

@@ -91,10 +91,8 @@ async fn check<T: Clone + Send + 'static>(
     let (parts, body) = req.into_parts();
     let headers = RequestHeaders(&parts.headers);
     let refuse = |refusal: CsrfRefusal| refused(&parts, refusal);
-    policy
-        .check_origin(&headers, || own_origin(&parts))
-        .map_err(refuse)?;
-    let (provided, body) = match policy.token_source(&headers).map_err(refuse)? {
+    let source = policy.inspect(&headers, || own_origin(&parts));
+    let (provided, body) = match source.map_err(refuse)? {
         TokenSource::Header(token) => (Some(token), body),
         TokenSource::Form => {
             let form = read_form(body).await.map_err(refuse)?;
