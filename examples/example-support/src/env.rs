@@ -7,6 +7,7 @@ use session_fs::FsSessionStore;
 use session_redis::RedisSessionStore;
 use zeroize::Zeroizing;
 
+use crate::dev_key::{self, ENCRYPTION_KEY_FILE, KeyKind, Origin, SIGNING_KEY_FILE};
 use crate::error::StartError;
 
 /// The variable holding the [`EncryptionKey`]: 32 bytes as hex.
@@ -25,21 +26,37 @@ pub const SESSIONS_DIR_VAR: &str = "SESSIONS_DIR";
 /// directory, as in Ktor's sample).
 pub const DEFAULT_SESSIONS_DIR: &str = "build/.sessions";
 
-/// Reads a key from `variable` as hex. When the variable is not set, a random key is generated
-/// and a warning logged: sessions then end when the process does.
+/// Reads a key from `variable` as hex. When the variable is not set, the key comes from the
+/// development key file `file`, created on the first start, and a warning says so.
 fn key_from_env<K>(
     variable: &'static str,
-    from_hex: fn(&str) -> Result<K, KeyError>,
-    generate: fn() -> K,
+    file: &'static str,
+    kind: &KeyKind<K>,
 ) -> Result<K, StartError> {
     let invalid = |source| StartError::Key { variable, source };
     match std::env::var(variable) {
-        Ok(text) => from_hex(&Zeroizing::new(text)).map_err(invalid),
+        Ok(text) => (kind.from_hex)(&Zeroizing::new(text)).map_err(invalid),
         Err(std::env::VarError::NotPresent) => {
-            tracing::warn!(
-                "{variable} is not set: using a random key, so sessions won't survive a restart"
-            );
-            Ok(generate())
+            let path = dev_key::path(file);
+            let (key, origin) =
+                dev_key::load_or_create(&path, kind).map_err(|problem| StartError::KeyFile {
+                    variable,
+                    path: path.clone(),
+                    problem,
+                })?;
+            let path = path.display();
+            match origin {
+                Origin::Created => tracing::warn!(
+                    "{variable} is not set: created the development key file {path} (mode 0600), \
+                     which later starts reuse; it is for development only, set {variable} \
+                     anywhere else"
+                ),
+                Origin::Found => tracing::warn!(
+                    "{variable} is not set: using the development key file {path}; it is for \
+                     development only, set {variable} anywhere else"
+                ),
+            }
+            Ok(key)
         }
         Err(std::env::VarError::NotUnicode(_)) => Err(invalid(KeyError::NotUnicode {
             variable: variable.to_owned(),
@@ -47,26 +64,46 @@ fn key_from_env<K>(
     }
 }
 
-/// The encryption key from [`ENCRYPTION_KEY_VAR`], or a random one when it is not set.
+/// The encryption key from [`ENCRYPTION_KEY_VAR`]; when it is not set, the development key in
+/// [`ENCRYPTION_KEY_FILE`], created on the first start, in the directory
+/// [`DEV_KEY_DIR_VAR`](crate::DEV_KEY_DIR_VAR) names or
+/// [`DEFAULT_DEV_KEY_DIR`](crate::DEFAULT_DEV_KEY_DIR), with a warning.
 ///
 /// # Errors
 ///
-/// [`StartError::Key`] when the variable is set but is not 32 bytes of hex.
+/// [`StartError::Key`] when the variable is set but is not 32 bytes of hex;
+/// [`StartError::KeyFile`] when it is not set and the file cannot be used.
 pub fn encryption_key() -> Result<EncryptionKey, StartError> {
     key_from_env(
         ENCRYPTION_KEY_VAR,
-        EncryptionKey::from_hex,
-        EncryptionKey::generate,
+        ENCRYPTION_KEY_FILE,
+        &KeyKind {
+            from_hex: EncryptionKey::from_hex,
+            generate: EncryptionKey::generate,
+            to_hex: EncryptionKey::to_hex,
+        },
     )
 }
 
-/// The signing key from [`SIGNING_KEY_VAR`], or a random one when it is not set.
+/// The signing key from [`SIGNING_KEY_VAR`]; when it is not set, the development key in
+/// [`SIGNING_KEY_FILE`], created on the first start, in the directory
+/// [`DEV_KEY_DIR_VAR`](crate::DEV_KEY_DIR_VAR) names or
+/// [`DEFAULT_DEV_KEY_DIR`](crate::DEFAULT_DEV_KEY_DIR), with a warning.
 ///
 /// # Errors
 ///
-/// [`StartError::Key`] when the variable is set but is not 32 to 64 bytes of hex.
+/// [`StartError::Key`] when the variable is set but is not 32 to 64 bytes of hex;
+/// [`StartError::KeyFile`] when it is not set and the file cannot be used.
 pub fn signing_key() -> Result<SigningKey, StartError> {
-    key_from_env(SIGNING_KEY_VAR, SigningKey::from_hex, SigningKey::generate)
+    key_from_env(
+        SIGNING_KEY_VAR,
+        SIGNING_KEY_FILE,
+        &KeyKind {
+            from_hex: SigningKey::from_hex,
+            generate: SigningKey::generate,
+            to_hex: SigningKey::to_hex,
+        },
+    )
 }
 
 /// The session storage: Redis when [`REDIS_URL_VAR`] is set (so several instances of the app

@@ -1,12 +1,14 @@
 //! Why an example could not start.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use session_core::KeyError;
 use session_engine::ConfigError;
 use session_fs::FsStoreError;
 use session_redis::RedisStoreError;
 
+use crate::dev_key::KeyFileProblem;
 use crate::env::BIND_ADDR_VAR;
 
 /// Why an example could not start. `main` returns it; its `Debug` is its message, so the
@@ -22,6 +24,17 @@ pub enum StartError {
         variable: &'static str,
         /// What is wrong with its value.
         source: KeyError,
+    },
+    /// A key variable is not set, and the development key file that stands in for it cannot
+    /// be used (it is refused, never replaced: it may hold the key of existing sessions).
+    #[error("{variable} is not set and the development key file {} {problem}", .path.display())]
+    KeyFile {
+        /// The variable's name.
+        variable: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: KeyFileProblem,
     },
     /// [`BIND_ADDR_VAR`] is set but is not valid Unicode.
     #[error("{BIND_ADDR_VAR} is not valid Unicode")]
@@ -77,5 +90,20 @@ mod tests {
         assert!(text.contains(ENCRYPTION_KEY_VAR), "{text}");
         assert!(text.contains("32 bytes"), "{text}");
         assert!(!text.contains("abcd"), "{text}");
+    }
+
+    #[test]
+    fn key_file_errors_name_the_variable_the_file_and_the_remedy() {
+        let error = StartError::KeyFile {
+            variable: crate::SIGNING_KEY_VAR,
+            path: PathBuf::from("build/dev-session-signing.key"),
+            problem: KeyFileProblem::Permissions { mode: 0o644 },
+        };
+        assert_eq!(
+            format!("{error:?}"),
+            "SESSION_SIGNING_KEY is not set and the development key file \
+             build/dev-session-signing.key is open to group or others (mode 0644, must be 0600): \
+             `chmod 600` it, or delete it to make a new key"
+        );
     }
 }

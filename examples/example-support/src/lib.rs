@@ -1,8 +1,10 @@
 //! What the session examples share, so each `main` shows only its sessions and routes, and so
 //! each actix-web example and its axum twin (`axum-session-…`) behave the same by construction:
 //!
-//! - keys read from environment variables as hex ([`encryption_key`], [`signing_key`]), with a
-//!   random key (and a warning) when the variable is not set; the storage ([`store_from_env`],
+//! - keys read from environment variables as hex ([`encryption_key`], [`signing_key`]), or,
+//!   when the variable is not set, from a development key file under `build/` made on the first
+//!   start (mode 0600, one per kind of key, reused by later starts and by other processes in the
+//!   same directory; a warning says so); the storage ([`store_from_env`],
 //!   [`directory_store`]), timeouts ([`seconds_from_env`]) and address ([`bind_addr`]) from the
 //!   environment; why a start failed ([`StartError`], one line, exit code 1);
 //! - logging to stderr ([`init_tracing`]);
@@ -19,6 +21,7 @@
 //! axum and the other way round.
 
 mod cart;
+mod dev_key;
 mod devices;
 mod env;
 mod error;
@@ -34,6 +37,9 @@ pub mod actix;
 pub mod axum;
 
 pub use crate::cart::{CART_EMPTY, CartSession, LOGIN_DONE, LOGOUT_DONE};
+pub use crate::dev_key::{
+    DEFAULT_DEV_KEY_DIR, DEV_KEY_DIR_VAR, ENCRYPTION_KEY_FILE, KeyFileProblem, SIGNING_KEY_FILE,
+};
 pub use crate::devices::{CAPACITY, Devices};
 pub use crate::env::{
     BIND_ADDR_VAR, DEFAULT_BIND_ADDR, DEFAULT_SESSIONS_DIR, ENCRYPTION_KEY_VAR, REDIS_URL_VAR,
