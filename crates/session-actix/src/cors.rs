@@ -5,8 +5,11 @@ use actix_cors::Cors;
 use crate::Sessions;
 
 impl Sessions {
-    /// Allows every session header in requests and exposes it in responses, the two halves a
-    /// browser needs to carry a header session across origins.
+    /// Allows the session headers in requests ([`allowed_headers`](Self::allowed_headers):
+    /// header sessions' names, and `authorization` for bearer sessions) and exposes them in
+    /// responses ([`exposed_headers`](Self::exposed_headers): header sessions' names, a bearer
+    /// session's response header), the two halves a browser needs to carry a header session
+    /// across origins.
     ///
     /// The headers are added to `cors`'s lists. actix-cors narrows "any header" to a list when a
     /// header is added, so to allow or expose any header, call `allow_any_header` or
@@ -35,10 +38,9 @@ impl Sessions {
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
     pub fn cors(&self, cors: Cors) -> Cors {
-        let names: Vec<String> = self.header_names().map(str::to_owned).collect();
-        names
-            .iter()
-            .fold(cors, |cors, name| cors.allowed_header(name.as_str()))
-            .expose_headers(names)
+        let exposed: Vec<String> = self.exposed_headers().map(str::to_owned).collect();
+        self.allowed_headers()
+            .fold(cors, |cors, name| cors.allowed_header(name))
+            .expose_headers(exposed)
     }
 }

@@ -464,7 +464,8 @@ async fn cors_wiring_allows_and_exposes_session_headers() {
         .session(cart_config("cart"))
         .build()
         .unwrap();
-    assert_eq!(sessions.header_names().collect::<Vec<_>>(), ["x-user"]);
+    assert_eq!(sessions.allowed_headers().collect::<Vec<_>>(), ["x-user"]);
+    assert_eq!(sessions.exposed_headers().collect::<Vec<_>>(), ["x-user"]);
     let cors = sessions.cors(
         actix_cors::Cors::default()
             .allow_any_origin()

@@ -6,17 +6,20 @@ use tower_http::cors::CorsLayer;
 use crate::Sessions;
 
 impl Sessions {
-    /// Allows every session header in requests and exposes it in responses, the two halves a
-    /// browser needs to carry a header session across origins.
+    /// Allows the session headers in requests ([`allowed_headers`](Self::allowed_headers):
+    /// header sessions' names, and `authorization` for bearer sessions) and exposes them in
+    /// responses ([`exposed_headers`](Self::exposed_headers): header sessions' names, a bearer
+    /// session's response header), the two halves a browser needs to carry a header session
+    /// across origins.
     ///
     /// **What it replaces**: tower-http's `allow_headers` and `expose_headers` each set a
     /// whole list (there is no "add one"), so when some session travels in a header this sets
-    /// both to exactly the session header names: whatever `cors` had for those two (a list,
-    /// `Any`, or `mirror_request`) is replaced. Without header sessions `cors` is returned
-    /// as it is. Everything else (origins, methods, credentials, max age, `Vary`) is kept.
-    /// To allow or expose more headers, call `allow_headers` or `expose_headers` on the
-    /// result with the full list, the session names ([`header_names`](Self::header_names))
-    /// included.
+    /// them to exactly those lists: whatever `cors` had for those two (a list, `Any`, or
+    /// `mirror_request`) is replaced. Without header sessions `cors` is returned as it is.
+    /// Everything else (origins, methods, credentials, max age, `Vary`) is kept. To allow or
+    /// expose more headers, call `allow_headers` or `expose_headers` on the result with the
+    /// full list, the session headers included. (`Any` would not do for a bearer session
+    /// anyway: the CORS wildcard never covers `Authorization`.)
     ///
     /// # Examples
     ///
@@ -42,13 +45,18 @@ impl Sessions {
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
     pub fn cors(&self, cors: CorsLayer) -> CorsLayer {
-        let names: Vec<HeaderName> = self
-            .header_names()
-            .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
-            .collect();
-        if names.is_empty() {
+        let allowed = header_names(self.allowed_headers());
+        if allowed.is_empty() {
             return cors;
         }
-        cors.allow_headers(names.clone()).expose_headers(names)
+        cors.allow_headers(allowed)
+            .expose_headers(header_names(self.exposed_headers()))
     }
+}
+
+/// The names as tower-http takes them (the engine's are valid already).
+fn header_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<HeaderName> {
+    names
+        .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+        .collect()
 }

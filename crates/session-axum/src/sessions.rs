@@ -141,8 +141,10 @@ impl Sessions {
         Ok(self.registry.invalidate::<T>(id).await?)
     }
 
-    /// The names of the sessions carried in headers, for CORS `Access-Control-Allow-Headers`
-    /// and `Access-Control-Expose-Headers`.
+    /// The request headers that carry sessions, for CORS `Access-Control-Allow-Headers`: each
+    /// header session's name, and `authorization` for bearer sessions
+    /// ([`HeaderTransport::bearer`](crate::HeaderTransport::bearer)).
+    /// [`cors`](Self::cors) sets them.
     ///
     /// # Examples
     ///
@@ -152,12 +154,21 @@ impl Sessions {
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
     /// # fn main() -> Result<(), session_axum::ConfigError> {
     /// let sessions = Sessions::new(
-    ///     SessionConfig::<Api>::new(HeaderTransport::new("x-api-session")).store(MemoryStore::new()),
+    ///     SessionConfig::<Api>::new(HeaderTransport::bearer("x-api-token")).store(MemoryStore::new()),
     /// )?;
-    /// assert_eq!(sessions.header_names().collect::<Vec<_>>(), ["x-api-session"]);
+    /// assert_eq!(sessions.allowed_headers().collect::<Vec<_>>(), ["authorization"]);
+    /// assert_eq!(sessions.exposed_headers().collect::<Vec<_>>(), ["x-api-token"]);
     /// # Ok(()) }
     /// ```
-    pub fn header_names(&self) -> impl Iterator<Item = &str> {
-        self.registry.header_names()
+    pub fn allowed_headers(&self) -> impl Iterator<Item = &str> {
+        self.registry.allowed_headers()
+    }
+
+    /// The response headers that hand sessions out, for CORS
+    /// `Access-Control-Expose-Headers`: each header session's name (a bearer session's
+    /// response header). [`cors`](Self::cors) sets them; see
+    /// [`allowed_headers`](Self::allowed_headers) for an example.
+    pub fn exposed_headers(&self) -> impl Iterator<Item = &str> {
+        self.registry.exposed_headers()
     }
 }

@@ -383,7 +383,11 @@ async fn header_transport_round_trip() {
     )
     .unwrap();
     assert_eq!(
-        sessions.header_names().collect::<Vec<_>>(),
+        sessions.allowed_headers().collect::<Vec<_>>(),
+        ["x-cart-session"]
+    );
+    assert_eq!(
+        sessions.exposed_headers().collect::<Vec<_>>(),
         ["x-cart-session"]
     );
     let app = Router::new()

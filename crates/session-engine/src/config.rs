@@ -20,8 +20,20 @@ use crate::provider::{Provider, ProviderCore, SerializerBox};
 use crate::{ConfigError, Registry, Transport};
 
 /// The idle timeout when neither [`SessionConfig::idle_timeout`] nor a cookie `Max-Age` sets
-/// one: a session unused for a day ends.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+/// one: a session unused for 1,440 seconds (24 minutes) ends.
+///
+/// Why this number: it is PHP's `session.gc_maxlifetime` default, the lifetime of the
+/// PHP-style session design this library follows, and it lies inside the 15 to 30 minutes of
+/// idle time that OWASP's Session Management Cheat Sheet gives for common applications.
+/// Apps that want longer say so with [`SessionConfig::idle_timeout`] (or a cookie `max_age`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(session_engine::DEFAULT_IDLE_TIMEOUT, Duration::from_secs(1440));
+/// ```
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(1440);
 
 /// The absolute timeout unless [`SessionConfig::absolute_timeout`] changes it: a week after
 /// login a session ends, however active.

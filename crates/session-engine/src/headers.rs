@@ -28,6 +28,8 @@ pub enum HeaderKey<'a> {
     ContentType,
     /// `Content-Length`: a request body's declared size (CSRF form check).
     ContentLength,
+    /// `Authorization`: the credentials a bearer session is read from.
+    Authorization,
     /// Any other header, by its lower-case name.
     Other(&'a str),
 }
@@ -45,6 +47,7 @@ impl<'a> HeaderKey<'a> {
             Self::SecFetchSite => "sec-fetch-site",
             Self::ContentType => "content-type",
             Self::ContentLength => "content-length",
+            Self::Authorization => "authorization",
             Self::Other(name) => name,
         }
     }

@@ -74,6 +74,7 @@ macro_rules! http_headers {
                 HeaderKey::Origin => __header::ORIGIN,
                 HeaderKey::ContentType => __header::CONTENT_TYPE,
                 HeaderKey::ContentLength => __header::CONTENT_LENGTH,
+                HeaderKey::Authorization => __header::AUTHORIZATION,
                 other => return __header::HeaderName::from_bytes(other.as_str().as_bytes()).ok(),
             })
         }

@@ -1,10 +1,11 @@
-//! What a request carried for one session: every cookie or header of its name, as
-//! candidates to try.
+//! What a request carried for one session: every cookie or header of its name (or every
+//! bearer token), as candidates to try.
 
 use std::sync::Arc;
 
 use cookie::Cookie;
 
+use crate::bearer::{self, Credentials};
 use crate::headers::{HeaderKey, Headers, visible_ascii};
 use crate::transport::is_cookie_safe;
 
@@ -131,6 +132,23 @@ pub(crate) fn read_headers(name: &str, headers: &impl Headers) -> Incoming {
     let mut collected = Collected::default();
     for value in headers.values(HeaderKey::Other(name)) {
         collected.add(header_value(value));
+    }
+    collected.into_incoming()
+}
+
+/// Every bearer token in the `Authorization` headers; other schemes are not session values.
+pub(crate) fn read_bearer(headers: &impl Headers) -> Incoming {
+    let mut collected = Collected::default();
+    for value in headers.values(HeaderKey::Authorization) {
+        collected.add(if value.len() > MAX_INCOMING_LEN {
+            Received::Unusable
+        } else {
+            match bearer::credentials(value) {
+                Credentials::Token(sealed) => Received::Value(sealed.into()),
+                Credentials::OtherScheme => Received::Empty,
+                Credentials::Malformed => Received::Unusable,
+            }
+        });
     }
     collected.into_incoming()
 }
@@ -269,6 +287,22 @@ mod tests {
         let header = Transport::from(HeaderTransport::new("x-s"));
         let repeated = HeaderList::from_iter([("x-s", "a"), ("x-s", "b")]);
         assert_eq!(header.read(&repeated).candidates().len(), 2);
+
+        // Bearer tokens: other schemes are skipped, a malformed token alone is unusable.
+        let bearer = Transport::from(HeaderTransport::bearer("x-s"));
+        let sent = HeaderList::from_iter([
+            ("authorization", "Basic YTpi"),
+            ("authorization", "Bearer a"),
+            ("x-s", "c"),
+            ("authorization", "bearer b"),
+        ]);
+        let incoming = bearer.read(&sent);
+        let values: Vec<&str> = incoming.candidates().iter().map(|v| &**v).collect();
+        assert_eq!(values, ["a", "b"]);
+        let basic = HeaderList::from_iter([("authorization", "Basic YTpi")]);
+        assert_eq!(bearer.read(&basic), Incoming::Absent);
+        let malformed = HeaderList::from_iter([("authorization", "Bearer  a")]);
+        assert_eq!(bearer.read(&malformed), Incoming::Unusable);
     }
 
     fn headers_from(values: &[&'static [u8]]) -> HeaderList {

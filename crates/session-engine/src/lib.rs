@@ -5,9 +5,9 @@
 //! the adapters, and for whoever writes the next one.
 //!
 //! It holds the configuration and registry ([`SessionConfig`], [`SessionsBuilder`],
-//! [`Registry`]), the transports ([`CookieTransport`], [`HeaderTransport`]: their rules,
-//! reading values from raw header bytes, rendering `Set-Cookie` and header values), the
-//! timeouts, loading and unsealing, the per-request state ([`RequestState`]), the persist
+//! [`Registry`]), the transports ([`CookieTransport`], [`HeaderTransport`] and its bearer
+//! form: their rules, reading values from raw header bytes, rendering `Set-Cookie` and header
+//! values), the timeouts, loading and unsealing, the per-request state ([`RequestState`]), the persist
 //! decision ([`Changes`]), the handle's operations ([`SessionHandle`]), the CSRF policy
 //! ([`CsrfPolicy`]) and the errors. It depends on no web framework, no HTTP crate and no
 //! async runtime: headers come in as bytes ([`Headers`]) and go out as [`bytes::Bytes`]
@@ -51,7 +51,9 @@
 //!    [`FormBody`] when the token is there (and hand it on intact), and
 //!    [`CsrfPolicy::check_token`] against [`SessionHandle::csrf_token`]; refuse with an
 //!    empty [`CsrfRefusal::status`].
-//! 6. **CORS** (optional): allow and expose [`Registry::header_names`].
+//! 6. **CORS** (optional): allow [`Registry::allowed_headers`] in requests and expose
+//!    [`Registry::exposed_headers`] in responses (bearer sessions are read from
+//!    `Authorization` and handed out in another header, so the two lists differ).
 //!
 //! **The suite it must pass.** [`session-suite`] states the lifecycle, persistence,
 //! transport, tampering and CSRF behaviours once, as HTTP exchanges against an app whose
@@ -66,6 +68,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bearer;
 mod caching;
 mod config;
 mod csrf;

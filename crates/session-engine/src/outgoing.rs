@@ -5,10 +5,10 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS};
 
-use crate::caching;
 use crate::headers::{HeaderKey, HeadersMut};
 use crate::transport::{CookieTransport, Transport, is_cookie_safe};
 use crate::{ConfigError, SessionError};
+use crate::{bearer, caching};
 
 /// Browsers keep cookies up to about 4096 bytes (name, value and attributes); larger ones are
 /// dropped silently, so `set` refuses them instead.
@@ -43,6 +43,11 @@ pub(crate) enum Writer {
         /// `name` as a `Vary` value, made once.
         vary: Bytes,
     },
+    /// A bearer session: read from `Authorization`, handed out in the header `name`.
+    Bearer {
+        /// The response header's name in lower case.
+        name: String,
+    },
 }
 
 impl Writer {
@@ -54,6 +59,9 @@ impl Writer {
                 fixed_attributes: cookie.fixed_attributes(),
                 transport: cookie.clone(),
             },
+            Transport::Header(header) if header.is_bearer() => Self::Bearer {
+                name: header.name().to_ascii_lowercase(),
+            },
             Transport::Header(header) => {
                 let name = header.name().to_ascii_lowercase();
                 Self::Header {
@@ -64,8 +72,8 @@ impl Writer {
         })
     }
 
-    /// The response header value carrying `sealed`: a whole `Set-Cookie`, or the custom
-    /// header's value.
+    /// The response header value carrying `sealed`: a whole `Set-Cookie`, the custom
+    /// header's value, or a bearer token.
     ///
     /// # Errors
     ///
@@ -106,14 +114,15 @@ impl Writer {
             Self::Header { .. } => {
                 percent_encoding::utf8_percent_encode(sealed, HEADER_ENCODE_SET).to_string()
             }
+            Self::Bearer { .. } => bearer::encode(sealed),
         };
         // Names are validated at build, values are cookie-safe or percent-encoded (controls
         // and non-ASCII included), attributes are checked printable: always visible ASCII.
         Ok(Bytes::from(text))
     }
 
-    /// Marks a response that depends on this session: `Vary: Cookie`, or `Vary` with the
-    /// header's name.
+    /// Marks a response that depends on this session: `Vary: Cookie`, `Vary` with the
+    /// header's name, or `Vary: Authorization`.
     pub(crate) fn vary(&self, headers: &mut impl HeadersMut) {
         match self {
             Self::Cookie { .. } => caching::vary_on(headers, "Cookie", |headers| {
@@ -122,6 +131,9 @@ impl Writer {
             Self::Header { name, vary } => caching::vary_on(headers, name, |headers| {
                 headers.append(HeaderKey::Vary, vary.clone());
             }),
+            Self::Bearer { .. } => caching::vary_on(headers, "Authorization", |headers| {
+                headers.append_static(HeaderKey::Vary, "Authorization");
+            }),
         }
     }
 
@@ -129,7 +141,7 @@ impl Writer {
     fn header_key(&self) -> HeaderKey<'_> {
         match self {
             Self::Cookie { .. } => HeaderKey::SetCookie,
-            Self::Header { name, .. } => HeaderKey::Other(name),
+            Self::Header { name, .. } | Self::Bearer { name } => HeaderKey::Other(name),
         }
     }
 
@@ -182,6 +194,10 @@ mod tests {
                     .stripped()
                     .to_string();
                 headers.insert(HeaderKey::Cookie, echoed.into());
+            }
+            Transport::Header(header) if header.is_bearer() => {
+                let credentials = format!("Bearer {}", text(sent));
+                headers.insert(HeaderKey::Authorization, credentials.into());
             }
             Transport::Header(header) => {
                 // HTTP parsers drop whitespace at both ends of a header value.
@@ -246,6 +262,32 @@ mod tests {
     }
 
     #[test]
+    fn a_bearer_value_goes_out_in_its_response_header_and_varies_on_authorization() {
+        let writer = Writer::new(&Transport::Header(HeaderTransport::bearer("X-Token"))).unwrap();
+        let mut headers = HeaderList::new();
+        writer.vary(&mut headers);
+        writer.vary(&mut headers);
+        let value = writer.value("id/mac", now).unwrap();
+        writer.send(value, &mut headers);
+        writer.send_removal(&mut headers, now());
+        let sent: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n, &v[..])).collect();
+        assert_eq!(
+            sent,
+            [("vary", &b"Authorization"[..]), ("x-token", b"id/mac")]
+        );
+        for refused in ["authorization", "Authorization", "x token"] {
+            let transport = Transport::Header(HeaderTransport::bearer(refused));
+            assert!(
+                matches!(
+                    Writer::new(&transport),
+                    Err(ConfigError::InvalidHeaderName { .. })
+                ),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
     fn oversized_cookies_are_a_typed_error() {
         let writer = cookie_writer(CookieTransport::new("s"));
         let error = writer
@@ -284,7 +326,11 @@ mod tests {
             prop_assume!(!value.is_empty());
             let transport = Transport::Header(HeaderTransport::new("x-s"));
             let sent = Writer::new(&transport).unwrap().value(&value, now).unwrap();
-            prop_assert_eq!(read_back(&transport, &sent), Incoming::Present(value.into()));
+            prop_assert_eq!(read_back(&transport, &sent), Incoming::Present(value.as_str().into()));
+
+            let bearer = Transport::Header(HeaderTransport::bearer("x-s"));
+            let sent = Writer::new(&bearer).unwrap().value(&value, now).unwrap();
+            prop_assert_eq!(read_back(&bearer, &sent), Incoming::Present(value.into()));
         }
     }
 }

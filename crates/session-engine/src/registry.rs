@@ -7,7 +7,7 @@ use std::sync::Arc;
 use session_core::SessionId;
 
 use crate::provider::Provider;
-use crate::{SessionError, SessionsBuilder, Transport};
+use crate::{HeaderTransport, SessionError, SessionsBuilder, Transport};
 
 /// The session types registered with one `Sessions` layer, checked by
 /// [`SessionsBuilder::build`](crate::SessionsBuilder::build). Cloning is cheap.
@@ -79,12 +79,54 @@ impl Registry {
         self.providers[index].invalidate(id).await
     }
 
-    /// The names of the sessions carried in headers, for CORS `Access-Control-Allow-Headers`
-    /// and `Access-Control-Expose-Headers`.
-    pub fn header_names(&self) -> impl Iterator<Item = &str> {
+    /// The request headers that carry sessions, for CORS `Access-Control-Allow-Headers`:
+    /// each [`HeaderTransport::new`](crate::HeaderTransport::new) name, and `authorization`
+    /// (once) for bearer sessions ([`HeaderTransport::bearer`](crate::HeaderTransport::bearer)).
+    /// A browser sends them to another origin only if its preflight allows them; a CORS
+    /// wildcard never covers `Authorization`, so it must be listed by name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_engine::core::MemoryStore;
+    /// use session_engine::{HeaderTransport, Registry, SessionConfig};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
+    /// # fn main() -> Result<(), session_engine::ConfigError> {
+    /// let registry = Registry::builder()
+    ///     .session(SessionConfig::<Cart>::new(HeaderTransport::new("x-cart")).store(MemoryStore::new()))
+    ///     .session(SessionConfig::<Api>::new(HeaderTransport::bearer("x-api-token")).store(MemoryStore::new()))
+    ///     .build()?;
+    /// assert_eq!(registry.allowed_headers().collect::<Vec<_>>(), ["x-cart", "authorization"]);
+    /// assert_eq!(registry.exposed_headers().collect::<Vec<_>>(), ["x-cart", "x-api-token"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn allowed_headers(&self) -> impl Iterator<Item = &str> {
+        let mut authorization_listed = false;
+        self.header_transports().filter_map(move |header| {
+            if header.is_bearer() {
+                (!std::mem::replace(&mut authorization_listed, true))
+                    .then(|| header.request_header())
+            } else {
+                Some(header.request_header())
+            }
+        })
+    }
+
+    /// The response headers that hand sessions out, for CORS
+    /// `Access-Control-Expose-Headers`: each header session's name (a bearer session's
+    /// response header). Scripts from another origin can read them only if they are exposed.
+    /// See [`allowed_headers`](Self::allowed_headers) for an example.
+    pub fn exposed_headers(&self) -> impl Iterator<Item = &str> {
+        self.header_transports().map(HeaderTransport::name)
+    }
+
+    fn header_transports(&self) -> impl Iterator<Item = &HeaderTransport> {
         self.providers
             .iter()
-            .filter(|p| matches!(p.core.transport, Transport::Header(_)))
-            .map(|p| p.core.name.as_str())
+            .filter_map(|p| match &p.core.transport {
+                Transport::Header(header) => Some(header),
+                Transport::Cookie(_) => None,
+            })
     }
 }

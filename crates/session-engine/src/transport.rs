@@ -1,4 +1,4 @@
-//! How a session's value travels: a cookie or a custom header.
+//! How a session's value travels: a cookie, a custom header, or a bearer token.
 
 use std::time::{Duration, SystemTime};
 
@@ -6,7 +6,7 @@ use cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use cookie::{Cookie, SameSite};
 
 use crate::ConfigError;
-use crate::headers::{Headers, is_header_name};
+use crate::headers::{HeaderKey, Headers, is_header_name};
 use crate::incoming::{self, Incoming};
 
 /// A session carried in a cookie. Secure defaults: `Path=/`, no `Domain`, `Secure`,
@@ -246,18 +246,22 @@ pub(crate) fn is_cookie_safe(value: &str) -> bool {
     value.bytes().all(|b| SAFE[usize::from(b)])
 }
 
-/// A session carried in a custom request and response header, for API clients.
+/// A session carried in a header, for API clients: a custom header both ways
+/// ([`HeaderTransport::new`]), or `Authorization: Bearer` in requests and a response header of
+/// the app's choosing ([`HeaderTransport::bearer`]).
 ///
-/// The client sends back the value it received in the same header. Clearing cannot make a
-/// client forget a header: for server-side sessions the storage entry is deleted; a
-/// client-side header session stays valid as long as the client keeps it.
+/// The client sends back the value it received. Clearing cannot make a client forget a
+/// header: for server-side sessions the storage entry is deleted; a client-side header session
+/// stays valid as long as the client keeps it.
 ///
-/// Sealed IDs and encrypted values travel as they are. A value that is not valid header text
-/// (a signed client-side value, whose header line ends in a line break) is percent-encoded,
-/// and a received value with `%` in it is percent-decoded.
+/// Sealed IDs and encrypted values travel as they are. In a custom header, a value that is not
+/// valid header text (a signed client-side value, whose header line ends in a line break) is
+/// percent-encoded, and a received value with `%` in it is percent-decoded.
 ///
-/// From another origin, browsers send the header only if CORS allows it and show it to scripts
-/// only if CORS exposes it: the adapters' `Sessions::cors` (feature `cors`) wires both.
+/// From another origin, browsers send the header only if CORS allows it and show the response
+/// header to scripts only if CORS exposes it: the adapters' `Sessions::cors` (feature `cors`)
+/// wires both ([`Registry::allowed_headers`](crate::Registry::allowed_headers),
+/// [`Registry::exposed_headers`](crate::Registry::exposed_headers)).
 ///
 /// # Examples
 ///
@@ -268,23 +272,118 @@ pub(crate) fn is_cookie_safe(value: &str) -> bool {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct HeaderTransport {
+    /// The response header (and, unless `bearer`, the request header) as given: the session's
+    /// name.
     name: String,
     /// `name` in lower case, as header maps look it up.
     lower: String,
+    /// Read from `Authorization: Bearer`.
+    bearer: bool,
 }
 
 impl HeaderTransport {
-    /// A header named `name`.
+    /// A header named `name`, in requests and responses. `name` is the session's name.
     pub fn new(name: impl Into<String>) -> Self {
         let name = name.into();
         Self {
             lower: name.to_ascii_lowercase(),
             name,
+            bearer: false,
         }
     }
 
+    /// A bearer session, for single-page apps and mobile clients: the value is read from
+    /// `Authorization: Bearer <value>` (RFC 6750) and new values are handed out in the
+    /// response header `response_header` (say `x-session-token`), never in `Authorization`.
+    ///
+    /// **Reading.** The scheme is matched in any case, followed by one space and a `token68`
+    /// (letters, digits, `-._~+/`, then optional `=`). Anything else — another scheme, no
+    /// token, extra spaces, other characters — is no session, never an error, and
+    /// `Authorization` headers of other schemes are left to the app. Several `Authorization`
+    /// headers are candidates, tried in order, as with repeated custom headers.
+    ///
+    /// **Writing.** The response header carries the value as a `token68`, ready to send back
+    /// after `Bearer `: sealed IDs and encrypted values as they are, and any other character
+    /// (of a signed client-side value, say) as `~` and two hex digits, which the reader undoes.
+    ///
+    /// **Name.** The session's name is `response_header` as given: it must be unique among
+    /// the registered sessions, and it is bound into every signature, encryption and stored
+    /// entry of the session, so renaming the response header ends every session handed out
+    /// under the old name. `build()` refuses an invalid header name and `Authorization`
+    /// ([`ConfigError::InvalidHeaderName`]).
+    ///
+    /// **Caching and CORS.** Responses that read or write the session carry
+    /// `Vary: Authorization`. For cross-origin clients, `authorization` is among
+    /// [`Registry::allowed_headers`](crate::Registry::allowed_headers) and `response_header`
+    /// among [`Registry::exposed_headers`](crate::Registry::exposed_headers), which the
+    /// adapters' `Sessions::cors` wires in. Browsers never send `Authorization` by themselves,
+    /// so a bearer session needs no CSRF protection of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use session_engine::core::{MemoryStore, Sign, SigningKey};
+    /// use session_engine::{HeaderTransport, Registry, SessionConfig};
+    ///
+    /// #[derive(Clone, Serialize, Deserialize)]
+    /// struct Api { user_id: String }
+    ///
+    /// # fn main() -> Result<(), session_engine::ConfigError> {
+    /// # let signing_key = SigningKey::generate();
+    /// // The client sends `Authorization: Bearer <token>`, where the token is what it last
+    /// // received in the `x-session-token` response header.
+    /// let registry = Registry::builder()
+    ///     .session(
+    ///         SessionConfig::<Api>::new(HeaderTransport::bearer("x-session-token"))
+    ///             .store(MemoryStore::new())
+    ///             .transform(Sign::new(signing_key)),
+    ///     )
+    ///     .build()?;
+    /// assert_eq!(registry.allowed_headers().collect::<Vec<_>>(), ["authorization"]);
+    /// assert_eq!(registry.exposed_headers().collect::<Vec<_>>(), ["x-session-token"]);
+    ///
+    /// // The response header cannot be `Authorization`.
+    /// let refused = Registry::builder()
+    ///     .session(SessionConfig::<Api>::new(HeaderTransport::bearer("Authorization")))
+    ///     .build();
+    /// assert!(refused.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn bearer(response_header: impl Into<String>) -> Self {
+        Self {
+            bearer: true,
+            ..Self::new(response_header)
+        }
+    }
+
+    /// The session's name: the header (for a bearer session, the response header) as given.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The request header the value comes in: the name as given, or `authorization`.
+    pub(crate) fn request_header(&self) -> &str {
+        if self.bearer {
+            HeaderKey::Authorization.as_str()
+        } else {
+            &self.name
+        }
+    }
+
+    pub(crate) fn is_bearer(&self) -> bool {
+        self.bearer
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let reads_itself = self.bearer && self.lower == HeaderKey::Authorization.as_str();
+        if is_header_name(&self.name) && !reads_itself {
+            Ok(())
+        } else {
+            Err(ConfigError::InvalidHeaderName {
+                name: self.name.clone(),
+            })
+        }
     }
 }
 
@@ -311,7 +410,7 @@ impl From<HeaderTransport> for Transport {
 }
 
 impl Transport {
-    /// The session's name: the cookie or header name.
+    /// The session's name: the cookie or header name (a bearer session's response header).
     pub fn name(&self) -> &str {
         match self {
             Self::Cookie(cookie) => cookie.name(),
@@ -322,10 +421,7 @@ impl Transport {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         match self {
             Self::Cookie(cookie) => cookie.validate(),
-            Self::Header(header) if is_header_name(&header.name) => Ok(()),
-            Self::Header(header) => Err(ConfigError::InvalidHeaderName {
-                name: header.name.clone(),
-            }),
+            Self::Header(header) => header.validate(),
         }
     }
 
@@ -333,6 +429,7 @@ impl Transport {
     pub(crate) fn read(&self, headers: &impl Headers) -> Incoming {
         match self {
             Self::Cookie(cookie) => incoming::read_cookies(cookie.name(), headers),
+            Self::Header(header) if header.bearer => incoming::read_bearer(headers),
             Self::Header(header) => incoming::read_headers(&header.lower, headers),
         }
     }
