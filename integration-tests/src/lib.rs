@@ -111,6 +111,14 @@ macro_rules! twin_tests {
 pub const ENCRYPTION_KEY_VAR: &str = "SESSION_ENCRYPTION_KEY";
 /// The variable of the signing key.
 pub const SIGNING_KEY_VAR: &str = "SESSION_SIGNING_KEY";
+/// The variable naming the directory of the development key files (default `build`).
+pub const DEV_KEY_DIR_VAR: &str = "DEV_KEY_DIR";
+/// The development key file an example uses when [`ENCRYPTION_KEY_VAR`] is not set, relative
+/// to its working directory.
+pub const ENCRYPTION_KEY_FILE: &str = "build/dev-session-encryption.key";
+/// The development key file an example uses when [`SIGNING_KEY_VAR`] is not set, relative to
+/// its working directory.
+pub const SIGNING_KEY_FILE: &str = "build/dev-session-signing.key";
 
 /// How long a process may take to start listening or to exit.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
@@ -245,10 +253,12 @@ impl Collected {
 
 /// An example process to start: which binary and its environment.
 ///
-/// The session key variables, `RUST_LOG`, `BIND_ADDR`, `SESSIONS_DIR` and `REDIS_URL` of the
-/// test's own environment are never passed on; the process listens on `127.0.0.1:0`. Its
-/// working directory is a fresh temporary directory, shared by every start of the same
-/// `Example` (so files it keeps, such as `build/.sessions`, survive a restart).
+/// The session key variables, `DEV_KEY_DIR`, `RUST_LOG`, `BIND_ADDR`, `SESSIONS_DIR` and
+/// `REDIS_URL` of the test's own environment are never passed on; the process listens on
+/// `127.0.0.1:0`. Its working directory is a fresh temporary directory, shared by every start
+/// of the same `Example` and its clones (so files it keeps, such as `build/.sessions` and the
+/// development key files in `build/`, survive a restart) and by examples given it with
+/// [`Example::same_workdir`]; no other example sees it.
 #[derive(Debug, Clone)]
 pub struct Example {
     name: &'static str,
@@ -257,7 +267,8 @@ pub struct Example {
 }
 
 impl Example {
-    /// The example `name` with no key variables set.
+    /// The example `name` with no key variables set (so it uses, and on its first start
+    /// creates, the development key files in its working directory).
     pub fn new(name: &'static str) -> Self {
         Self {
             name,
@@ -269,6 +280,14 @@ impl Example {
     /// The process's working directory.
     pub fn workdir(&self) -> &Path {
         self.workdir.path()
+    }
+
+    /// Runs in `other`'s working directory, as a second process started in the same directory
+    /// would (sharing its files, such as the development key files).
+    #[must_use]
+    pub fn same_workdir(mut self, other: &Example) -> Self {
+        self.workdir = Arc::clone(&other.workdir);
+        self
     }
 
     /// The example `name` with fresh random keys in both key variables.
@@ -292,6 +311,7 @@ impl Example {
         command
             .env_remove(ENCRYPTION_KEY_VAR)
             .env_remove(SIGNING_KEY_VAR)
+            .env_remove(DEV_KEY_DIR_VAR)
             .env_remove("RUST_LOG")
             .env_remove("SESSIONS_DIR")
             .env_remove("SESSION_IDLE_TIMEOUT_SECS")

@@ -50,6 +50,37 @@ async fn a_login_on_one_instance_is_seen_by_another_and_logout_everywhere(twin: 
     );
 }
 
+/// As a newcomer runs them: two instances started at once in one directory with no key
+/// variable share sessions, through the development key file the first start makes.
+async fn instances_started_in_one_directory_without_a_key_share_sessions(twin: Twin) {
+    let Some(redis) = private_server("instances_without_a_key_share_sessions", &[]) else {
+        return;
+    };
+    let first = Example::new(twin.of(COOKIE_SERVER)).env("REDIS_URL", redis.url());
+    let second = Example::new(twin.of(COOKIE_SERVER))
+        .same_workdir(&first)
+        .env("REDIS_URL", redis.url());
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| first.start());
+        let second = scope.spawn(|| second.start());
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    for server in [&first, &second] {
+        server.wait_for_stderr("development key file");
+    }
+
+    let cookie = fetch(first.get("/login")).await.only_cookie(NAME);
+    assert_eq!(
+        fetch(second.get_with_cookie("/cart", &cookie)).await.body,
+        CART
+    );
+    let cookie = fetch(second.get("/login")).await.only_cookie(NAME);
+    assert_eq!(
+        fetch(first.get_with_cookie("/cart", &cookie)).await.body,
+        CART
+    );
+}
+
 async fn requests_fail_fast_while_redis_is_down_and_recover_without_a_restart(twin: Twin) {
     let Some(redis) = private_server("fail_fast_and_recover", &[]) else {
         return;
@@ -159,6 +190,7 @@ async fn the_twins_share_sessions_through_redis() {
 
 integration_tests::twin_tests!(
     a_login_on_one_instance_is_seen_by_another_and_logout_everywhere,
+    instances_started_in_one_directory_without_a_key_share_sessions,
     requests_fail_fast_while_redis_is_down_and_recover_without_a_restart,
     a_hung_redis_costs_one_response_timeout_not_a_hang,
 );
