@@ -119,6 +119,15 @@ pub enum StoreError {
         /// The operation, such as `replace`.
         operation: &'static str,
     },
+    /// The store holds as many sessions as it may, so a new one was refused; existing
+    /// sessions can still be written, touched and deleted. Not a failure of the storage:
+    /// middleware answers it with an empty 503 Service Unavailable (the client may retry
+    /// later), not a 500.
+    #[error("session storage is full ({capacity} sessions); new sessions are refused")]
+    Full {
+        /// How many sessions the store may hold.
+        capacity: usize,
+    },
 }
 
 impl StoreError {
