@@ -7,8 +7,13 @@
 //! and serving are shared through `example-support`.
 //!
 //! ```text
-//! SESSION_ENCRYPTION_KEY=$(openssl rand -hex 32) cargo run -p axum-session-cookie-client
+//! cargo run -p axum-session-cookie-client
 //! ```
+//!
+//! Without `SESSION_ENCRYPTION_KEY` it uses the development key file
+//! `build/dev-session-encryption.key` in the working directory (`$DEV_KEY_DIR` instead of `build`),
+//! created with mode 0600 on the first start and reused by later ones, with a warning. Anywhere but
+//! on a development machine, set the variable: `SESSION_ENCRYPTION_KEY=$(openssl rand -hex 32)`.
 //!
 //! Then open `/login`, reload `/user` a few times (the cookie lives 10 seconds), and `/logout`.
 

@@ -19,8 +19,14 @@
 //! headers as actix-cors spells them, in the same header as the session's `Vary`.
 //!
 //! ```text
-//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p axum-session-header-server
+//! cargo run -p axum-session-header-server
 //! ```
+//!
+//! Without `SESSION_SIGNING_KEY` it uses the development key file `build/dev-session-signing.key`
+//! in the working directory (`$DEV_KEY_DIR` instead of `build`), created with mode 0600 on the
+//! first start and reused by later ones, with a warning. Carts survive a restart out of the box.
+//! Anywhere but on a development machine, set the variable: `SESSION_SIGNING_KEY=$(openssl rand
+//! -hex 32)`.
 //!
 //! Then `curl -i localhost:8080/login` and send the `cart_session` header it returns to
 //! `/cart` and `/logout`.

@@ -29,8 +29,13 @@
 //! as actix-web does (`404`, or `405` with `Allow: POST` for the CSRF-protected ones).
 //!
 //! ```text
-//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p axum-session-login
+//! cargo run -p axum-session-login
 //! ```
+//!
+//! Without `SESSION_SIGNING_KEY` it uses the development key file `build/dev-session-signing.key`
+//! in the working directory (`$DEV_KEY_DIR` instead of `build`), created with mode 0600 on the
+//! first start and reused by later ones, with a warning. Anywhere but on a development machine, set
+//! the variable: `SESSION_SIGNING_KEY=$(openssl rand -hex 32)`.
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -3,8 +3,14 @@
 //! unguessable ID, signed with HMAC-SHA256.
 //!
 //! ```text
-//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-cookie-server
+//! cargo run -p session-cookie-server
 //! ```
+//!
+//! Without `SESSION_SIGNING_KEY` it uses the development key file `build/dev-session-signing.key`
+//! in the working directory (`$DEV_KEY_DIR` instead of `build`), created with mode 0600 on the
+//! first start and reused by later ones, with a warning. Two instances started in one directory (on
+//! one Redis) share that file, so they share sessions. Anywhere but on a development machine, set
+//! the variable: `SESSION_SIGNING_KEY=$(openssl rand -hex 32)`.
 //!
 //! Then open `/login`, `/cart` and `/logout`.
 

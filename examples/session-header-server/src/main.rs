@@ -4,8 +4,14 @@
 //! CORS lets scripts on other origins send that header and read it from responses.
 //!
 //! ```text
-//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-header-server
+//! cargo run -p session-header-server
 //! ```
+//!
+//! Without `SESSION_SIGNING_KEY` it uses the development key file `build/dev-session-signing.key`
+//! in the working directory (`$DEV_KEY_DIR` instead of `build`), created with mode 0600 on the
+//! first start and reused by later ones, with a warning. Carts survive a restart out of the box.
+//! Anywhere but on a development machine, set the variable: `SESSION_SIGNING_KEY=$(openssl rand
+//! -hex 32)`.
 //!
 //! Then `curl -i localhost:8080/login` and send the `cart_session` header it returns to
 //! `/cart` and `/logout`.

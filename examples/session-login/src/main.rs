@@ -22,8 +22,13 @@
 //! at most 10 000 sessions (past that, a login ends the session closest to its end).
 //!
 //! ```text
-//! SESSION_SIGNING_KEY=$(openssl rand -hex 32) cargo run -p session-login
+//! cargo run -p session-login
 //! ```
+//!
+//! Without `SESSION_SIGNING_KEY` it uses the development key file `build/dev-session-signing.key`
+//! in the working directory (`$DEV_KEY_DIR` instead of `build`), created with mode 0600 on the
+//! first start and reused by later ones, with a warning. Anywhere but on a development machine, set
+//! the variable: `SESSION_SIGNING_KEY=$(openssl rand -hex 32)`.
 
 use std::time::SystemTime;
 
