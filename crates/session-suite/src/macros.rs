@@ -14,6 +14,11 @@ macro_rules! behaviour_suite {
     ($adapter:ident $(, #[$attr:meta])*) => {
         $crate::__scenario_tests! {
             $adapter { $(#[$attr])* };
+            bearer {
+                a_bearer_session_travels_in_authorization_and_its_response_header,
+                a_non_bearer_scheme_or_a_malformed_token_is_no_session,
+                bearer_responses_vary_on_authorization,
+            }
             binding {
                 encrypted_value_is_bound_to_the_session_name,
                 a_signed_value_of_one_session_is_not_read_as_another,
@@ -75,6 +80,7 @@ macro_rules! behaviour_suite {
                 client_side_values_are_resealed_when_a_quarter_of_the_window_passed,
                 a_blind_set_keeps_the_start_and_the_token_server_side,
                 a_blind_set_keeps_the_start_and_the_token_client_side,
+                a_default_session_ends_after_1440_idle_seconds,
             }
             transport {
                 set_get_clear_round_trip_with_secure_cookie_defaults,

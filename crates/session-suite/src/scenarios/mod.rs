@@ -1,6 +1,7 @@
 //! The scenarios, one `async fn` each, generic over the [`Adapter`]; each panics on the
 //! first broken expectation. [`behaviour_suite!`](crate::behaviour_suite) runs them all.
 
+pub mod bearer;
 pub mod binding;
 pub mod csrf;
 pub mod lifecycle;

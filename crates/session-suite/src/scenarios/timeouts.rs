@@ -209,3 +209,28 @@ pub async fn a_blind_set_keeps_the_start_and_the_token_client_side<A: Adapter>()
     clock.advance(15 * MINUTE);
     assert_eq!(app.text("/cart", Some(&cookie)).await, "empty");
 }
+
+/// Without an idle timeout or a cookie `Max-Age`, a session ends after 1,440 seconds (PHP's
+/// `session.gc_maxlifetime`, inside OWASP's 15 to 30 minutes) without use, and not before:
+/// server-side and client-side (issue #13, item 4).
+pub async fn a_default_session_ends_after_1440_idle_seconds<A: Adapter>() {
+    let second = Duration::from_secs(1);
+    let clock = ManualClock::starting_now();
+    let store = ProbeStore::with_store(MemoryStore::with_clock(clock.clone()));
+    let client = client_side(&clock, CookieTransport::new("cart"), |config| config);
+    for registry in [server_side(&store, &clock, |config| config), client] {
+        let app = App::<A>::serving(registry).await;
+        let mut cookie = app.cookie_from("/login", "cart").await;
+        clock.advance(1439 * second);
+        let response = app.get("/cart", Some(&cookie)).await;
+        assert_eq!(response.text(), "[1]", "1,439 s without use: alive");
+        // The use extends the window: a client-side copy is re-sealed, a server-side ID stays.
+        if let Some(refreshed) = response.set_cookies().into_iter().next() {
+            cookie = refreshed;
+        }
+        clock.advance(1441 * second);
+        let response = app.get("/cart", Some(&cookie)).await;
+        assert_eq!(response.text(), "empty", "1,441 s without use: ended");
+        assert!(is_removal(&response.the_cookie("cart")));
+    }
+}
