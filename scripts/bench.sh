@@ -8,7 +8,8 @@
 #   ROUNDS=8            rounds; each round loads every mode once per workload
 #   SLICE_SECS=1        seconds of load per slice (one mode, one workload)
 #   CONNECTIONS=16      wrk connections (wrk runs one thread: the server has one worker)
-#   MODES="..."         modes to run (bare is always added: ratios need it)
+#   MODES="..."         modes to run (bare is always added: ratios need it); the axum-* modes
+#                       are accepted but not in the default set
 #   WORKLOADS="counter read plain"
 #   BENCH_OUT=BENCHMARKS.md   file whose marked section is replaced ("-" to only print)
 #   CARGO_TARGET_DIR    honoured when locating the built binary
@@ -27,6 +28,9 @@ ROUNDS=${ROUNDS:-8}
 SLICE_SECS=${SLICE_SECS:-1}
 CONNECTIONS=${CONNECTIONS:-16}
 ALL_MODES="bare cookie-signed cookie-encrypted memory fs fs-fsync redis actix-cookie-signed actix-cookie-private actix-redis"
+# Accepted in MODES, not run by default: ours on axum (their ratios are against actix-web's bare;
+# scripts/callgrind.sh compares them with axum-bare).
+AXUM_MODES="axum-bare axum-cookie-signed axum-cookie-encrypted axum-cookie-encrypted-outer axum-memory axum-redis"
 MODES=${MODES:-$ALL_MODES}
 WORKLOADS=${WORKLOADS:-counter read plain}
 BENCH_OUT=${BENCH_OUT:-BENCHMARKS.md}
@@ -35,10 +39,11 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # bare first, once, whatever MODES says.
-read -r -a modes <<<"bare ${MODES//bare/}"
+read -r -a modes <<<"bare $(sed -E 's/(^| )bare( |$)/ /g' <<<"$MODES")"
 read -r -a workloads <<<"$WORKLOADS"
 for mode in "${modes[@]}"; do
-    [[ " $ALL_MODES " == *" $mode "* ]] || die "unknown mode $mode (modes: $ALL_MODES)"
+    [[ " $ALL_MODES $AXUM_MODES " == *" $mode "* ]] ||
+        die "unknown mode $mode (modes: $ALL_MODES $AXUM_MODES)"
 done
 for workload in "${workloads[@]}"; do
     [[ " counter read plain " == *" $workload "* ]] || die "unknown workload $workload"
@@ -139,15 +144,20 @@ done
 # request of that mode carries. bare has no session: it gets another mode's cookie, so its
 # requests are the same size.
 for mode in "${modes[@]}"; do
-    [[ $mode == bare ]] && continue
+    [[ $mode == bare || $mode == axum-bare ]] && continue
     COOKIE[$mode]=$(curl -sS --max-time 5 -o /dev/null -D - "http://${ADDR[$mode]}/counter" |
         tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -n1)
     [[ -n ${COOKIE[$mode]} ]] || die "$mode sent no session cookie"
 done
 if [[ -n ${COOKIE[cookie-encrypted]:-} ]]; then
     COOKIE[bare]=${COOKIE[cookie-encrypted]}
+elif [[ -n ${COOKIE[axum-cookie-encrypted]:-} ]]; then
+    COOKIE[bare]=${COOKIE[axum-cookie-encrypted]}
 else
     COOKIE[bare]="session=$(python3 -c 'print("x" * 150)')"
+fi
+if [[ -n ${PID[axum-bare]:-} ]]; then
+    COOKIE[axum-bare]=${COOKIE[axum-cookie-encrypted]:-${COOKIE[bare]}}
 fi
 for mode in "${modes[@]}"; do
     log "$mode on ${ADDR[$mode]} (pid ${PID[$mode]}), cookie of ${#COOKIE[$mode]} bytes"

@@ -33,7 +33,7 @@ ACTIX_PEER = {
     "redis": "actix-redis",
 }
 OURS = ["cookie-signed", "cookie-encrypted", "memory", "fs", "fs-fsync", "redis"]
-REDIS_MODES = {"redis", "actix-redis"}
+REDIS_MODES = {"redis", "actix-redis", "axum-redis"}
 
 
 def run(command):
@@ -253,7 +253,12 @@ def main():
         "client-side encrypted `/counter` ≥ 0.8x bare", "counter", "cookie-encrypted", "bare", 0.8
     )
     for mode in [m for m in order if m != "bare"]:
-        label = "" if mode in OURS else " (actix-session, for reference)"
+        if mode in OURS:
+            label = ""
+        elif mode.startswith("axum-"):
+            label = " (axum, against actix-web's bare)"
+        else:
+            label = " (actix-session, for reference)"
         ratio_target(f"`/plain` with a cookie ≥ 0.97x bare: {mode}{label}", "plain", mode, "bare",
                      0.97)
     ratio_target(

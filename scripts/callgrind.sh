@@ -7,11 +7,12 @@
 #   scripts/callgrind.sh cookie-encrypted counter 2000
 #   callgrind_annotate --inclusive=yes target/callgrind/cookie-encrypted.counter.out.1
 #
-# MODE is a bench-server mode, WORKLOAD counter (default), read or plain. Builds bench-server in
-# release with line tables (target/callgrind), starts it under callgrind with instrumentation
-# off, gets a session cookie (bare, which sets none, is sent the cookie-encrypted mode's, so its
-# requests are the same size), sends 200 warm-up requests on one keep-alive connection, then
-# counts REQUESTS more (default 2000). The Redis modes start a private redis-server on a free
+# MODE is a bench-server mode (actix-web or axum-*), WORKLOAD counter (default), read or plain.
+# Builds bench-server in release with line tables (target/callgrind), starts it under callgrind
+# with instrumentation off, gets a session cookie (bare and axum-bare, which set none, are sent
+# the cookie-encrypted and axum-cookie-encrypted mode's, so their requests are the same size),
+# sends 200 warm-up requests on one keep-alive connection, then counts REQUESTS more (default
+# 2000). The Redis modes start a private redis-server on a free
 # loopback port (REDIS_URL is honoured instead). Needs valgrind, curl, python3, redis-server
 # for the Redis modes.
 set -euo pipefail
@@ -71,10 +72,12 @@ cookie_of() { # PORT
 PORT=$(free_port)
 start "$MODE" "$PORT" callgrind
 VALGRIND_PID=${PIDS[-1]}
-if [[ $MODE == bare ]]; then
+if [[ $MODE == bare || $MODE == axum-bare ]]; then
+    # The cookie of the same framework's encrypted-cookie mode (both have the same shape).
     OTHER=$(free_port)
-    start cookie-encrypted "$OTHER"
+    start "${MODE%bare}cookie-encrypted" "$OTHER"
     COOKIE=$(cookie_of "$OTHER")
+    [[ -n $COOKIE ]] || { echo "${MODE%bare}cookie-encrypted sent no session cookie" >&2; exit 1; }
 else
     COOKIE=$(cookie_of "$PORT")
 fi
