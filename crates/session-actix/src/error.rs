@@ -7,18 +7,58 @@ session_engine::session_error! {
     /// An error from a session handle inside a request.
     ///
     /// As an actix-web error it answers 500 with an empty body and logs the cause, so nothing
-    /// internal reaches the client: return it from a handler with `?`.
+    /// internal reaches the client: return it from a handler with `?`. A storage that is full
+    /// (`SessionError::Store(StoreError::Full { .. })`, see [`SessionError::is_capacity`])
+    /// answers an empty 503 Service Unavailable instead.
     #[non_exhaustive]
     pub enum SessionError
 }
 
 impl ResponseError for SessionError {
+    /// 503 when the storage is full ([`SessionError::is_capacity`]), else 500.
     fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
+        if self.is_capacity() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 
     fn error_response(&self) -> HttpResponse {
-        tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
-        HttpResponse::InternalServerError().finish()
+        if self.is_capacity() {
+            tracing::warn!(error = %self, "session storage full: new session refused");
+        } else {
+            tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
+        }
+        HttpResponse::new(self.status_code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody as _;
+
+    use super::*;
+    use crate::core::StoreError;
+
+    #[test]
+    fn a_full_store_answers_an_empty_503_and_other_failures_an_empty_500() {
+        for (error, status) in [
+            (
+                SessionError::Store(StoreError::Full { capacity: 3 }),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                SessionError::Store(StoreError::Timeout),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ] {
+            let response = error.error_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(
+                response.into_body().size(),
+                actix_web::body::BodySize::Sized(0)
+            );
+        }
     }
 }

@@ -127,7 +127,7 @@ where
 }
 
 /// Applies the request's session changes to the response; a failure turns it into an empty
-/// 500 ([`Changes::apply`]).
+/// 500, or an empty 503 when the storage is full ([`Changes::apply`]).
 async fn persist<B: MessageBody + 'static>(
     changes: Changes,
     mut response: ServiceResponse<B>,
@@ -138,9 +138,13 @@ async fn persist<B: MessageBody + 'static>(
         .await
     {
         Ok(()) => Ok(response.map_into_left_body()),
-        Err(_) => {
+        Err(error) => {
             let (request, _) = response.into_parts();
-            let failure = HttpResponse::InternalServerError().finish();
+            let failure = if error.is_capacity() {
+                HttpResponse::ServiceUnavailable().finish()
+            } else {
+                HttpResponse::InternalServerError().finish()
+            };
             Ok(ServiceResponse::new(request, failure).map_into_right_body())
         }
     }

@@ -7,7 +7,9 @@ session_engine::session_error! {
     /// An error from a session handle inside a request.
     ///
     /// As an axum response it answers 500 with an empty body and logs the cause, so nothing
-    /// internal reaches the client: return it from a handler with `?`.
+    /// internal reaches the client: return it from a handler with `?`. A storage that is full
+    /// (`SessionError::Store(StoreError::Full { .. })`, see [`SessionError::is_capacity`])
+    /// answers an empty 503 Service Unavailable instead.
     ///
     /// # Examples
     ///
@@ -27,14 +29,34 @@ session_engine::session_error! {
 impl SessionError {
     /// Logs the error: its text and its source go to the log, never to the client.
     pub(crate) fn log(&self) {
-        tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
+        if self.is_capacity() {
+            tracing::warn!(error = %self, "session storage full: new session refused");
+        } else {
+            tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
+        }
     }
 }
 
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         self.log();
-        empty(StatusCode::INTERNAL_SERVER_ERROR)
+        empty(self.status())
+    }
+}
+
+impl SessionError {
+    /// 503 when the storage is full ([`SessionError::is_capacity`]), else 500.
+    pub(crate) fn status(&self) -> StatusCode {
+        status_of(self.is_capacity())
+    }
+}
+
+/// The status of a session error that [`SessionError::is_capacity`] (503) or not (500).
+pub(crate) fn status_of(is_capacity: bool) -> StatusCode {
+    if is_capacity {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
     }
 }
 
@@ -43,4 +65,31 @@ pub(crate) fn empty<B: Default>(status: StatusCode) -> http::Response<B> {
     let mut response = http::Response::new(B::default());
     *response.status_mut() = status;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::StoreError;
+
+    #[test]
+    fn a_full_store_answers_an_empty_503_and_other_failures_an_empty_500() {
+        for (error, status) in [
+            (
+                SessionError::Store(StoreError::Full { capacity: 3 }),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                SessionError::Store(StoreError::Timeout),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ] {
+            let response = error.into_response();
+            assert_eq!(response.status(), status);
+            let body = axum_core::body::Body::new(response.into_body());
+            let mut stream = body.into_data_stream();
+            let first = futures::executor::block_on(futures::StreamExt::next(&mut stream));
+            assert!(first.is_none(), "an empty body");
+        }
+    }
 }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use futures::future::BoxFuture;
-use http::{Response, StatusCode};
+use http::Response;
 use session_engine::{Changes, RequestState};
 
-use crate::error::empty;
+use crate::error::{empty, status_of};
 use crate::headers::ResponseHeaders;
 
 pin_project_lite::pin_project! {
@@ -72,7 +72,7 @@ where
 }
 
 /// Applies the request's session changes to the response; a failure (already logged by the
-/// engine) turns it into an empty 500.
+/// engine) turns it into an empty 500, or an empty 503 when the storage is full.
 async fn persist<B: Default>(changes: Changes, mut response: Response<B>) -> Response<B> {
     let status = response.status().as_u16();
     match changes
@@ -80,6 +80,6 @@ async fn persist<B: Default>(changes: Changes, mut response: Response<B>) -> Res
         .await
     {
         Ok(()) => response,
-        Err(_) => empty(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(error) => empty(status_of(error.is_capacity())),
     }
 }

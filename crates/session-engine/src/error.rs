@@ -156,6 +156,26 @@ macro_rules! session_error {
             #[error(transparent)]
             Store(#[from] $crate::core::StoreError),
         }
+
+        impl $name {
+            /// Whether the storage refused a new session because it is full
+            /// (`StoreError::Full`): not a failure, so
+            /// adapters answer it with an empty 503 Service Unavailable instead of a 500.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use session_engine::SessionError;
+            /// use session_engine::core::StoreError;
+            ///
+            /// assert!(SessionError::Store(StoreError::Full { capacity: 10 }).is_capacity());
+            /// assert!(!SessionError::Store(StoreError::Timeout).is_capacity());
+            /// ```
+            #[must_use]
+            pub fn is_capacity(&self) -> bool {
+                matches!(self, Self::Store($crate::core::StoreError::Full { .. }))
+            }
+        }
     };
 }
 

@@ -58,6 +58,7 @@ macro_rules! behaviour_suite {
                 a_failing_write_of_one_session_still_ends_another,
                 a_failing_login_still_moves_the_id_but_writes_no_value,
                 storage_failure_is_an_opaque_500,
+                a_full_store_answers_an_empty_503_without_a_cookie,
                 session_responses_carry_caching_headers,
                 oversized_cookie_is_an_error_from_set,
                 hundred_concurrent_updates_lose_nothing,

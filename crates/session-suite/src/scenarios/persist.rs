@@ -1,9 +1,14 @@
-//! What is written, and when: plain reads, laziness, server errors, storage failures,
-//! caching headers, the cookie size limit and atomic updates.
+//! What is written, and when: plain reads, laziness, server errors, storage failures, a full
+//! storage, caching headers, the cookie size limit and atomic updates.
 
 use std::sync::Arc;
 
-use session_core::{DynSessionStore, ManualClock, MemoryStore, Sign, SigningKey};
+use std::time::Duration;
+
+use session_core::{
+    DynSessionStore, ManualClock, MemoryStore, SessionId, SessionStore, Sign, SigningKey,
+    StoreError,
+};
 use session_engine::{CookieTransport, Registry, SessionConfig};
 
 use super::lifecycle::users;
@@ -186,6 +191,84 @@ pub async fn session_responses_carry_caching_headers<A: Adapter>() {
     let response = app.get("/cached", None).await;
     assert_eq!(response.header("cache-control"), Some("private, max-age=5"));
     assert_eq!(app.get("/plain", Some(&cookie)).await.header("vary"), None);
+}
+
+/// A memory store that refuses new sessions past `capacity` with [`StoreError::Full`], as
+/// a capped directory store does.
+#[derive(Clone)]
+struct CappedStore {
+    inner: MemoryStore,
+    capacity: usize,
+}
+
+impl SessionStore for CappedStore {
+    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        SessionStore::load(&self.inner, id).await
+    }
+    async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
+        if SessionStore::load(&self.inner, id).await?.is_none() && self.inner.len() >= self.capacity
+        {
+            return Err(StoreError::Full {
+                capacity: self.capacity,
+            });
+        }
+        SessionStore::save(&self.inner, id, text, ttl).await
+    }
+    async fn replace(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<bool, StoreError> {
+        SessionStore::replace(&self.inner, id, text, ttl).await
+    }
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        new: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        SessionStore::compare_and_swap(&self.inner, id, expected, new, ttl).await
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        SessionStore::delete(&self.inner, id).await
+    }
+}
+
+/// A store that is full refuses a new session: that request answers an empty 503 (not a
+/// 500: the server is not broken, only busy) that sends no cookie; sessions it already holds
+/// are still read and written, and once one ends a new one is accepted (issue #13, item 5).
+pub async fn a_full_store_answers_an_empty_503_without_a_cookie<A: Adapter>() {
+    let store = CappedStore {
+        inner: MemoryStore::new(),
+        capacity: 1,
+    };
+    let registry = Registry::builder()
+        .session(
+            SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+                .store(store.clone())
+                .transform(Sign::new(SigningKey::generate())),
+        )
+        .build()
+        .expect("a valid setup");
+    let app = App::<A>::serving(registry).await;
+    let cookie = app.cookie_from("/add/1", "cart").await;
+
+    for uri in ["/add/2", "/login", "/blind/3"] {
+        let response = app.get(uri, None).await;
+        assert_eq!(response.status, 503, "{uri}: a new session past the cap");
+        assert!(response.set_cookies().is_empty(), "{uri}: no cookie");
+        assert_eq!(response.text(), "", "{uri}: nothing internal is sent");
+    }
+    assert_eq!(store.inner.len(), 1, "nothing was added");
+
+    let response = app.get("/add/3", Some(&cookie)).await;
+    assert_eq!(response.status, 200, "an existing session is still written");
+    assert_eq!(app.text("/cart", Some(&cookie)).await, "[1, 3]");
+
+    assert_eq!(app.get("/logout", Some(&cookie)).await.status, 200);
+    let response = app.get("/add/4", None).await;
+    assert_eq!(response.status, 200, "room again after a logout");
+    assert!(
+        !is_removal(&response.the_cookie("cart")),
+        "a new session's cookie"
+    );
 }
 
 /// A value too large for a cookie is an error from `set`, and nothing is sent.
