@@ -10,9 +10,10 @@ use crate::{Adapter, Cart, ProbeStore, TestRequest, User};
 /// The response header the suite's bearer sessions are handed out in.
 const TOKEN_HEADER: &str = "x-session-token";
 
-fn bearer<T: 'static>(change: impl FnOnce(SessionConfig<T>) -> SessionConfig<T>) -> Registry
+/// A registry of one bearer session of type `T`, configured by `change`.
+fn bearer<T>(change: impl FnOnce(SessionConfig<T>) -> SessionConfig<T>) -> Registry
 where
-    T: serde::Serialize + serde::de::DeserializeOwned,
+    T: serde::Serialize + serde::de::DeserializeOwned + 'static,
 {
     let config = SessionConfig::<T>::new(HeaderTransport::bearer(TOKEN_HEADER));
     Registry::builder()
