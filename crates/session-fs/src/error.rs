@@ -60,6 +60,14 @@ pub enum FsStoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The store holds [`max_sessions`](crate::FsSessionStore::max_sessions) sessions, so a
+    /// new one was refused. Becomes [`StoreError::Full`], which the adapters answer with an
+    /// empty 503.
+    #[error("the session directory is full ({capacity} sessions); new sessions are refused")]
+    Full {
+        /// The cap.
+        capacity: usize,
+    },
     /// The blocking task running the operation did not finish (the runtime is shutting down).
     #[error("session file task was cancelled")]
     Cancelled,
@@ -119,6 +127,9 @@ impl FsStoreError {
 
 impl From<FsStoreError> for StoreError {
     fn from(error: FsStoreError) -> Self {
-        StoreError::backend(error)
+        match error {
+            FsStoreError::Full { capacity } => StoreError::Full { capacity },
+            error => StoreError::backend(error),
+        }
     }
 }

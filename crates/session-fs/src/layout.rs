@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use session_core::SessionId;
 
+use crate::upkeep::Tally;
 use crate::{FsStoreError, secure};
 
 /// The first line of every session file.
@@ -128,23 +129,39 @@ fn with_shard_lock<T>(
     result.map(Some)
 }
 
-/// Saves under the shard lock.
+/// Saves under the shard lock. A new file takes a place in `tally` first, so a full store
+/// refuses it with [`FsStoreError::Full`]; overwriting an existing file never does.
 pub(crate) fn save(
     root: &Path,
     id: &SessionId,
     text: &str,
     expires_at: SystemTime,
     durable: bool,
+    tally: &Tally,
 ) -> Result<(), FsStoreError> {
     with_shard_lock(root, id, true, durable, |path| {
-        write(path, text, expires_at, durable)
+        let is_new = fs::symlink_metadata(path).is_err();
+        if is_new {
+            tally.add()?;
+        }
+        let written = write(path, text, expires_at, durable);
+        if is_new && written.is_err() && fs::symlink_metadata(path).is_err() {
+            tally.removed(1);
+        }
+        written
     })
     .map(drop)
 }
 
 /// Deletes under the shard lock.
-pub(crate) fn delete(root: &Path, id: &SessionId) -> Result<(), FsStoreError> {
-    with_shard_lock(root, id, false, false, remove).map(drop)
+pub(crate) fn delete(root: &Path, id: &SessionId, tally: &Tally) -> Result<(), FsStoreError> {
+    with_shard_lock(root, id, false, false, |path| {
+        if remove(path)? {
+            tally.removed(1);
+        }
+        Ok(())
+    })
+    .map(drop)
 }
 
 /// Replaces the session's text only if it is still `expected`, under the shard lock.
@@ -155,8 +172,9 @@ pub(crate) fn compare_and_swap(
     new: &str,
     expires_at: SystemTime,
     durable: bool,
+    tally: &Tally,
 ) -> Result<bool, FsStoreError> {
-    write_over_live(root, id, new, expires_at, durable, |current| {
+    write_over_live(root, id, new, expires_at, durable, tally, |current| {
         current == expected
     })
 }
@@ -169,8 +187,9 @@ pub(crate) fn replace(
     text: &str,
     expires_at: SystemTime,
     durable: bool,
+    tally: &Tally,
 ) -> Result<bool, FsStoreError> {
-    write_over_live(root, id, text, expires_at, durable, |_| true)
+    write_over_live(root, id, text, expires_at, durable, tally, |_| true)
 }
 
 /// Writes `text` over the live session under the shard lock if `accept` takes its current
@@ -181,14 +200,17 @@ fn write_over_live(
     text: &str,
     expires_at: SystemTime,
     durable: bool,
+    tally: &Tally,
     accept: impl FnOnce(&str) -> bool,
 ) -> Result<bool, FsStoreError> {
-    let written = with_shard_lock(root, id, false, durable, |path| match read_file(path)? {
-        Some((current, _)) if accept(&current) => {
-            write(path, text, expires_at, durable)?;
-            Ok(true)
+    let written = with_shard_lock(root, id, false, durable, |path| {
+        match read_file(path, tally)? {
+            Some((current, _)) if accept(&current) => {
+                write(path, text, expires_at, durable)?;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        _ => Ok(false),
     })?;
     Ok(written.unwrap_or(false))
 }
@@ -238,15 +260,16 @@ fn write(
 pub(crate) fn read(
     root: &Path,
     id: &SessionId,
+    tally: &Tally,
 ) -> Result<Option<(String, SystemTime)>, FsStoreError> {
     if !secure::check_shard(&shard_dir(root, id))? {
         return Ok(None);
     }
-    read_file(&session_file(root, id))
+    read_file(&session_file(root, id), tally)
 }
 
 /// [`read`] once the shard is checked.
-fn read_file(path: &Path) -> Result<Option<(String, SystemTime)>, FsStoreError> {
+fn read_file(path: &Path, tally: &Tally) -> Result<Option<(String, SystemTime)>, FsStoreError> {
     let Some((mut file, metadata)) =
         secure::open_entry(OpenOptions::new().read(true), path, "file")?
     else {
@@ -255,7 +278,7 @@ fn read_file(path: &Path) -> Result<Option<(String, SystemTime)>, FsStoreError> 
     // Metadata and content come from the same open file, even if a writer renames meanwhile.
     let expires_at = metadata.modified().map_err(FsStoreError::io("stat"))?;
     if expires_at <= SystemTime::now() {
-        remove_if_unchanged(path, &metadata)?;
+        remove_if_unchanged(path, &metadata, tally)?;
         return Ok(None);
     }
     let mut bytes = Vec::new();
@@ -268,7 +291,7 @@ fn read_file(path: &Path) -> Result<Option<(String, SystemTime)>, FsStoreError> 
         Some(text) => Ok(Some((text.to_owned(), expires_at))),
         None => {
             tracing::warn!("removing a session file that is not in session-fs format");
-            remove_if_unchanged(path, &metadata)?;
+            remove_if_unchanged(path, &metadata, tally)?;
             Ok(None)
         }
     }
@@ -279,6 +302,7 @@ pub(crate) fn touch(
     root: &Path,
     id: &SessionId,
     expires_at: SystemTime,
+    tally: &Tally,
 ) -> Result<bool, FsStoreError> {
     if !secure::check_shard(&shard_dir(root, id))? {
         return Ok(false);
@@ -290,7 +314,7 @@ pub(crate) fn touch(
     };
     if metadata.modified().map_err(FsStoreError::io("stat"))? <= SystemTime::now() {
         drop(file);
-        remove_if_unchanged(&path, &metadata)?;
+        remove_if_unchanged(&path, &metadata, tally)?;
         return Ok(false);
     }
     file.set_modified(expires_at)
@@ -298,21 +322,24 @@ pub(crate) fn touch(
     Ok(true)
 }
 
-/// Removes a file; a missing one is fine.
-pub(crate) fn remove(path: &Path) -> Result<(), FsStoreError> {
+/// Removes a file; a missing one is fine. Tells whether there was one.
+pub(crate) fn remove(path: &Path) -> Result<bool, FsStoreError> {
     match fs::remove_file(path) {
-        Err(error) if error.kind() != io::ErrorKind::NotFound => {
-            Err(FsStoreError::io("remove")(error))
-        }
-        _ => Ok(()),
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(FsStoreError::io("remove")(error)),
     }
 }
 
 /// Removes the file at `path` unless a writer has meanwhile renamed a new file over the one
 /// described by `seen` (a fresh session must not be deleted for its predecessor's expiry).
-fn remove_if_unchanged(path: &Path, seen: &fs::Metadata) -> Result<(), FsStoreError> {
-    if secure::is_still(path, seen).map_err(FsStoreError::io("stat"))? {
-        remove(path)?;
+fn remove_if_unchanged(
+    path: &Path,
+    seen: &fs::Metadata,
+    tally: &Tally,
+) -> Result<(), FsStoreError> {
+    if secure::is_still(path, seen).map_err(FsStoreError::io("stat"))? && remove(path)? {
+        tally.removed(1);
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ mod layout;
 mod secure;
 mod store;
 mod sweep;
+mod upkeep;
 
 pub use crate::error::{DirectoryProblem, FsStoreError};
 pub use crate::store::{Durability, FsSessionStore};

@@ -1,6 +1,7 @@
 //! [`FsSessionStore`]: the `SessionStore` implementation over a directory.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use session_core::{SessionId, SessionStore, StoreError, StoredEntry};
 
 use crate::sweep::{SweepReport, sweep};
+use crate::upkeep::{SWEEP_EVERY, Tally, Upkeep, count_sessions};
 use crate::{FsStoreError, layout, secure};
 
 /// Sessions as files in a directory: one file per session, written atomically, expiring by
@@ -18,9 +20,25 @@ use crate::{FsStoreError, layout, secure};
 /// - **Atomic, durable writes**: a temporary file in the same directory, flushed, then renamed
 ///   over the old one; a crash leaves the old or the new session, never a torn file. With
 ///   [`Durability::Fsync`] (the default) file and directory are fsynced before a write returns.
-/// - **Expiry**: a file's modification time is its expiry; reading an expired session removes
-///   it, [`FsSessionStore::sweep_expired`] removes all expired files and empty shards, and
-///   [`FsSessionStore::spawn_sweeper`] does that periodically.
+/// - **Expiry, cleaned up by itself**: a file's modification time is its expiry; reading an
+///   expired session removes it, and **writes sweep in passing**: every fourth save sweeps
+///   one shard directory of a turn over all of them, so expired files go away without a
+///   sweeper, while no request pays for more than one shard (a few dozen files at 100,000
+///   sessions) plus, once per turn, a listing of the root. A turn takes four saves per shard
+///   directory (at most 4096, so at most 16,384 saves). [`FsSessionStore::sweep_expired`]
+///   removes all expired files and empty shards at once, and [`FsSessionStore::spawn_sweeper`]
+///   does that periodically, for a store that is read far more than written.
+/// - **Optional cap** ([`FsSessionStore::max_sessions`]): past it, new sessions are refused
+///   with [`FsStoreError::Full`] ([`StoreError::Full`] through the trait, an empty 503 from
+///   the adapters) while existing ones are still written, touched and deleted.
+/// - **Disk per session**: one file of the format line (13 bytes) and the text, so a 100-byte
+///   value (168 bytes stored with the middleware's record header) takes one file system
+///   block: measured with `cargo run --release -p session-fs --example disk_footprint`
+///   (100,000 sessions on ext4 with 4 KiB blocks), **4,264 bytes allocated per session**
+///   (its 4 KiB block, plus its share of the shard directories and their lock files), and
+///   one inode each. An unbounded directory grows by that for every session until it expires,
+///   including every anonymous visitor's: cap it where clients you do not control can create
+///   sessions.
 /// - **Permissions** (Unix): files `0600`, directories `0700`. The root must be a real
 ///   directory (not a symbolic link) of the process's effective user that group and others
 ///   cannot write into, shard directories likewise and `0700`, and files are opened without
@@ -50,6 +68,8 @@ pub struct FsSessionStore {
 struct Inner {
     root: PathBuf,
     durability: Durability,
+    tally: Arc<Tally>,
+    upkeep: Arc<Upkeep>,
 }
 
 /// Whether writes are fsynced.
@@ -70,6 +90,7 @@ impl fmt::Debug for FsSessionStore {
         f.debug_struct("FsSessionStore")
             .field("root", &self.inner.root)
             .field("durability", &self.inner.durability)
+            .field("max_sessions", &self.inner.tally.capacity())
             .finish()
     }
 }
@@ -128,6 +149,8 @@ impl FsSessionStore {
             inner: Arc::new(Inner {
                 root,
                 durability: Durability::default(),
+                tally: Arc::default(),
+                upkeep: Arc::default(),
             }),
         })
     }
@@ -139,8 +162,54 @@ impl FsSessionStore {
             inner: Arc::new(Inner {
                 root: self.inner.root.clone(),
                 durability,
+                tally: Arc::clone(&self.inner.tally),
+                upkeep: Arc::clone(&self.inner.upkeep),
             }),
         }
+    }
+
+    /// The same store, refusing new sessions once it holds `max` session files: a `save`
+    /// under a new ID then fails with [`FsStoreError::Full`] (through the trait,
+    /// [`StoreError::Full`], which session-actix and session-axum answer with an empty 503
+    /// and no cookie). Sessions already there can still be replaced, touched and deleted,
+    /// and every removal (logout, expiry found on read, sweep) makes room again. Expired files
+    /// count until they are removed; writes sweep them in passing (see the type's docs), and
+    /// refused saves do too, so a store full of expired sessions frees itself.
+    ///
+    /// The count starts from one pass over the directory, here, and then follows this
+    /// store's own writes and removals (clones share it). Processes sharing a directory each
+    /// keep their own count: give each its share of the cap.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::num::NonZeroUsize;
+    /// use session_fs::FsSessionStore;
+    ///
+    /// let store = FsSessionStore::new("build/.sessions")?
+    ///     .max_sessions(NonZeroUsize::new(100_000).unwrap())?;
+    /// assert_eq!(store.session_cap(), NonZeroUsize::new(100_000));
+    /// # Ok::<(), session_fs::FsStoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`FsStoreError::Io`] when the root cannot be listed to count its sessions.
+    pub fn max_sessions(self, max: NonZeroUsize) -> Result<Self, FsStoreError> {
+        let existing = count_sessions(&self.inner.root)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                root: self.inner.root.clone(),
+                durability: self.inner.durability,
+                tally: Arc::new(Tally::capped(max.get(), existing)),
+                upkeep: Arc::clone(&self.inner.upkeep),
+            }),
+        })
+    }
+
+    /// The cap set by [`FsSessionStore::max_sessions`], if any.
+    pub fn session_cap(&self) -> Option<NonZeroUsize> {
+        self.inner.tally.capacity().and_then(NonZeroUsize::new)
     }
 
     /// The root directory.
@@ -156,7 +225,9 @@ impl FsSessionStore {
     /// [`FsStoreError::Io`] when the root cannot be listed; problems with single files are
     /// logged and skipped.
     pub fn sweep_expired(&self) -> Result<SweepReport, FsStoreError> {
-        sweep(&self.inner.root, SystemTime::now())
+        let report = sweep(&self.inner.root, SystemTime::now())?;
+        self.inner.tally.removed(report.expired);
+        Ok(report)
     }
 
     /// Runs [`FsSessionStore::sweep_expired`] every `period` on the Tokio runtime this is
@@ -184,10 +255,10 @@ impl FsSessionStore {
 
     async fn blocking<T: Send + 'static>(
         &self,
-        operation: impl FnOnce(&Path, Durability) -> Result<T, FsStoreError> + Send + 'static,
+        operation: impl FnOnce(&Inner) -> Result<T, FsStoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || operation(&inner.root, inner.durability))
+        tokio::task::spawn_blocking(move || operation(&inner))
             .await
             .map_err(|_| FsStoreError::Cancelled)?
             .map_err(StoreError::from)
@@ -202,22 +273,20 @@ impl SessionStore for FsSessionStore {
     async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
         let id = id.clone();
         let found = self
-            .blocking(move |root, _| layout::read(root, &id))
+            .blocking(move |inner| layout::read(&inner.root, &id, &inner.tally))
             .await?;
         Ok(found.map(|(text, expires_at)| StoredEntry::new(text, Some(expires_at))))
     }
 
+    /// Every fourth save first sweeps one shard directory of expired files; a new ID past
+    /// [`FsSessionStore::max_sessions`] is refused with [`StoreError::Full`].
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
         let (id, text) = (id.clone(), text.to_owned());
         let expires_at = layout::expiry_after(ttl);
-        self.blocking(move |root, durability| {
-            layout::save(
-                root,
-                &id,
-                &text,
-                expires_at,
-                durability == Durability::Fsync,
-            )
+        self.blocking(move |inner| {
+            inner.upkeep.on_save(&inner.root, &inner.tally);
+            let durable = inner.durability == Durability::Fsync;
+            layout::save(&inner.root, &id, &text, expires_at, durable, &inner.tally)
         })
         .await
     }
@@ -225,21 +294,16 @@ impl SessionStore for FsSessionStore {
     async fn replace(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<bool, StoreError> {
         let (id, text) = (id.clone(), text.to_owned());
         let expires_at = layout::expiry_after(ttl);
-        self.blocking(move |root, durability| {
-            layout::replace(
-                root,
-                &id,
-                &text,
-                expires_at,
-                durability == Durability::Fsync,
-            )
+        self.blocking(move |inner| {
+            let durable = inner.durability == Durability::Fsync;
+            layout::replace(&inner.root, &id, &text, expires_at, durable, &inner.tally)
         })
         .await
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         let id = id.clone();
-        self.blocking(move |root, _| layout::delete(root, &id))
+        self.blocking(move |inner| layout::delete(&inner.root, &id, &inner.tally))
             .await
     }
 
@@ -252,9 +316,10 @@ impl SessionStore for FsSessionStore {
     ) -> Result<bool, StoreError> {
         let (id, expected, new) = (id.clone(), expected.to_owned(), new.to_owned());
         let expires_at = layout::expiry_after(ttl);
-        self.blocking(move |root, durability| {
-            let durable = durability == Durability::Fsync;
-            layout::compare_and_swap(root, &id, &expected, &new, expires_at, durable)
+        self.blocking(move |inner| {
+            let durable = inner.durability == Durability::Fsync;
+            let (root, tally) = (&inner.root, &inner.tally);
+            layout::compare_and_swap(root, &id, &expected, &new, expires_at, durable, tally)
         })
         .await
     }
@@ -262,7 +327,9 @@ impl SessionStore for FsSessionStore {
     async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
         let id = id.clone();
         let expires_at = layout::expiry_after(ttl);
-        self.blocking(move |root, _| layout::touch(root, &id, expires_at))
+        self.blocking(move |inner| layout::touch(&inner.root, &id, expires_at, &inner.tally))
             .await
     }
 }
+
+const _: () = assert!(SWEEP_EVERY == 4, "the docs say every fourth save");

@@ -23,7 +23,7 @@ pub struct SweepReport {
     pub pruned_dirs: usize,
 }
 
-fn is_shard_name(name: &str) -> bool {
+pub(crate) fn is_shard_name(name: &str) -> bool {
     name.len() == 2
         && name
             .bytes()
@@ -63,7 +63,7 @@ pub(crate) fn sweep(root: &Path, now: SystemTime) -> Result<SweepReport, FsStore
     Ok(report)
 }
 
-fn sweep_shard(dir: &Path, now: SystemTime, report: &mut SweepReport) -> io::Result<()> {
+pub(crate) fn sweep_shard(dir: &Path, now: SystemTime, report: &mut SweepReport) -> io::Result<()> {
     let mut sessions_left = false;
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };

@@ -161,7 +161,12 @@ async fn sweep_removes_expired_files_and_empty_shards_only() {
     store.save(&kept, "kept", HOUR).await.unwrap();
     std::thread::sleep(Duration::from_millis(80));
     let report = store.sweep_expired().unwrap();
-    assert_eq!(report.expired, 30);
+    // Writes sweep one shard every fourth save, so a few of the 30 may be gone already.
+    assert!(
+        (22..=30).contains(&report.expired),
+        "{} swept",
+        report.expired
+    );
     let remaining = files_under(dir.path());
     assert_eq!(
         remaining.len(),
