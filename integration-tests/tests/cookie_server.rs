@@ -123,9 +123,46 @@ async fn logins_from_different_clients_get_different_ids(twin: Twin) {
     assert_eq!(cart(&server, &a).await.body, EMPTY);
 }
 
+/// `MEMORY_STORE_CAPACITY=2`: a third login evicts the cart that expires soonest, the first
+/// one, and the memory store never holds more than two (issue #13, item 5).
+async fn memory_store_capacity_bounds_the_carts(twin: Twin) {
+    let server = Example::with_keys(twin.of(COOKIE_SERVER))
+        .env("MEMORY_STORE_CAPACITY", "2")
+        .start();
+    let first = login(&server, None).await;
+    let second = login(&server, None).await;
+    assert_eq!(cart(&server, &first).await.body, CART, "room for two");
+    let third = login(&server, None).await;
+
+    let reply = cart(&server, &first).await;
+    assert_eq!(reply.body, EMPTY, "the first cart was evicted");
+    assert_removal(&reply, NAME);
+    assert_eq!(cart(&server, &second).await.body, CART);
+    assert_eq!(cart(&server, &third).await.body, CART);
+}
+
+/// A capacity that is not a whole number above zero stops the start, naming the variable.
+async fn an_invalid_memory_store_capacity_stops_the_start(twin: Twin) {
+    for value in ["0", "-3", "many", ""] {
+        let exited = Example::with_keys(twin.of(COOKIE_SERVER))
+            .env("MEMORY_STORE_CAPACITY", value)
+            .run_to_exit();
+        assert_eq!(exited.status.code(), Some(1), "{value:?}: {exited:?}");
+        assert!(
+            exited
+                .stderr
+                .contains("Error: MEMORY_STORE_CAPACITY must be a whole number greater than zero"),
+            "{value:?}: {}",
+            exited.stderr
+        );
+    }
+}
+
 integration_tests::twin_tests!(
     ktor_flow_login_cart_logout,
     cart_without_a_cookie_is_empty_and_sets_nothing,
     login_again_renews_the_id_and_invalidates_the_old_one,
     logins_from_different_clients_get_different_ids,
+    memory_store_capacity_bounds_the_carts,
+    an_invalid_memory_store_capacity_stops_the_start,
 );

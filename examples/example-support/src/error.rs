@@ -56,6 +56,12 @@ pub enum StartError {
         /// The variable's name.
         variable: &'static str,
     },
+    /// A variable that must hold a number of sessions does not.
+    #[error("{variable} must be a whole number greater than zero")]
+    Capacity {
+        /// The variable's name.
+        variable: &'static str,
+    },
     /// Redis could not be reached or configured (the message never contains the URL).
     #[error("Redis: {0}")]
     Redis(#[from] RedisStoreError),

@@ -5,8 +5,9 @@
 //!   when the variable is not set, from a development key file under `build/` made on the first
 //!   start (mode 0600, one per kind of key, reused by later starts and by other processes in the
 //!   same directory; a warning says so); the storage ([`store_from_env`],
-//!   [`directory_store`]), timeouts ([`seconds_from_env`]) and address ([`bind_addr`]) from the
-//!   environment; why a start failed ([`StartError`], one line, exit code 1);
+//!   [`directory_store`], [`memory_store`] bounded by `MEMORY_STORE_CAPACITY`), timeouts
+//!   ([`seconds_from_env`]) and address ([`bind_addr`]) from the environment; why a start
+//!   failed ([`StartError`], one line, exit code 1);
 //! - logging to stderr ([`init_tracing`]);
 //! - the session types, forms and texts of the examples: [`CartSession`] (the two cart
 //!   examples), [`UserSession`] (the client-side one), [`LoginSession`] and the device list
@@ -27,6 +28,7 @@ mod env;
 mod error;
 mod logging;
 mod login;
+mod memory;
 mod user;
 
 #[cfg(feature = "actix")]
@@ -53,6 +55,7 @@ pub use crate::login::{
     IDLE_TIMEOUT_VAR, LOGGED_OUT, LoginForm, LoginSession, NOT_LOGGED_IN, TransferForm,
     USERNAME_RULE, logged_out_others, page, timeouts_from_env,
 };
+pub use crate::memory::{DEFAULT_MEMORY_STORE_CAPACITY, MEMORY_STORE_CAPACITY_VAR, memory_store};
 pub use crate::user::{NO_USER_SESSION, UserSession};
 
 /// `text/plain; charset=utf-8`, the type of every text answer (actix-web's

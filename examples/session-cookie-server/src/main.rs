@@ -12,13 +12,14 @@
 //! one Redis) share that file, so they share sessions. Anywhere but on a development machine, set
 //! the variable: `SESSION_SIGNING_KEY=$(openssl rand -hex 32)`.
 //!
+//! The memory storage keeps at most `MEMORY_STORE_CAPACITY` carts (10,000 by default); past
+//! that, a new cart evicts the one that expires soonest.
+//!
 //! Then open `/login`, `/cart` and `/logout`.
-
-use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, get};
 use example_support::{CartSession, StartError};
-use session_actix::core::{MemoryStore, Sign};
+use session_actix::core::Sign;
 use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
 #[get("/login")]
@@ -46,12 +47,12 @@ async fn logout(session: Session<CartSession>) -> Result<HttpResponse, SessionEr
 async fn main() -> Result<(), StartError> {
     example_support::init_tracing();
     let key = example_support::signing_key()?;
+    // Bounded by MEMORY_STORE_CAPACITY (10,000 by default), checked even when Redis is used.
+    let memory = example_support::memory_store()?;
     let sessions = Sessions::builder()
         .session(
             SessionConfig::<CartSession>::new(CookieTransport::new("cart_session"))
-                .shared_store(
-                    example_support::store_from_env(|| Ok(Arc::new(MemoryStore::new()))).await?,
-                )
+                .shared_store(example_support::store_from_env(|| Ok(memory)).await?)
                 .transform(Sign::new(key)),
         )
         .build()?;
