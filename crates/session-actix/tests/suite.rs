@@ -174,3 +174,45 @@ fn hundred_concurrent_updates_in_redis() {
         .await;
     });
 }
+
+/// The suite's parallel requests across an ID rotation, on the directory store (`fs`).
+#[cfg(feature = "fs")]
+#[test]
+fn parallel_requests_across_a_rotation_in_the_directory_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = session_actix::FsSessionStore::new(dir.path())
+        .unwrap()
+        .with_durability(session_actix::Durability::NoFsync);
+    Actix::block_on(
+        session_suite::scenarios::rotation::parallel_requests_across_a_rotation_in::<Actix>(
+            std::sync::Arc::new(store),
+            session_actix::core::ManualClock::starting_now(),
+        ),
+    );
+}
+
+/// The suite's parallel requests across an ID rotation, on Redis (`redis`; skipped without a
+/// `redis-server`).
+#[cfg(feature = "redis")]
+#[test]
+fn parallel_requests_across_a_rotation_in_redis() {
+    Actix::block_on(async {
+        let Some(redis) = session_redis::test_util::redis("session_actix_rotation") else {
+            return;
+        };
+        let prefix = format!(
+            "rotation-test:{}:",
+            session_actix::core::SessionId::generate().as_str()
+        );
+        let store = session_actix::RedisSessionStore::builder(redis.url.clone())
+            .key_prefix(prefix)
+            .build()
+            .await
+            .unwrap();
+        session_suite::scenarios::rotation::parallel_requests_across_a_rotation_in::<Actix>(
+            std::sync::Arc::new(store),
+            session_actix::core::ManualClock::starting_now(),
+        )
+        .await;
+    });
+}

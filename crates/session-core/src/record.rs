@@ -7,6 +7,9 @@ use crate::id::random_token;
 
 /// `s1` records carried no session name; they are no longer read.
 const VERSION: &str = "s2";
+/// `s2` with the time the session's current ID was issued, written once a periodic rotation
+/// has moved the session to a new ID (before that, the ID dates from the start).
+const VERSION_ROTATED: &str = "s3";
 
 /// A session value with the metadata that timeouts and CSRF protection need.
 ///
@@ -19,7 +22,9 @@ const VERSION: &str = "s2";
 /// that does not bind the name itself) and even when several types share one store.
 ///
 /// Encoded as one header line, `s2 <created ms> <expires ms or 0> <csrf token> <session name>`,
-/// then the value. Session names are cookie or header names: no spaces or line breaks.
+/// then the value; once the session's ID was rotated, `s3 <created ms> <expires ms or 0>
+/// <ID issued ms> <csrf token> <session name>`. Session names are cookie or header names: no
+/// spaces or line breaks.
 ///
 /// # Examples
 ///
@@ -48,6 +53,9 @@ pub struct Record {
     pub csrf_token: String,
     /// The serialized session value.
     pub text: String,
+    /// When the session's current ID was issued: its start, until a periodic rotation moves
+    /// it to a new ID. Millisecond precision.
+    pub id_issued_at: SystemTime,
 }
 
 /// The CSRF token is a secret of the session: never printed.
@@ -58,6 +66,7 @@ impl std::fmt::Debug for Record {
             .field("expires_at", &self.expires_at)
             .field("csrf_token", &"REDACTED")
             .field("text", &self.text)
+            .field("id_issued_at", &self.id_issued_at)
             .finish()
     }
 }
@@ -74,11 +83,13 @@ fn from_millis(millis: u64) -> Option<SystemTime> {
 impl Record {
     /// A new session's record, with a fresh CSRF token.
     pub fn new(text: String, created_at: SystemTime, expires_at: Option<SystemTime>) -> Self {
+        let created_at = from_millis(to_millis(created_at)).unwrap_or(UNIX_EPOCH);
         Self {
-            created_at: from_millis(to_millis(created_at)).unwrap_or(UNIX_EPOCH),
+            created_at,
             expires_at: expires_at.and_then(|at| from_millis(to_millis(at))),
             csrf_token: random_token(),
             text,
+            id_issued_at: created_at,
         }
     }
 
@@ -90,6 +101,7 @@ impl Record {
             expires_at: None,
             csrf_token: String::new(),
             text,
+            id_issued_at: now,
         }
     }
 
@@ -119,6 +131,16 @@ impl Record {
             expires_at: expires_at.and_then(|at| from_millis(to_millis(at))),
             csrf_token,
             text,
+            id_issued_at: created_at,
+        }
+    }
+
+    /// The same session under an ID issued at `at` (a periodic rotation).
+    #[must_use]
+    pub fn issued_at(self, at: SystemTime) -> Self {
+        Self {
+            id_issued_at: from_millis(to_millis(at)).unwrap_or(self.created_at),
+            ..self
         }
     }
 
@@ -138,12 +160,17 @@ impl Record {
         let mut encoded = String::with_capacity(
             VERSION.len() + 45 + self.csrf_token.len() + name.len() + self.text.len(),
         );
-        encoded.push_str(VERSION);
+        let rotated = self.id_issued_at != self.created_at;
+        encoded.push_str(if rotated { VERSION_ROTATED } else { VERSION });
         encoded.push(' ');
         encoded.push_str(numbers.format(to_millis(self.created_at)));
         encoded.push(' ');
         encoded.push_str(numbers.format(self.expires_at.map_or(0, to_millis)));
         encoded.push(' ');
+        if rotated {
+            encoded.push_str(numbers.format(to_millis(self.id_issued_at)));
+            encoded.push(' ');
+        }
         encoded.push_str(&self.csrf_token);
         encoded.push(' ');
         encoded.push_str(name);
@@ -157,13 +184,19 @@ impl Record {
     pub fn decode(encoded: &str, name: &str) -> Option<Self> {
         let (header, text) = encoded.split_once('\n')?;
         let mut fields = header.split(' ');
-        if fields.next()? != VERSION {
-            return None;
-        }
+        let rotated = match fields.next()? {
+            VERSION => false,
+            VERSION_ROTATED => true,
+            _ => return None,
+        };
         let created_at = from_millis(fields.next()?.parse().ok()?)?;
         let expires_at = match fields.next()?.parse::<u64>().ok()? {
             0 => None,
             millis => Some(from_millis(millis)?),
+        };
+        let id_issued_at = match rotated {
+            true => from_millis(fields.next()?.parse().ok()?)?,
+            false => created_at,
         };
         let csrf_token = fields.next()?;
         let well_formed = csrf_token.len() == crate::SessionId::LEN
@@ -178,6 +211,7 @@ impl Record {
             expires_at,
             csrf_token: csrf_token.to_owned(),
             text: text.to_owned(),
+            id_issued_at,
         })
     }
 }
@@ -194,6 +228,24 @@ mod tests {
         assert_eq!(decoded, record);
         assert_eq!(decoded.created_at, created);
         assert_eq!(decoded.expires_at, None);
+    }
+
+    #[test]
+    fn a_rotated_record_keeps_its_id_issue_time_and_others_stay_s2() {
+        let created = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let record = Record::new("v".into(), created, None);
+        assert!(
+            record.encode("s").starts_with("s2 "),
+            "unrotated records are unchanged"
+        );
+        let rotated = record.issued_at(created + Duration::from_secs(60));
+        let encoded = rotated.encode("s");
+        assert!(encoded.starts_with("s3 "), "{encoded}");
+        let decoded = Record::decode(&encoded, "s").unwrap();
+        assert_eq!(decoded, rotated);
+        assert_eq!(decoded.id_issued_at, created + Duration::from_secs(60));
+        let kept = decoded.with_text("w".into(), None);
+        assert_eq!(kept.id_issued_at, created + Duration::from_secs(60));
     }
 
     #[test]
@@ -233,6 +285,7 @@ mod tests {
             format!("s1 1 0 {token}\nv"),
             format!("s1 1 0 {token} s\nv"),
             format!("s3 1 0 {token} s\nv"),
+            format!("s3 1 0 x {token} s\nv"),
             format!("s2 1 0 {token}\nv"),
             format!("s2 x 0 {token} s\nv"),
             format!("s2 1 0 {token} s extra\nv"),

@@ -17,6 +17,7 @@ use session_core::{
 use crate::lifetime::Lifetime;
 use crate::outgoing::Writer;
 use crate::provider::{Provider, ProviderCore, SerializerBox};
+use crate::rotation::{DEFAULT_ROTATION_GRACE, Rotation};
 use crate::{ConfigError, Registry, Transport};
 
 /// The idle timeout when neither [`SessionConfig::idle_timeout`] nor a cookie `Max-Age` sets
@@ -85,6 +86,8 @@ pub struct SessionConfig<T> {
     envelope: bool,
     /// The caller accepted forgeable client-side values.
     unprotected: bool,
+    rotate_every: Option<Duration>,
+    rotation_grace: Duration,
 }
 
 impl<T> fmt::Debug for SessionConfig<T> {
@@ -98,6 +101,8 @@ impl<T> fmt::Debug for SessionConfig<T> {
             .field("absolute_timeout", &self.absolute_timeout)
             .field("envelope", &self.envelope)
             .field("unprotected", &self.unprotected)
+            .field("rotate_id_every", &self.rotate_every)
+            .field("rotation_grace", &self.rotation_grace)
             .finish()
     }
 }
@@ -124,6 +129,8 @@ impl<T: 'static> SessionConfig<T> {
             absolute_timeout: Some(DEFAULT_ABSOLUTE_TIMEOUT),
             envelope: true,
             unprotected: false,
+            rotate_every: None,
+            rotation_grace: DEFAULT_ROTATION_GRACE,
         }
     }
 
@@ -200,10 +207,55 @@ impl<T: 'static> SessionConfig<T> {
         self
     }
 
+    /// Moves a server-side session to a new ID once `period` has passed since its ID was
+    /// issued (at login, [`renew`](crate::SessionHandle::renew), or the last rotation): the
+    /// next request that uses the session gets the new ID, with the same value, start
+    /// (absolute timeout) and CSRF token. The session cheat-sheets' "renew the ID
+    /// periodically": a stolen ID stops working soon after the victim's next request.
+    ///
+    /// Nobody is logged out by it: the old ID forwards to the new one for
+    /// [`rotation_grace`](Self::rotation_grace) (default 5 seconds), so requests already on
+    /// their way with it (parallel requests, other tabs) are served the session and sent the
+    /// new ID; two requests rotating at once produce one successor. Unlike `renew` (a login),
+    /// which kills the old ID at once. Without it IDs never rotate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_engine::{CookieTransport, SessionConfig};
+    /// use session_engine::core::MemoryStore;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    /// let config = SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+    ///     .store(MemoryStore::new())
+    ///     .rotate_id_every(Duration::from_secs(15 * 60))
+    ///     .rotation_grace(Duration::from_secs(10));
+    /// ```
+    pub fn rotate_id_every(mut self, period: Duration) -> Self {
+        self.rotate_every = Some(period);
+        self
+    }
+
+    /// How long an ID moved away from by [`rotate_id_every`](Self::rotate_id_every) still
+    /// leads to the session (default [`DEFAULT_ROTATION_GRACE`], 5 seconds); then it dies.
+    pub fn rotation_grace(mut self, grace: Duration) -> Self {
+        self.rotation_grace = grace;
+        self
+    }
+
     fn into_provider(self, clock: Arc<dyn Clock>) -> Result<Provider, ConfigError> {
         let writer = Writer::new(&self.transport)?;
         if self.store.is_none() && self.chain.is_empty() && !self.unprotected {
             return Err(ConfigError::Unprotected {
+                name: self.transport.name().to_owned(),
+            });
+        }
+        let rotation = self.rotate_every.map(|every| Rotation {
+            every,
+            grace: self.rotation_grace,
+        });
+        if rotation.is_some_and(|r| self.store.is_none() || r.every.is_zero()) {
+            return Err(ConfigError::InvalidRotation {
                 name: self.transport.name().to_owned(),
             });
         }
@@ -227,6 +279,7 @@ impl<T: 'static> SessionConfig<T> {
                     clock,
                 },
                 envelope: self.envelope,
+                rotation,
             },
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),
@@ -319,6 +372,8 @@ impl<S: From<Registry>> SessionsBuilder<S> {
         let mut names = HashSet::new();
         let mut types = HashSet::new();
         for provider in &providers {
+            let core = &provider.core;
+            core.transport.validate_for(core.is_server_side())?;
             if !names.insert(provider.core.name.to_ascii_lowercase()) {
                 return Err(ConfigError::DuplicateName {
                     name: provider.core.name.clone(),

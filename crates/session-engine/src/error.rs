@@ -47,6 +47,25 @@ pub enum ConfigError {
         /// The session's name.
         name: String,
     },
+    /// [`CookieTransport::query_fallback`](crate::CookieTransport::query_fallback) on a
+    /// client-side session: only a server-side session's signed ID may come from a URL, never
+    /// a whole value (a replayable copy of the session in every link, log and `Referer`).
+    #[error(
+        "session {name:?} is client-side: query_fallback reads only server-side session IDs (add a store or drop the fallback)"
+    )]
+    QueryFallbackClientSide {
+        /// The session's name.
+        name: String,
+    },
+    /// [`SessionConfig::rotate_id_every`](crate::SessionConfig::rotate_id_every) on a
+    /// client-side session (it has no ID), or with a zero period.
+    #[error(
+        "session {name:?}: rotate_id_every needs a server-side session (a store) and a period above zero"
+    )]
+    InvalidRotation {
+        /// The session's name.
+        name: String,
+    },
 }
 
 /// Defines an adapter's `SessionError`: an enum with exactly the variants of the engine's

@@ -5,14 +5,13 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::SystemTime;
 
 use session_core::{Record, Serializer, SessionId, mask_csrf_token};
 
 use crate::SessionError;
 use crate::provider::Provider;
 use crate::request::RequestState;
-use crate::slot::{Loaded, NewValue, Slot};
+use crate::slot::{Base, Loaded, NewValue, Slot};
 
 /// The session of type `T` in the current request: the engine's handle, which each adapter
 /// wraps in its `Session<T>` extractor (`E` is the adapter's error type, see
@@ -183,7 +182,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
 
     /// The record holding `text`: the session of `base` (its start and CSRF token) continued,
     /// or a new one.
-    fn record_for(&self, base: Option<(SystemTime, String)>, text: String) -> Record {
+    fn record_for(&self, base: Option<Base>, text: String) -> Record {
         let lifetime = &self.provider().core.lifetime;
         let now = lifetime.now();
         let server_side = self.provider().core.is_server_side();
@@ -193,9 +192,11 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
                 .then(|| lifetime.deadline(created_at, now))
                 .flatten()
         };
-        match base.filter(|(created_at, _)| lifetime.deadline(*created_at, now).is_some()) {
-            Some((created_at, csrf_token)) => {
-                Record::continued(created_at, csrf_token, text, expiry(created_at))
+        match base.filter(|base| lifetime.deadline(base.created_at, now).is_some()) {
+            Some(base) => {
+                let expires_at = expiry(base.created_at);
+                Record::continued(base.created_at, base.csrf_token, text, expires_at)
+                    .issued_at(base.id_issued_at)
             }
             None => Record::new(text, now, expiry(now)),
         }

@@ -30,6 +30,8 @@ pub enum HeaderKey<'a> {
     ContentLength,
     /// `Authorization`: the credentials a bearer session is read from.
     Authorization,
+    /// `Referrer-Policy`: set to `no-referrer` on responses whose session came from the URL.
+    ReferrerPolicy,
     /// Any other header, by its lower-case name.
     Other(&'a str),
 }
@@ -48,6 +50,7 @@ impl<'a> HeaderKey<'a> {
             Self::ContentType => "content-type",
             Self::ContentLength => "content-length",
             Self::Authorization => "authorization",
+            Self::ReferrerPolicy => "referrer-policy",
             Self::Other(name) => name,
         }
     }

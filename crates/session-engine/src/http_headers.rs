@@ -75,6 +75,7 @@ macro_rules! http_headers {
                 HeaderKey::ContentType => __header::CONTENT_TYPE,
                 HeaderKey::ContentLength => __header::CONTENT_LENGTH,
                 HeaderKey::Authorization => __header::AUTHORIZATION,
+                HeaderKey::ReferrerPolicy => __header::REFERRER_POLICY,
                 other => return __header::HeaderName::from_bytes(other.as_str().as_bytes()).ok(),
             })
         }

@@ -1,5 +1,5 @@
 //! What a request carried for one session: every cookie or header of its name (or every
-//! bearer token), as candidates to try.
+//! bearer token, or the query fallback's parameter), as candidates to try.
 
 use std::sync::Arc;
 
@@ -33,16 +33,25 @@ pub(crate) enum Incoming {
     },
     /// Something was sent that cannot be a value (too long, not text).
     Unusable,
+    /// No cookie was sent, and the query fallback's parameter held this value
+    /// ([`CookieTransport::query_fallback`](crate::CookieTransport::query_fallback)).
+    Query(Arc<str>),
 }
 
 impl Incoming {
     /// The values to try, in order.
     pub(crate) fn candidates(&self) -> &[Arc<str>] {
         match self {
-            Self::Present(value) => std::slice::from_ref(value),
+            Self::Present(value) | Self::Query(value) => std::slice::from_ref(value),
             Self::Several { values, .. } => values,
             Self::Absent | Self::Unusable => &[],
         }
+    }
+
+    /// Whether the value came from the URL's query rather than a cookie: the client has no
+    /// cookie to drop, and the response must not hand the URL on.
+    pub(crate) fn is_from_query(&self) -> bool {
+        matches!(self, Self::Query(_))
     }
 
     /// Whether some of the values sent were not tried: then none of them is known to be bad,
@@ -153,6 +162,34 @@ pub(crate) fn read_bearer(headers: &impl Headers) -> Incoming {
     collected.into_incoming()
 }
 
+/// The first parameter named exactly `name` in a raw `query` (`a=1&b=2`, without `?`), both
+/// percent-decoded with `+` as a space, as forms encode them. A parameter without a value,
+/// an empty one, or one too long or not UTF-8 once decoded is no value: the fallback never
+/// produces something to drop.
+pub(crate) fn read_query(name: &str, query: Option<&str>) -> Incoming {
+    let decode = |text: &str| {
+        let spaced = text.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .map(std::borrow::Cow::into_owned)
+    };
+    let Some(query) = query else {
+        return Incoming::Absent;
+    };
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if decode(key).is_ok_and(|key| key == name) {
+            return match decode(value) {
+                Ok(value) if !value.is_empty() && value.len() <= MAX_INCOMING_LEN => {
+                    Incoming::Query(value.into())
+                }
+                _ => Incoming::Absent,
+            };
+        }
+    }
+    Incoming::Absent
+}
+
 /// The value of one `name=value` piece of a `Cookie` header, `rest_len` being the length of
 /// what follows the name.
 fn cookie_value(piece: &[u8], rest_len: usize) -> Received {
@@ -215,11 +252,11 @@ mod tests {
         fn any_cookie_header_has_a_defined_outcome(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let transport = Transport::from(CookieTransport::new("s"));
             if let Some(headers) = headers(COOKIE, &bytes) {
-                let _ = transport.read(&headers);
+                let _ = transport.read(&headers, None);
             }
             let header = Transport::from(HeaderTransport::new("x-s"));
             if let Some(headers) = headers("x-s", &bytes) {
-                let _ = header.read(&headers);
+                let _ = header.read(&headers, None);
             }
         }
 
@@ -233,7 +270,7 @@ mod tests {
                 Ok(cookie) => Incoming::Present(cookie.value().into()),
                 Err(_) => Incoming::Unusable,
             };
-            prop_assert_eq!(transport.read(&headers), expected);
+            prop_assert_eq!(transport.read(&headers, None), expected);
         }
 
         #[test]
@@ -250,7 +287,7 @@ mod tests {
                 piece.trim().strip_prefix('s').is_some_and(|rest| rest.trim_start().starts_with('='))
             });
             prop_assume!(!earlier);
-            let first = transport.read(&headers).candidates().first().cloned();
+            let first = transport.read(&headers, None).candidates().first().cloned();
             prop_assert_eq!(first.as_deref(), Some(value.as_str()));
         }
     }
@@ -260,33 +297,36 @@ mod tests {
     fn every_value_of_the_name_is_a_candidate_in_order() {
         let transport = Transport::from(CookieTransport::new("s"));
         let sent = headers(COOKIE, b"s=garbage; other=1; s=real").unwrap();
-        let incoming = transport.read(&sent);
+        let incoming = transport.read(&sent, None);
         let values: Vec<&str> = incoming.candidates().iter().map(|v| &**v).collect();
         assert_eq!(values, ["garbage", "real"]);
 
         let mut two_headers = sent.clone();
         two_headers.append(HeaderKey::Cookie, "s=third".into());
-        assert_eq!(transport.read(&two_headers).candidates().len(), 3);
+        assert_eq!(transport.read(&two_headers, None).candidates().len(), 3);
 
         // Unusable pieces are skipped when another value is there, and counted otherwise.
         let bad_then_good = headers_from(&[b"s=\"\xff\"; s=good"]);
         assert_eq!(
-            transport.read(&bad_then_good),
+            transport.read(&bad_then_good, None),
             Incoming::Present("good".into())
         );
         let only_bad = headers_from(&[b"s=\xff"]);
-        assert_eq!(transport.read(&only_bad), Incoming::Unusable);
+        assert_eq!(transport.read(&only_bad, None), Incoming::Unusable);
 
         let many = (0..20)
             .map(|i| format!("s=v{i}"))
             .collect::<Vec<_>>()
             .join("; ");
         let many = headers(COOKIE, many.as_bytes()).unwrap();
-        assert_eq!(transport.read(&many).candidates().len(), MAX_CANDIDATES);
+        assert_eq!(
+            transport.read(&many, None).candidates().len(),
+            MAX_CANDIDATES
+        );
 
         let header = Transport::from(HeaderTransport::new("x-s"));
         let repeated = HeaderList::from_iter([("x-s", "a"), ("x-s", "b")]);
-        assert_eq!(header.read(&repeated).candidates().len(), 2);
+        assert_eq!(header.read(&repeated, None).candidates().len(), 2);
 
         // Bearer tokens: other schemes are skipped, a malformed token alone is unusable.
         let bearer = Transport::from(HeaderTransport::bearer("x-s"));
@@ -296,13 +336,53 @@ mod tests {
             ("x-s", "c"),
             ("authorization", "bearer b"),
         ]);
-        let incoming = bearer.read(&sent);
+        let incoming = bearer.read(&sent, None);
         let values: Vec<&str> = incoming.candidates().iter().map(|v| &**v).collect();
         assert_eq!(values, ["a", "b"]);
         let basic = HeaderList::from_iter([("authorization", "Basic YTpi")]);
-        assert_eq!(bearer.read(&basic), Incoming::Absent);
+        assert_eq!(bearer.read(&basic, None), Incoming::Absent);
         let malformed = HeaderList::from_iter([("authorization", "Bearer  a")]);
-        assert_eq!(bearer.read(&malformed), Incoming::Unusable);
+        assert_eq!(bearer.read(&malformed, None), Incoming::Unusable);
+    }
+
+    /// The query fallback: the first parameter of the exact name, decoded; only without a
+    /// cookie of the session's name; never without `query_fallback`.
+    #[test]
+    fn the_query_fallback_reads_the_first_exact_parameter_without_a_cookie() {
+        let query = |text: &str| read_query("sid", Some(text));
+        let value = |v: &str| Incoming::Query(v.into());
+        assert_eq!(query("sid=abc/123"), value("abc/123"));
+        assert_eq!(query("a=1&sid=x%2Fy&sid=second"), value("x/y"));
+        assert_eq!(query("s%69d=a+b"), value("a b"));
+        assert_eq!(
+            query("SID=upper&sids=longer&xsid=prefixed"),
+            Incoming::Absent
+        );
+        assert_eq!(
+            query("sid&sid=later"),
+            Incoming::Absent,
+            "the first one counts"
+        );
+        assert_eq!(query("sid=%ff"), Incoming::Absent);
+        assert_eq!(
+            query(&format!("sid={}", "a".repeat(MAX_INCOMING_LEN + 1))),
+            Incoming::Absent
+        );
+        assert_eq!(read_query("sid", None), Incoming::Absent);
+
+        let plain = Transport::from(CookieTransport::new("s"));
+        let fallback = Transport::from(CookieTransport::new("s").query_fallback("sid"));
+        let none = HeaderList::new();
+        assert_eq!(plain.read(&none, Some("sid=v")), Incoming::Absent);
+        assert_eq!(fallback.read(&none, Some("sid=v")), value("v"));
+        assert!(fallback.read(&none, Some("sid=v")).is_from_query());
+        let cookie = headers(COOKIE, b"s=c").unwrap();
+        assert_eq!(
+            fallback.read(&cookie, Some("sid=v")),
+            Incoming::Present("c".into())
+        );
+        let empty_cookie = headers(COOKIE, b"s=").unwrap();
+        assert_eq!(fallback.read(&empty_cookie, Some("sid=v")), value("v"));
     }
 
     fn headers_from(values: &[&'static [u8]]) -> HeaderList {

@@ -7,11 +7,12 @@
 //! It holds the configuration and registry ([`SessionConfig`], [`SessionsBuilder`],
 //! [`Registry`]), the transports ([`CookieTransport`], [`HeaderTransport`] and its bearer
 //! form: their rules, reading values from raw header bytes, rendering `Set-Cookie` and header
-//! values), the timeouts, loading and unsealing, the per-request state ([`RequestState`]), the persist
-//! decision ([`Changes`]), the handle's operations ([`SessionHandle`]), the CSRF policy
-//! ([`CsrfPolicy`]) and the errors. It depends on no web framework, no HTTP crate and no
-//! async runtime: headers come in as bytes ([`Headers`]) and go out as [`bytes::Bytes`]
-//! ([`HeadersMut`]), and time comes only from the registry's [`Clock`](core::Clock).
+//! values, the opt-in query fallback), the timeouts, loading and unsealing, the per-request
+//! state ([`RequestState`]), the persist decision ([`Changes`]), the handle's operations
+//! ([`SessionHandle`]), the CSRF policy ([`CsrfPolicy`]) and the errors. It depends on no
+//! web framework, no HTTP crate and no async runtime: headers come in as bytes ([`Headers`]),
+//! with the URL's raw query as text, and go out as [`bytes::Bytes`] ([`HeadersMut`]), and
+//! time comes only from the registry's [`Clock`](core::Clock).
 //!
 //! Why a crate of its own rather than more of `session-core`: `session-core` is the storage
 //! and codec layer that store crates (`session-fs`, `session-redis`) build on; they need
@@ -44,8 +45,12 @@
 //!      empty 500 instead if it fails. If the inner service failed without a response, call
 //!      [`Changes::apply_after_error`] and pass the error on.
 //! 4. **The extractor** `Session<T>`: a newtype over [`SessionHandle<T, YourError>`] (with
-//!    `Deref`), made by [`RequestState::session`] from the request's headers. Outside a
-//!    layer it fails with [`SessionError::MiddlewareMissing`].
+//!    `Deref`), made by [`RequestState::session`] from the request's headers and its raw
+//!    query: the URL's part after `?`, as received (still percent-encoded; `None` without
+//!    one), which only a cookie's opt-in [`CookieTransport::query_fallback`] reads (actix-web:
+//!    `head.uri.query()`; http 1.x: `parts.uri.query()`). Pass the real query, never `None`
+//!    for convenience: an app that turns the fallback on would silently get no session. Outside
+//!    a layer it fails with [`SessionError::MiddlewareMissing`].
 //! 5. **CSRF**: a layer holding a [`CsrfPolicy`]: pass [`is_safe_method`]s, then
 //!    [`CsrfPolicy::inspect`] (origin, then where the token is), read a form body into a
 //!    [`FormBody`] when the token is there (and hand it on intact), and
@@ -83,6 +88,7 @@ mod persist;
 mod provider;
 mod registry;
 mod request;
+mod rotation;
 mod slot;
 mod transport;
 
@@ -103,4 +109,5 @@ pub use crate::handle::SessionHandle;
 pub use crate::headers::{HeaderKey, HeaderList, Headers, HeadersMut};
 pub use crate::registry::Registry;
 pub use crate::request::{Changes, RequestState};
+pub use crate::rotation::DEFAULT_ROTATION_GRACE;
 pub use crate::transport::{CookieTransport, HeaderTransport, Transport};

@@ -205,7 +205,7 @@ mod tests {
                 headers.insert(HeaderKey::Other(&name), text(sent).trim().to_owned().into());
             }
         }
-        transport.read(&headers)
+        transport.read(&headers, None)
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::SessionError;
 use crate::incoming::Incoming;
 use crate::outgoing::Outgoing;
 use crate::provider::ProviderCore;
+use crate::rotation::Rotated;
 use crate::slot::{Loaded, Settled, Slot, Status};
 use crate::transport::Transport;
 
@@ -56,7 +57,7 @@ impl ProviderCore {
         match std::mem::take(&mut settled.status) {
             Status::Cleared(None) => {
                 for id in self.incoming_ids(&settled.incoming) {
-                    store.delete(&id).await?;
+                    self.delete_session(store, &id).await?;
                 }
                 Ok(removal_unless_absent(&settled.incoming))
             }
@@ -88,14 +89,24 @@ impl ProviderCore {
         ending: Ending,
         record: Record,
     ) -> Result<Outgoing, SessionError> {
-        let text = self.encode_record(&record);
-        let ttl = self.server_ttl(&record);
         let Settled {
             incoming,
             loaded,
             pending_id,
             ..
         } = settled;
+        if ending == Ending::None {
+            match self.rotate_if_due(store, stored_parts(&loaded)).await? {
+                Rotated::To(id, issued_at) => {
+                    let record = record.issued_at(issued_at);
+                    return self.write_over(store, &id, &record).await;
+                }
+                Rotated::Ended => return Ok(Outgoing::Remove),
+                Rotated::Kept => {}
+            }
+        }
+        let text = self.encode_record(&record);
+        let ttl = self.server_ttl(&record);
         // A session that goes on or moves must still be alive: written with `replace`, a
         // logout that happened while this request ran stays a logout.
         if let Some(id) = loaded.id.as_ref().filter(|_| ending != Ending::Cleared) {
@@ -118,7 +129,7 @@ impl ProviderCore {
             Ending::Moved | Ending::None => loaded.id.into_iter().collect(),
         };
         for old in ended.iter().filter(|old| **old != id) {
-            store.delete(old).await?;
+            self.delete_session(store, old).await?;
         }
         self.send_id(&id)
     }
@@ -130,6 +141,11 @@ impl ProviderCore {
         store: &dyn DynSessionStore,
         loaded: Loaded,
     ) -> Result<Outgoing, SessionError> {
+        match self.rotate_if_due(store, stored_parts(&loaded)).await? {
+            Rotated::To(id, _) => return self.send_id(&id),
+            Rotated::Ended => return Ok(Outgoing::Remove),
+            Rotated::Kept => {}
+        }
         let (Some(record), Some(id)) = (loaded.record, loaded.id) else {
             return Ok(Outgoing::Nothing);
         };
@@ -182,6 +198,50 @@ impl ProviderCore {
             Err(error) => Err(error),
         }
     }
+}
+
+impl ProviderCore {
+    /// Rotates the loaded session's ID when it is due ([`ProviderCore::rotate`]).
+    async fn rotate_if_due(
+        &self,
+        store: &dyn DynSessionStore,
+        loaded: LoadedEntry<'_>,
+    ) -> Result<Rotated, SessionError> {
+        let (Some(id), Some(record), Some(stored)) = loaded else {
+            return Ok(Rotated::Kept);
+        };
+        if !self.rotation_due(record) {
+            return Ok(Rotated::Kept);
+        }
+        self.rotate(store, id, stored, record).await
+    }
+
+    /// Writes `record` over the live session `id` (just rotated to) and sends its ID.
+    async fn write_over(
+        &self,
+        store: &dyn DynSessionStore,
+        id: &SessionId,
+        record: &Record,
+    ) -> Result<Outgoing, SessionError> {
+        let (text, ttl) = (self.encode_record(record), self.server_ttl(record));
+        if !store.replace(id, &text, ttl).await? {
+            return Ok(Outgoing::Remove);
+        }
+        self.send_id(id)
+    }
+}
+
+/// The stored parts of a loaded session (ID, record, stored text), borrowed one by one: a
+/// future that borrowed the whole [`Loaded`] would not be `Send` (its typed value is not
+/// `Sync`).
+type LoadedEntry<'a> = (Option<&'a SessionId>, Option<&'a Record>, Option<&'a str>);
+
+fn stored_parts(loaded: &Loaded) -> LoadedEntry<'_> {
+    (
+        loaded.id.as_ref(),
+        loaded.record.as_ref(),
+        loaded.stored.as_deref(),
+    )
 }
 
 /// Which IDs a write ends.

@@ -11,6 +11,7 @@ use crate::SessionError;
 use crate::incoming::Incoming;
 use crate::lifetime::Lifetime;
 use crate::outgoing::Writer;
+use crate::rotation::Rotation;
 use crate::slot::Loaded;
 use crate::transport::Transport;
 
@@ -45,6 +46,8 @@ pub(crate) struct ProviderCore {
     pub(crate) lifetime: Lifetime,
     /// Whether values carry the [`Record`] header (start, expiry, CSRF token).
     pub(crate) envelope: bool,
+    /// Periodic ID rotation, for server-side sessions that asked for it.
+    pub(crate) rotation: Option<Rotation>,
 }
 
 impl Provider {
@@ -63,8 +66,7 @@ impl Provider {
             .ok_or(SessionError::NotServerSide {
                 type_name: self.type_name,
             })?;
-        store.delete(id).await?;
-        Ok(())
+        self.core.delete_session(store.as_ref(), id).await
     }
 }
 
@@ -144,8 +146,11 @@ impl ProviderCore {
             .filter_map(|raw| self.unseal_id(raw))
         {
             match self.load_stored(store.as_ref(), &id).await? {
-                Stored::Live(record, refresh) => {
-                    let mut loaded = Loaded::live(Some(id), record, stale, refresh);
+                Stored::Live(live) => {
+                    // An ID that moved (rotation) is resent like one sealed with an old key.
+                    let resend = stale || live.moved;
+                    let mut loaded = Loaded::live(Some(live.id), live.record, resend, live.refresh);
+                    loaded.stored = live.stored;
                     loaded.discard = discard;
                     return Ok(loaded);
                 }
@@ -156,13 +161,14 @@ impl ProviderCore {
         Ok(self.no_session(incoming, discard))
     }
 
-    /// The entry stored under an authentic `id`, judged by the timeouts.
+    /// The entry stored under an authentic `id` (or the ID it moved to), judged by the
+    /// timeouts.
     async fn load_stored(
         &self,
         store: &dyn DynSessionStore,
         id: &SessionId,
     ) -> Result<Stored, SessionError> {
-        let Some(entry) = store.load_entry(id).await? else {
+        let Some((id, entry, moved)) = self.load_current(store, id).await? else {
             return Ok(Stored::Missing);
         };
         // Not this session's record: malformed, or another session type's in a shared store
@@ -173,10 +179,14 @@ impl ProviderCore {
         let now = self.lifetime.now();
         let expired = entry.expires_at.is_some_and(|at| at <= now);
         match self.lifetime.deadline(record.created_at, now) {
-            Some(deadline) if !expired => {
-                let refresh = self.lifetime.refresh_due(entry.expires_at, deadline);
-                Ok(Stored::Live(record, refresh))
-            }
+            Some(deadline) if !expired => Ok(Stored::Live(LiveEntry {
+                refresh: self.lifetime.refresh_due(entry.expires_at, deadline),
+                // Kept for a rotation's compare-and-swap.
+                stored: self.rotation.map(|_| entry.text),
+                id,
+                record,
+                moved,
+            })),
             _ => Ok(Stored::Ended),
         }
     }
@@ -216,10 +226,23 @@ impl ProviderCore {
     }
 }
 
+/// A live session of this type in a store.
+struct LiveEntry {
+    /// The ID it lives under (the one asked for, or the one it moved to).
+    id: SessionId,
+    record: Record,
+    /// Its idle timeout is due for a refresh.
+    refresh: bool,
+    /// The entry's text, when rotation may need it.
+    stored: Option<String>,
+    /// The ID asked for moved to `id` (rotation).
+    moved: bool,
+}
+
 /// What a store held under an authentic ID.
 enum Stored {
-    /// A live session of this type, and whether its idle timeout is due for a refresh.
-    Live(Record, bool),
+    /// A live session of this type.
+    Live(LiveEntry),
     /// This type's session, past a timeout: to delete.
     Ended,
     /// Nothing (unknown or expired in the store).

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::headers::{Headers, HeadersMut};
+use crate::headers::{HeaderKey, Headers, HeadersMut};
 use crate::outgoing::Outgoing;
 use crate::slot::Slot;
 use crate::{Registry, SessionError, SessionHandle, caching};
@@ -38,7 +38,8 @@ use crate::{Registry, SessionError, SessionHandle, caching};
 /// // The layer: a state per request, reachable by the extractor.
 /// let state = RequestState::new(&registry, None);
 /// // The extractor and the handler.
-/// let session: SessionHandle<Visits, SessionError> = state.session(&request)?;
+/// // The request's headers and raw query (`None`: the URL has none).
+/// let session: SessionHandle<Visits, SessionError> = state.session(&request, None)?;
 /// session.set(Visits { count: 1 })?;
 /// // The layer, once the handler answered 200.
 /// let mut response = HeaderList::new();
@@ -91,13 +92,19 @@ impl RequestState {
     }
 
     /// The handle of session type `T`, from this layer or the nearest outer one that
-    /// registered it, reading what the request carried (`headers`) on first use.
+    /// registered it, reading what the request carried on first use: its `headers`, and its
+    /// raw `query` (the URL after `?`, still percent-encoded; `None` without one), which only
+    /// a [`CookieTransport::query_fallback`](crate::CookieTransport::query_fallback) reads.
     ///
     /// # Errors
     ///
     /// [`SessionError::NotRegistered`] when no layer registered `T`, and
     /// [`SessionError::RequestFinished`] once that layer's response was made.
-    pub fn session<T, E>(self: &Arc<Self>, headers: &impl Headers) -> Result<SessionHandle<T, E>, E>
+    pub fn session<T, E>(
+        self: &Arc<Self>,
+        headers: &impl Headers,
+        query: Option<&str>,
+    ) -> Result<SessionHandle<T, E>, E>
     where
         T: Clone + Send + 'static,
         E: From<SessionError>,
@@ -105,7 +112,7 @@ impl RequestState {
         let mut layer = self;
         loop {
             if let Some(index) = layer.registry.position::<T>() {
-                layer.open_slot(index, headers)?;
+                layer.open_slot(index, headers, query)?;
                 return Ok(SessionHandle::new(Arc::clone(layer), index)?);
             }
             layer = layer
@@ -133,7 +140,12 @@ impl RequestState {
     /// # Errors
     ///
     /// [`SessionError::RequestFinished`] once the changes were taken.
-    fn open_slot(&self, index: usize, headers: &impl Headers) -> Result<(), SessionError> {
+    fn open_slot(
+        &self,
+        index: usize,
+        headers: &impl Headers,
+        query: Option<&str>,
+    ) -> Result<(), SessionError> {
         let mut slots = self.lock();
         if slots.finished {
             return Err(self.finished(index));
@@ -147,7 +159,7 @@ impl RequestState {
             let incoming = self.registry.providers()[index]
                 .core
                 .transport
-                .read(headers);
+                .read(headers, query);
             slots.open[index] = Some(Slot::new(incoming));
         }
         Ok(())
@@ -205,10 +217,12 @@ impl fmt::Debug for Changes {
 
 impl Changes {
     /// Applies every touched session's changes to the storage and adds to the response's
-    /// `headers` what it must carry: cookies or session headers, `Vary`, and
-    /// `Cache-Control: no-store` on responses that hand out a session. After a server error
-    /// response (`status` 500 to 599) only the end of a session and its move to a new ID are
-    /// applied: value writes are dropped.
+    /// `headers` what it must carry: cookies or session headers, `Vary`,
+    /// `Cache-Control: no-store` on responses that hand out a session, and
+    /// `Referrer-Policy: no-referrer` when a session's value came from the URL's query
+    /// ([`CookieTransport::query_fallback`](crate::CookieTransport::query_fallback)). After a
+    /// server error response (`status` 500 to 599) only the end of a session and its move to a
+    /// new ID are applied: value writes are dropped.
     ///
     /// # Errors
     ///
@@ -231,6 +245,11 @@ impl Changes {
             if slot.used() {
                 core.writer.vary(headers);
             }
+            // The page's URL holds an ID: it must not travel on in `Referer`.
+            let from_query = slot.incoming().is_from_query();
+            if from_query {
+                headers.insert_static(HeaderKey::ReferrerPolicy, "no-referrer");
+            }
             let failed = failure.is_some() || (500..600).contains(&status);
             let outgoing = match core.persist(slot, failed).await {
                 Ok(outgoing) => outgoing,
@@ -246,6 +265,8 @@ impl Changes {
                     hands_out_session = true;
                     core.writer.send(value, headers);
                 }
+                // No cookie came in: none to drop, and the URL is the app's.
+                Outgoing::Remove if from_query => {}
                 Outgoing::Remove => {
                     hands_out_session = true;
                     core.writer.send_removal(headers, core.lifetime.now());

@@ -81,6 +81,8 @@ pub(crate) struct Loaded {
     pub(crate) unusable: bool,
     /// A stored entry that can no longer be used, to delete.
     pub(crate) discard: Option<SessionId>,
+    /// The stored text of `record`, kept when the session may rotate its ID.
+    pub(crate) stored: Option<String>,
 }
 
 impl Loaded {
@@ -123,6 +125,13 @@ pub(crate) struct Slot {
     status: Status,
     /// An ID chosen before persisting, so a handler can read it.
     pending_id: Option<SessionId>,
+}
+
+/// What a value set now continues: the session's start, CSRF token and ID issue time.
+pub(crate) struct Base {
+    pub(crate) created_at: SystemTime,
+    pub(crate) csrf_token: String,
+    pub(crate) id_issued_at: SystemTime,
 }
 
 /// A slot's parts, for persisting.
@@ -200,15 +209,17 @@ impl Slot {
         if let Some(loaded) = self.loaded.as_ref().and_then(|l| l.record.as_ref()) {
             value.record.created_at = loaded.created_at;
             value.record.csrf_token.clone_from(&loaded.csrf_token);
+            value.record.id_issued_at = loaded.id_issued_at;
         }
     }
 
-    /// The start and CSRF token a `set` now builds on ([`Slot::base_record`]), and whether it
-    /// is blind.
-    pub(crate) fn base(&self) -> (Option<(SystemTime, String)>, bool) {
-        let base = self
-            .base_record()
-            .map(|record| (record.created_at, record.csrf_token.clone()));
+    /// What a `set` now builds on ([`Slot::base_record`]), and whether it is blind.
+    pub(crate) fn base(&self) -> (Option<Base>, bool) {
+        let base = self.base_record().map(|record| Base {
+            created_at: record.created_at,
+            csrf_token: record.csrf_token.clone(),
+            id_issued_at: record.id_issued_at,
+        });
         (base, self.sets_blind())
     }
 

@@ -41,6 +41,8 @@ pub struct CookieTransport {
     http_only: bool,
     same_site: SameSite,
     attributes: Vec<String>,
+    /// The query parameter read when no cookie is sent ([`CookieTransport::query_fallback`]).
+    query_fallback: Option<String>,
 }
 
 impl CookieTransport {
@@ -55,6 +57,7 @@ impl CookieTransport {
             http_only: true,
             same_site: SameSite::Lax,
             attributes: Vec::new(),
+            query_fallback: None,
         }
     }
 
@@ -98,6 +101,60 @@ impl CookieTransport {
     /// An extra attribute appended as written, such as `Partitioned` or `Priority=High`.
     pub fn attribute(mut self, attribute: impl Into<String>) -> Self {
         self.attributes.push(attribute.into());
+        self
+    }
+
+    /// **Off by default, and best left off.** Also reads the session's signed ID from the
+    /// query parameter `parameter` (`/page?parameter=<signed id>`) when the request carries no
+    /// cookie of the session's name, for clients that do not keep cookies (PHP's
+    /// `session.use_only_cookies = 0`). Only for server-side sessions: a client-side value in a
+    /// URL would be a replayable copy of the whole session, so
+    /// [`SessionsBuilder::build`](crate::SessionsBuilder::build) refuses it
+    /// ([`ConfigError::QueryFallbackClientSide`]).
+    ///
+    /// **Why it is off.** An ID in a URL leaks: through links people copy and share, server
+    /// and proxy access logs, browser history, and the `Referer` header that the page's
+    /// requests and outgoing links send to other sites. Whoever has the URL has the session.
+    /// So the library reads IDs from URLs but never writes them there: new IDs (a login's
+    /// `renew`, a first value) are sent only as cookies, and putting an ID into a link is left
+    /// to the app, deliberately. Every response to a request whose session came from the
+    /// query carries `Referrer-Policy: no-referrer`, so the page does not hand its own URL on.
+    ///
+    /// **How it reads.** The first parameter named exactly `parameter` (after
+    /// percent-decoding; `+` is a space) holds the value, which must be a signed ID that
+    /// unseals like the cookie's: a forged, garbled or unknown one is no session, never an
+    /// error. When the request has a cookie of the session's name, the query is ignored.
+    /// `parameter` is made of letters, digits and `-._~` (checked by `build`, as
+    /// [`ConfigError::InvalidCookieAttributes`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_engine::core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
+    /// use session_engine::{ConfigError, CookieTransport, Registry, SessionConfig};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    ///
+    /// // A server-side session may fall back to `?sid=<signed id>`.
+    /// let registry = Registry::builder()
+    ///     .session(
+    ///         SessionConfig::<Cart>::new(CookieTransport::new("cart").query_fallback("sid"))
+    ///             .store(MemoryStore::new())
+    ///             .transform(Sign::new(SigningKey::generate())),
+    ///     )
+    ///     .build();
+    /// assert!(registry.is_ok());
+    ///
+    /// // A client-side one may not.
+    /// let refused = Registry::builder()
+    ///     .session(
+    ///         SessionConfig::<Cart>::new(CookieTransport::new("cart").query_fallback("sid"))
+    ///             .transform(Encrypt::new(EncryptionKey::generate())),
+    ///     )
+    ///     .build();
+    /// assert!(matches!(refused, Err(ConfigError::QueryFallbackClientSide { .. })));
+    /// ```
+    pub fn query_fallback(mut self, parameter: impl Into<String>) -> Self {
+        self.query_fallback = Some(parameter.into());
         self
     }
 
@@ -158,6 +215,14 @@ impl CookieTransport {
                 .all(|a| !a.is_empty() && is_attribute_text(a))
         {
             return Err(invalid("attributes must be printable ASCII without ';'"));
+        }
+        let is_unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+        if let Some(parameter) = &self.query_fallback
+            && (parameter.is_empty() || !parameter.bytes().all(is_unreserved))
+        {
+            return Err(invalid(
+                "the query_fallback parameter must be letters, digits and '-._~'",
+            ));
         }
         Ok(())
     }
@@ -425,10 +490,31 @@ impl Transport {
         }
     }
 
-    /// What the request carried for this session ([`Incoming`]).
-    pub(crate) fn read(&self, headers: &impl Headers) -> Incoming {
+    /// Checks what depends on where the value lives: the query fallback carries only IDs.
+    pub(crate) fn validate_for(&self, server_side: bool) -> Result<(), ConfigError> {
         match self {
-            Self::Cookie(cookie) => incoming::read_cookies(cookie.name(), headers),
+            Self::Cookie(cookie) if cookie.query_fallback.is_some() && !server_side => {
+                Err(ConfigError::QueryFallbackClientSide {
+                    name: cookie.name.clone(),
+                })
+            }
+            Self::Cookie(_) | Self::Header(_) => Ok(()),
+        }
+    }
+
+    /// What the request carried for this session ([`Incoming`]): its `headers`, and for a
+    /// cookie with a query fallback and no cookie sent, its raw `query`.
+    pub(crate) fn read(&self, headers: &impl Headers, query: Option<&str>) -> Incoming {
+        match self {
+            Self::Cookie(cookie) => match incoming::read_cookies(cookie.name(), headers) {
+                Incoming::Absent => cookie
+                    .query_fallback
+                    .as_deref()
+                    .map_or(Incoming::Absent, |parameter| {
+                        incoming::read_query(parameter, query)
+                    }),
+                sent => sent,
+            },
             Self::Header(header) if header.bearer => incoming::read_bearer(headers),
             Self::Header(header) => incoming::read_headers(&header.lower, headers),
         }

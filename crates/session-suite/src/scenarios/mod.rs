@@ -6,6 +6,7 @@ pub mod binding;
 pub mod csrf;
 pub mod lifecycle;
 pub mod persist;
+pub mod rotation;
 pub mod tampering;
 pub mod timeouts;
 pub mod transport;

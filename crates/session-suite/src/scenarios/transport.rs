@@ -1,13 +1,13 @@
-//! Cookies and headers: attributes, the header transport, and what clients really send
-//! (repeated, shadowing, non-ASCII and non-UTF-8 values).
+//! Cookies and headers: attributes, the header transport, what clients really send
+//! (repeated, shadowing, non-ASCII and non-UTF-8 values), and the opt-in query fallback.
 
 use cookie::SameSite;
 use session_core::{Encrypt, EncryptionKey, ManualClock, Sign, SigningKey};
-use session_engine::{CookieTransport, HeaderTransport, Registry, SessionConfig};
+use session_engine::{ConfigError, CookieTransport, HeaderTransport, Registry, SessionConfig};
 
 use super::lifecycle::users;
-use super::{App, server_side};
-use crate::{Adapter, Cart, ProbeStore, TestRequest, User, is_removal};
+use super::{App, id_of, server_side};
+use crate::{Adapter, Cart, ProbeStore, TestRequest, TestResponse, User, is_removal};
 
 fn registry<T: 'static>(config: SessionConfig<T>) -> Registry {
     Registry::builder()
@@ -192,4 +192,169 @@ pub async fn many_shadowing_cookies_neither_hide_nor_remove_the_session<A: Adapt
         response.set_cookies().is_empty(),
         "no removal: not every value was tried"
     );
+}
+
+/// A server-side `cart` session whose signed ID may also come from `?sid=`, in `store`.
+fn with_query_fallback(store: &ProbeStore) -> Registry {
+    registry(
+        SessionConfig::<Cart>::new(CookieTransport::new("cart").query_fallback("sid"))
+            .store(store.clone())
+            .transform(Sign::new(SigningKey::generate())),
+    )
+}
+
+/// The `Referrer-Policy` of a response.
+fn referrer_policy(response: &TestResponse) -> Option<&str> {
+    response.header("referrer-policy")
+}
+
+/// Issue #13, item 2: without a cookie, the signed ID in `?sid=` (as sent, or
+/// percent-encoded) opens the session, for reads and writes; those responses carry
+/// `Referrer-Policy: no-referrer` and no cookie, and a new ID (a login) is sent only as a
+/// cookie, never in the body's URL or a redirect.
+pub async fn the_query_fallback_opens_the_session_without_a_cookie<A: Adapter>() {
+    let app = App::<A>::serving(with_query_fallback(&ProbeStore::default())).await;
+    let cookie = app.cookie_from("/add/3", "cart").await;
+    let signed = cookie.value();
+
+    let response = app.get(&format!("/cart?sid={signed}"), None).await;
+    assert_eq!(response.text(), "[3]");
+    assert_eq!(
+        referrer_policy(&response),
+        Some("no-referrer"),
+        "a plain read"
+    );
+    assert!(
+        response.set_cookies().is_empty(),
+        "the ID stays where it was"
+    );
+
+    let encoded = format!("/add/4?page=2&sid={}", signed.replace('/', "%2F"));
+    let response = app.get(&encoded, None).await;
+    assert_eq!(response.text(), id_of(&cookie).as_str(), "the same session");
+    assert_eq!(referrer_policy(&response), Some("no-referrer"), "a write");
+    assert!(response.set_cookies().is_empty());
+    assert_eq!(app.text("/cart", Some(&cookie)).await, "[3, 4]");
+
+    let response = app.get(&format!("/login?sid={signed}"), None).await;
+    assert_eq!(referrer_policy(&response), Some("no-referrer"));
+    let renewed = response.the_cookie("cart");
+    assert_eq!(id_of(&renewed).as_str(), response.text());
+    assert_ne!(renewed.value(), signed, "a new ID, as a cookie");
+    let old = app.get(&format!("/cart?sid={signed}"), None).await;
+    assert_eq!(old.text(), "empty", "the old ID died with the login");
+
+    let response = app.get("/cart", None).await;
+    assert_eq!(response.text(), "empty");
+    assert_eq!(
+        referrer_policy(&response),
+        None,
+        "nothing came from the URL"
+    );
+}
+
+/// Issue #13, item 2: a session cookie wins over the query, even one that opens nothing; the
+/// response then carries no `Referrer-Policy` of the library's. Without the cookie, the same
+/// query opens its own session.
+pub async fn a_session_cookie_wins_over_the_query<A: Adapter>() {
+    let app = App::<A>::serving(with_query_fallback(&ProbeStore::default())).await;
+    let first = app.cookie_from("/add/1", "cart").await;
+    let second = app.cookie_from("/add/2", "cart").await;
+
+    let uri = format!("/cart?sid={}", second.value());
+    let response = app.get(&uri, Some(&first)).await;
+    assert_eq!(response.text(), "[1]");
+    assert_eq!(referrer_policy(&response), None);
+
+    let response = app.get_with_cookies(&uri, "cart=garbage").await;
+    assert_eq!(
+        response.text(),
+        "empty",
+        "the cookie was there: no fallback"
+    );
+    assert!(is_removal(&response.the_cookie("cart")));
+
+    let response = app.get(&uri, None).await;
+    assert_eq!(response.text(), "[2]", "without a cookie, the query counts");
+    assert_eq!(referrer_policy(&response), Some("no-referrer"));
+}
+
+/// Issue #13, item 2: a forged, garbled, unknown or empty query value is no session, never an
+/// error; forged values never reach the storage, and no cookie is sent (there is none to
+/// drop).
+pub async fn a_forged_or_garbled_query_value_is_no_session<A: Adapter>() {
+    let store = ProbeStore::default();
+    let app = App::<A>::serving(with_query_fallback(&store)).await;
+    let cookie = app.cookie_from("/add/3", "cart").await;
+    let signed = cookie.value();
+    let genuine = app.get(&format!("/cart?sid={signed}"), None).await;
+    assert_eq!(
+        genuine.text(),
+        "[3]",
+        "the authentic value opens the session"
+    );
+    let (kept, last) = signed.split_at(signed.len() - 1);
+    let forged = format!("{kept}{}", if last == "0" { "1" } else { "0" });
+    let unknown_id = {
+        let other = app.cookie_from("/add/9", "cart").await;
+        app.get("/logout", Some(&other)).await;
+        other.value().to_owned()
+    };
+    let loads = store.loads();
+    let long = "a".repeat(10_000);
+    for value in [&forged, "garbage", "%ff%fe", "", "a/b", long.as_str()] {
+        let response = app.get(&format!("/cart?sid={value}"), None).await;
+        assert_eq!(response.status, 200, "{value:?}");
+        assert_eq!(response.text(), "empty", "{value:?}");
+        assert!(response.set_cookies().is_empty(), "{value:?}");
+    }
+    assert_eq!(store.loads(), loads, "nothing forged reached the storage");
+
+    let response = app.get(&format!("/cart?sid={unknown_id}"), None).await;
+    assert_eq!((response.status, response.text()), (200, "empty"));
+    assert!(response.set_cookies().is_empty());
+}
+
+/// Issue #13, item 2: without `query_fallback` (the default) the query is ignored, and
+/// nothing about the URL reaches the response; with it, only its parameter is read.
+pub async fn without_query_fallback_the_query_is_ignored<A: Adapter>() {
+    let clock = ManualClock::starting_now();
+    let app = App::<A>::serving(server_side(&ProbeStore::default(), &clock, |c| c)).await;
+    let cookie = app.cookie_from("/add/3", "cart").await;
+    for name in ["cart", "sid"] {
+        let response = app
+            .get(&format!("/cart?{name}={}", cookie.value()), None)
+            .await;
+        assert_eq!(response.text(), "empty");
+        assert_eq!(referrer_policy(&response), None);
+    }
+
+    let app = App::<A>::serving(with_query_fallback(&ProbeStore::default())).await;
+    let cookie = app.cookie_from("/add/3", "cart").await;
+    let read = |name: &str| format!("/cart?{name}={}", cookie.value());
+    assert_eq!(app.get(&read("cart"), None).await.text(), "empty");
+    assert_eq!(app.get(&read("sid"), None).await.text(), "[3]");
+}
+
+/// Issue #13, item 2: a client-side session never falls back to the query: `build` refuses
+/// `query_fallback` on one, and a client-side value in the URL opens nothing.
+pub async fn client_side_sessions_never_fall_back_to_the_query<A: Adapter>() {
+    let refused = Registry::builder()
+        .session(
+            SessionConfig::<User>::new(CookieTransport::new("user").query_fallback("user"))
+                .transform(Encrypt::new(EncryptionKey::generate())),
+        )
+        .build();
+    assert!(
+        matches!(refused, Err(ConfigError::QueryFallbackClientSide { ref name }) if name == "user"),
+        "{refused:?}"
+    );
+
+    let app = App::<A>::serving(users()).await;
+    let cookie = app.cookie_from("/user/set/ada", "user").await;
+    let response = app
+        .get(&format!("/user/get?user={}", cookie.value()), None)
+        .await;
+    assert_eq!(response.text(), "none");
+    assert_eq!(referrer_policy(&response), None);
 }

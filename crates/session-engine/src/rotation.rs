@@ -1,0 +1,258 @@
+//! Periodic ID rotation: once a server-side session's ID is older than the configured period,
+//! the next request that uses the session moves it to a new ID (same value, start and CSRF
+//! token). The old ID forwards to the new one for a grace window and then dies, so requests
+//! already on their way with it (parallel requests, other tabs) are served the session and
+//! sent the new ID instead of being logged out.
+//!
+//! The move is one compare-and-swap of the old entry, from the session's record to a forward
+//! marker: of two requests rotating at once, one wins, and the other drops its own successor
+//! and follows the winner's, so a session never forks.
+
+use std::time::{Duration, SystemTime};
+
+use session_core::{DynSessionStore, Record, SessionId};
+
+use crate::SessionError;
+use crate::provider::ProviderCore;
+
+/// The default grace window: long enough for the requests a page sends in parallel.
+pub const DEFAULT_ROTATION_GRACE: Duration = Duration::from_secs(5);
+
+/// How many forward markers a load follows (a session rotated twice within one grace window).
+const MAX_HOPS: usize = 2;
+
+/// When IDs rotate, and how long an old ID forwards.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rotation {
+    pub(crate) every: Duration,
+    pub(crate) grace: Duration,
+}
+
+/// What a rotation did.
+pub(crate) enum Rotated {
+    /// The session now lives under this ID, issued at that time.
+    To(SessionId, SystemTime),
+    /// The session changed meanwhile: it keeps its ID for now.
+    Kept,
+    /// The session ended meanwhile.
+    Ended,
+}
+
+/// The text stored under an ID that moved to `successor`. It never decodes as a record.
+fn forward_to(successor: &SessionId) -> String {
+    format!("moved {}", successor.as_str())
+}
+
+/// The successor named by a forward marker.
+pub(crate) fn forwarded(text: &str) -> Option<SessionId> {
+    SessionId::parse(text.strip_prefix("moved ")?).ok()
+}
+
+impl ProviderCore {
+    /// Whether `record`'s ID is due for rotation now.
+    pub(crate) fn rotation_due(&self, record: &Record) -> bool {
+        self.rotation.is_some_and(|rotation| {
+            let now = self.lifetime.now();
+            now.duration_since(record.id_issued_at)
+                .is_ok_and(|age| age >= rotation.every)
+        })
+    }
+
+    /// The entry under `id`, following forward markers to the session's current ID: that ID
+    /// and its entry's text and expiry, whether a marker was followed, or `None`.
+    pub(crate) async fn load_current(
+        &self,
+        store: &dyn DynSessionStore,
+        id: &SessionId,
+    ) -> Result<Option<(SessionId, session_core::StoredEntry, bool)>, SessionError> {
+        let mut id = id.clone();
+        for hop in 0..=MAX_HOPS {
+            let Some(entry) = store.load_entry(&id).await? else {
+                return Ok(None);
+            };
+            match forwarded(&entry.text) {
+                Some(successor) if hop < MAX_HOPS => id = successor,
+                Some(_) => return Ok(None),
+                None => return Ok(Some((id, entry, hop > 0))),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Moves the session under `old`, whose stored text is `stored` and record `record`, to a
+    /// new ID; the old ID forwards to it for the grace window.
+    pub(crate) async fn rotate(
+        &self,
+        store: &dyn DynSessionStore,
+        old: &SessionId,
+        stored: &str,
+        record: &Record,
+    ) -> Result<Rotated, SessionError> {
+        let Some(rotation) = self.rotation else {
+            return Ok(Rotated::Kept);
+        };
+        let issued_at = self.lifetime.now();
+        let moved = record.clone().issued_at(issued_at);
+        let successor = SessionId::generate();
+        let ttl = self.server_ttl(&moved);
+        store
+            .save(&successor, &self.encode_record(&moved), ttl)
+            .await?;
+        let marker = forward_to(&successor);
+        if store
+            .compare_and_swap(old, stored, &marker, rotation.grace)
+            .await?
+        {
+            return Ok(Rotated::To(successor, issued_at));
+        }
+        // Another request got there first, or changed or ended the session.
+        store.delete(&successor).await?;
+        Ok(match store.load(old).await? {
+            Some(text) => match forwarded(&text) {
+                Some(theirs) => Rotated::To(theirs, issued_at),
+                None => Rotated::Kept,
+            },
+            None => Rotated::Ended,
+        })
+    }
+
+    /// Deletes the stored session `id` and, if it had moved, the session it moved to.
+    pub(crate) async fn delete_session(
+        &self,
+        store: &dyn DynSessionStore,
+        id: &SessionId,
+    ) -> Result<(), SessionError> {
+        if self.rotation.is_some()
+            && let Some(text) = store.load(id).await?
+            && let Some(successor) = forwarded(&text)
+        {
+            store.delete(&successor).await?;
+        }
+        store.delete(id).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::task::Poll;
+
+    use session_core::{MemoryStore, SessionStore, StoreError};
+
+    use super::*;
+    use crate::{CookieTransport, Registry, SessionConfig};
+
+    #[test]
+    fn forward_markers_name_a_valid_id_and_never_decode_as_records() {
+        let id = SessionId::generate();
+        let marker = forward_to(&id);
+        assert_eq!(forwarded(&marker), Some(id));
+        assert!(Record::decode(&marker, "s").is_none());
+        assert!(forwarded("moved garbage").is_none());
+        assert!(forwarded("s2 1 0 x s\nv").is_none());
+    }
+
+    /// Rotation needs an ID and a period: a client-side session or a zero period is refused.
+    #[test]
+    fn rotation_is_refused_without_a_store_or_a_period() {
+        use session_core::{Encrypt, EncryptionKey};
+        let client_side = SessionConfig::<String>::new(CookieTransport::new("s"))
+            .transform(Encrypt::new(EncryptionKey::generate()))
+            .rotate_id_every(Duration::from_secs(60));
+        let zero = SessionConfig::<String>::new(CookieTransport::new("s"))
+            .store(MemoryStore::new())
+            .rotate_id_every(Duration::ZERO);
+        for config in [client_side, zero] {
+            let result = Registry::builder().session(config).build();
+            assert!(
+                matches!(result, Err(crate::ConfigError::InvalidRotation { .. })),
+                "{result:?}"
+            );
+        }
+    }
+
+    /// A memory store whose every call first lets other tasks run, so that two rotations
+    /// polled together interleave at each storage step.
+    #[derive(Clone, Default)]
+    struct Interleaving(MemoryStore);
+
+    async fn yield_once() {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if std::mem::replace(&mut yielded, true) {
+                Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+
+    impl SessionStore for Interleaving {
+        async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+            yield_once().await;
+            SessionStore::load(&self.0, id).await
+        }
+
+        async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
+            yield_once().await;
+            SessionStore::save(&self.0, id, text, ttl).await
+        }
+
+        async fn compare_and_swap(
+            &self,
+            id: &SessionId,
+            expected: &str,
+            new: &str,
+            ttl: Duration,
+        ) -> Result<bool, StoreError> {
+            yield_once().await;
+            SessionStore::compare_and_swap(&self.0, id, expected, new, ttl).await
+        }
+
+        async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+            yield_once().await;
+            SessionStore::delete(&self.0, id).await
+        }
+    }
+
+    /// Two requests rotating one session at once: one successor, which both use; the other
+    /// request's successor is gone, and the old ID forwards to the survivor.
+    #[test]
+    fn two_rotations_at_once_make_one_successor() {
+        let store = Interleaving::default();
+        let registry = Registry::builder()
+            .session(
+                SessionConfig::<String>::new(CookieTransport::new("s"))
+                    .shared_store(Arc::new(store.clone()))
+                    .rotate_id_every(Duration::from_secs(1)),
+            )
+            .build()
+            .unwrap();
+        let core = &registry.providers()[0].core;
+        let backend = core.store.as_deref().unwrap();
+        let old = SessionId::generate();
+        let record = Record::new("v".into(), SystemTime::now(), None);
+        let stored = core.encode_record(&record);
+        futures::executor::block_on(async {
+            backend
+                .save(&old, &stored, Duration::from_secs(60))
+                .await
+                .unwrap();
+            let (a, b) = futures::future::join(
+                core.rotate(backend, &old, &stored, &record),
+                core.rotate(backend, &old, &stored, &record),
+            )
+            .await;
+            let (Rotated::To(a, _), Rotated::To(b, _)) = (a.unwrap(), b.unwrap()) else {
+                panic!("both requests are served the session");
+            };
+            assert_eq!(a, b, "one successor");
+            let marker = backend.load(&old).await.unwrap().unwrap();
+            assert_eq!(forwarded(&marker), Some(a.clone()));
+            assert!(backend.load(&a).await.unwrap().is_some());
+        });
+    }
+}
