@@ -309,6 +309,59 @@ async fn the_page_hands_out_masked_tokens_that_transfer_accepts(twin: Twin) {
     }
 }
 
+/// Issue #13, item 2: with `SESSION_QUERY_FALLBACK=sid`, a request without the cookie that
+/// carries the signed ID as `?sid=` is logged in, and its response carries
+/// `Referrer-Policy: no-referrer` and no cookie; the cookie still wins; without the variable
+/// the query is ignored.
+async fn query_fallback_from_the_environment(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN))
+        .env("SESSION_QUERY_FALLBACK", "sid")
+        .start();
+    let alice = login(&server, "alice", None).await;
+    let bob = login(&server, "bob", None).await;
+    let by_query = |cookie: &Cookie<'_>| format!("/me?sid={}", cookie.value());
+
+    let reply = fetch(server.get(&by_query(&alice))).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "Hello, alice")
+    );
+    assert_eq!(
+        reply.header("referrer-policy").as_deref(),
+        Some("no-referrer")
+    );
+    assert!(reply.raw_set_cookies().is_empty(), "{reply:?}");
+
+    let reply = fetch(server.get_with_cookie(&by_query(&alice), &bob)).await;
+    assert_eq!(reply.body, "Hello, bob", "the cookie wins");
+    assert_eq!(reply.header("referrer-policy"), None);
+
+    let forged = format!(
+        "/me?sid={}",
+        integration_tests::flip_last_char(alice.value())
+    );
+    assert_eq!(fetch(server.get(&forged)).await.status, 401);
+    server.stop();
+
+    let off = Example::with_keys(twin.of(SESSION_LOGIN)).start();
+    let alice = login(&off, "alice", None).await;
+    let reply = fetch(off.get(&by_query(&alice))).await;
+    assert_eq!(reply.status, 401, "off by default");
+    assert_eq!(reply.header("referrer-policy"), None);
+}
+
+async fn invalid_query_fallback_stops_the_start(twin: Twin) {
+    let exited = Example::with_keys(twin.of(SESSION_LOGIN))
+        .env("SESSION_QUERY_FALLBACK", "session id")
+        .run_to_exit();
+    assert!(!exited.status.success());
+    assert!(
+        exited.stderr.contains("query_fallback"),
+        "{}",
+        exited.stderr
+    );
+}
+
 integration_tests::twin_tests!(
     login_me_and_logout,
     login_renews_a_planted_session_id,
@@ -321,4 +374,6 @@ integration_tests::twin_tests!(
     the_device_list_forgets_sessions_that_ended,
     the_device_list_keeps_sessions_in_use,
     the_page_hands_out_masked_tokens_that_transfer_accepts,
+    query_fallback_from_the_environment,
+    invalid_query_fallback_stops_the_start,
 );

@@ -21,6 +21,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use actix_web::dev::RequestHead;
 use actix_web::http::header::HeaderMap;
 use session_engine::{Registry, RequestState, SessionHandle};
 
@@ -94,16 +95,18 @@ fn request_address(headers: &HeaderMap) -> usize {
     std::ptr::from_ref(headers).addr()
 }
 
-/// The handle of session type `T` for the request with `headers`: from the innermost active
-/// layer of that request that registered it, whose request state is created on first use.
+/// The handle of session type `T` for the request `head`: from the innermost active layer of
+/// that request (told apart by its headers) that registered it, whose request state is created
+/// on first use. The engine reads the head's headers and its URL's query.
 ///
 /// # Errors
 ///
 /// [`SessionError::MiddlewareMissing`] when no layer of the request is active, and
 /// [`SessionError::NotRegistered`] when none registered the type.
 pub(crate) fn session<T: Clone + Send + 'static>(
-    headers: &HeaderMap,
+    head: &RequestHead,
 ) -> Result<SessionHandle<T, SessionError>, SessionError> {
+    let headers = &head.headers;
     let request = request_address(headers);
     let state = ACTIVE.with_borrow_mut(|active| {
         let mut layers = active
@@ -125,7 +128,7 @@ pub(crate) fn session<T: Clone + Send + 'static>(
             .get_or_insert_with(|| RequestState::new(registry, None));
         Ok(Arc::clone(state))
     })?;
-    state.session(&RequestHeaders(headers))
+    state.session(&RequestHeaders(headers), head.uri.query())
 }
 
 #[cfg(test)]
@@ -158,16 +161,16 @@ mod tests {
 
     #[test]
     fn only_a_layer_of_the_same_request_serves_it() {
-        let request = HeaderMap::new();
-        let other_request = HeaderMap::new();
-        let missing = |headers: &HeaderMap| {
+        let request = RequestHead::default();
+        let other_request = RequestHead::default();
+        let missing = |head: &RequestHead| {
             matches!(
-                session::<u8>(headers).map(drop),
+                session::<u8>(head).map(drop),
                 Err(SessionError::MiddlewareMissing)
             )
         };
         assert!(missing(&request), "no layer at all");
-        let (_, (own, other)) = run_within(Layer::new(registry(), &request), || {
+        let (_, (own, other)) = run_within(Layer::new(registry(), &request.headers), || {
             let own = session::<u8>(&request).map(drop);
             (own, missing(&other_request))
         });

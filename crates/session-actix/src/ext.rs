@@ -34,18 +34,18 @@ pub trait SessionExt {
 
 impl SessionExt for HttpRequest {
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError> {
-        Session::from_headers(self.headers())
+        Session::from_head(self.head())
     }
 }
 
 impl SessionExt for ServiceRequest {
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError> {
-        Session::from_headers(self.headers())
+        Session::from_head(self.head())
     }
 }
 
 impl SessionExt for GuardContext<'_> {
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError> {
-        Session::from_headers(&self.head().headers)
+        Session::from_head(self.head())
     }
 }

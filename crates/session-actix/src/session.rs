@@ -4,8 +4,7 @@ use std::fmt;
 use std::future::{Ready, ready};
 use std::ops::Deref;
 
-use actix_web::dev::Payload;
-use actix_web::http::header::HeaderMap;
+use actix_web::dev::{Payload, RequestHead};
 use actix_web::{FromRequest, HttpRequest};
 use session_engine::SessionHandle;
 
@@ -71,8 +70,8 @@ impl<T> Deref for Session<T> {
 
 impl<T: Clone + Send + 'static> Session<T> {
     /// The handle for `T` from the innermost active `Sessions` layer that registered it.
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Result<Self, SessionError> {
-        active::session(headers).map(Self)
+    pub(crate) fn from_head(head: &RequestHead) -> Result<Self, SessionError> {
+        active::session(head).map(Self)
     }
 }
 
@@ -81,6 +80,6 @@ impl<T: Clone + Send + 'static> FromRequest for Session<T> {
     type Future = Ready<Result<Self, SessionError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Self::from_headers(req.headers()))
+        ready(Self::from_head(req.head()))
     }
 }

@@ -48,12 +48,12 @@ pub trait SessionExt {
 
 impl<B> SessionExt for Request<B> {
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError> {
-        Session::from_parts(self.extensions(), self.headers())
+        Session::from_parts(self.extensions(), self.headers(), self.uri())
     }
 }
 
 impl SessionExt for Parts {
     fn session<T: Clone + Send + 'static>(&self) -> Result<Session<T>, SessionError> {
-        Session::from_parts(&self.extensions, &self.headers)
+        Session::from_parts(&self.extensions, &self.headers, &self.uri)
     }
 }

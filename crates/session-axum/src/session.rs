@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum_core::extract::FromRequestParts;
 use http::request::Parts;
-use http::{Extensions, HeaderMap};
+use http::{Extensions, HeaderMap, Uri};
 use session_engine::{RequestState, SessionHandle};
 
 use crate::SessionError;
@@ -72,15 +72,18 @@ impl<T> Deref for Session<T> {
 
 impl<T: Clone + Send + 'static> Session<T> {
     /// The handle for `T` from the innermost `Sessions` layer around the request that
-    /// registered it.
+    /// registered it; the engine reads the request's `headers` and its `uri`'s query.
     pub(crate) fn from_parts(
         extensions: &Extensions,
         headers: &HeaderMap,
+        uri: &Uri,
     ) -> Result<Self, SessionError> {
         let state = extensions
             .get::<Arc<RequestState>>()
             .ok_or(SessionError::MiddlewareMissing)?;
-        state.session(&RequestHeaders(headers)).map(Self)
+        state
+            .session(&RequestHeaders(headers), uri.query())
+            .map(Self)
     }
 }
 
@@ -92,6 +95,6 @@ where
     type Rejection = SessionError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Self::from_parts(&parts.extensions, &parts.headers)
+        Self::from_parts(&parts.extensions, &parts.headers, &parts.uri)
     }
 }

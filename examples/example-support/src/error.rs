@@ -56,6 +56,12 @@ pub enum StartError {
         /// The variable's name.
         variable: &'static str,
     },
+    /// [`QUERY_FALLBACK_VAR`](crate::QUERY_FALLBACK_VAR) is set but is not valid Unicode.
+    #[error("{variable} must name a query parameter (letters, digits and -._~)")]
+    QueryFallback {
+        /// The variable's name.
+        variable: &'static str,
+    },
     /// A variable that must hold a number of sessions does not.
     #[error("{variable} must be a whole number greater than zero")]
     Capacity {

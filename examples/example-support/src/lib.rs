@@ -6,7 +6,8 @@
 //!   start (mode 0600, one per kind of key, reused by later starts and by other processes in the
 //!   same directory; a warning says so); the storage ([`store_from_env`],
 //!   [`directory_store`], [`memory_store`] bounded by `MEMORY_STORE_CAPACITY`), timeouts
-//!   ([`seconds_from_env`]) and address ([`bind_addr`]) from the environment; why a start
+//!   ([`seconds_from_env`]), the opt-in query fallback ([`query_fallback_from_env`]) and
+//!   address ([`bind_addr`]) from the environment; why a start
 //!   failed ([`StartError`], one line, exit code 1);
 //! - logging to stderr ([`init_tracing`]);
 //! - the session types, forms and texts of the examples: [`CartSession`] (the two cart
@@ -29,6 +30,7 @@ mod error;
 mod logging;
 mod login;
 mod memory;
+mod query;
 mod user;
 
 #[cfg(feature = "actix")]
@@ -56,6 +58,7 @@ pub use crate::login::{
     USERNAME_RULE, logged_out_others, page, timeouts_from_env,
 };
 pub use crate::memory::{DEFAULT_MEMORY_STORE_CAPACITY, MEMORY_STORE_CAPACITY_VAR, memory_store};
+pub use crate::query::{QUERY_FALLBACK_VAR, query_fallback_from_env};
 pub use crate::user::{NO_USER_SESSION, UserSession};
 
 /// `text/plain; charset=utf-8`, the type of every text answer (actix-web's

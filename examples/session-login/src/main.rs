@@ -15,7 +15,10 @@
 //!
 //! The session is server-side (memory), its signed ID in a `__Host-session` cookie. Sessions end
 //! after `SESSION_IDLE_TIMEOUT_SECS` without use (default 1800) and `SESSION_ABSOLUTE_TIMEOUT_SECS`
-//! after login (default 28800), whatever the activity.
+//! after login (default 28800), whatever the activity. With `SESSION_QUERY_FALLBACK=NAME` (off by
+//! default: IDs in URLs leak through links, logs and `Referer`) a request without the cookie may
+//! carry the signed ID as `?NAME=...`; such responses carry `Referrer-Policy: no-referrer`, and
+//! new IDs are still sent only as the cookie.
 //!
 //! The list of each user's sessions (for `POST /logout-others`) follows the same timeouts: an
 //! entry ends when its session must have ended, every write drops those, and the list keeps
@@ -169,9 +172,12 @@ async fn main() -> Result<(), StartError> {
     example_support::init_tracing();
     let key = example_support::signing_key()?;
     let (idle, absolute) = example_support::timeouts_from_env()?;
+    // `?NAME=<signed id>` as well, only with `SESSION_QUERY_FALLBACK=NAME`.
+    let transport =
+        example_support::query_fallback_from_env(CookieTransport::new("__Host-session"))?;
     let sessions = Sessions::builder()
         .session(
-            SessionConfig::<LoginSession>::new(CookieTransport::new("__Host-session"))
+            SessionConfig::<LoginSession>::new(transport)
                 .store(MemoryStore::new())
                 .transform(Sign::new(key))
                 .idle_timeout(idle)

@@ -104,7 +104,8 @@ async fn check<T: Clone + Send + 'static>(
         error.log();
         StatusCode::INTERNAL_SERVER_ERROR
     };
-    let session = Session::<T>::from_parts(&parts.extensions, &parts.headers).map_err(failed)?;
+    let session =
+        Session::<T>::from_parts(&parts.extensions, &parts.headers, &parts.uri).map_err(failed)?;
     let expected = session.csrf_token().await.map_err(failed)?;
     CsrfPolicy::check_token(expected.as_deref(), provided.as_deref()).map_err(refuse)?;
     Ok(Request::from_parts(parts, body))
