@@ -198,6 +198,47 @@ async fn absolute_timeout_from_the_environment(twin: Twin) {
     );
 }
 
+/// `SESSION_ROTATE_ID_SECS`: once the ID is older, the next request gets a new one for the
+/// same session; the old ID still works for `SESSION_ROTATE_GRACE_SECS`, then not.
+async fn id_rotation_from_the_environment(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN))
+        .env("SESSION_ROTATE_ID_SECS", "1")
+        .env("SESSION_ROTATE_GRACE_SECS", "2")
+        .start();
+    let old = login(&server, "alice", None).await;
+    assert!(
+        me(&server, &old).await.set_cookies().is_empty(),
+        "not due yet"
+    );
+    actix_rt::time::sleep(Duration::from_millis(1200)).await;
+    let reply = me(&server, &old).await;
+    assert_eq!(reply.body, "Hello, alice");
+    let new = reply.only_cookie("__Host-session");
+    assert_ne!(
+        new.value(),
+        old.value(),
+        "a new ID once the period has passed"
+    );
+    assert_eq!(
+        me(&server, &old).await.body,
+        "Hello, alice",
+        "within the grace"
+    );
+    actix_rt::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(me(&server, &old).await.status, 401, "after the grace");
+    let reply = me(&server, &new).await;
+    assert_eq!(reply.body, "Hello, alice");
+    let invalid = Example::with_keys(twin.of(SESSION_LOGIN))
+        .env("SESSION_ROTATE_ID_SECS", "0")
+        .run_to_exit();
+    assert!(!invalid.status.success());
+    assert!(
+        invalid.stderr.contains("SESSION_ROTATE_ID_SECS"),
+        "{}",
+        invalid.stderr
+    );
+}
+
 async fn invalid_timeout_stops_the_start(twin: Twin) {
     let exited = Example::with_keys(twin.of(SESSION_LOGIN))
         .env("SESSION_IDLE_TIMEOUT_SECS", "soon")
@@ -370,6 +411,7 @@ integration_tests::twin_tests!(
     idle_timeout_from_the_environment,
     absolute_timeout_from_the_environment,
     invalid_timeout_stops_the_start,
+    id_rotation_from_the_environment,
     a_hundred_concurrent_visits_count_to_a_hundred,
     the_device_list_forgets_sessions_that_ended,
     the_device_list_keeps_sessions_in_use,

@@ -21,6 +21,9 @@
 //! default: IDs in URLs leak through links, logs and `Referer`) a request without the cookie may
 //! carry the signed ID as `?NAME=...`; such responses carry `Referrer-Policy: no-referrer`, and
 //! new IDs are still sent only as the cookie.
+//! With `SESSION_ROTATE_ID_SECS` the session moves to a new ID once its ID is that old (same
+//! session, same CSRF token); the old ID stays good for `SESSION_ROTATE_GRACE_SECS` (default 5),
+//! so parallel requests across the move stay logged in.
 //!
 //! The list of each user's sessions (for `POST /logout-others`) follows the same timeouts: an
 //! entry ends when its session must have ended, every write drops those, and the list keeps
@@ -178,15 +181,16 @@ async fn main() -> Result<(), StartError> {
     // `?NAME=<signed id>` as well, only with `SESSION_QUERY_FALLBACK=NAME`.
     let transport =
         example_support::query_fallback_from_env(CookieTransport::new("__Host-session"))?;
-    let sessions = Sessions::builder()
-        .session(
-            SessionConfig::<LoginSession>::new(transport)
-                .store(MemoryStore::new())
-                .transform(Sign::new(key))
-                .idle_timeout(idle)
-                .absolute_timeout(absolute),
-        )
-        .build()?;
+    let mut config = SessionConfig::<LoginSession>::new(transport)
+        .store(MemoryStore::new())
+        .transform(Sign::new(key))
+        .idle_timeout(idle)
+        .absolute_timeout(absolute);
+    // A new ID every `SESSION_ROTATE_ID_SECS`, the old one good for the grace window.
+    if let Some((every, grace)) = example_support::rotation_from_env()? {
+        config = config.rotate_id_every(every).rotation_grace(grace);
+    }
+    let sessions = Sessions::builder().session(config).build()?;
     let devices = Arc::new(Devices::new(idle, absolute));
     let protected = || CsrfProtection::<LoginSession>::new();
     // The last `layer` is the outermost: sessions, then the device list, then (per route) CSRF.

@@ -53,9 +53,10 @@ pub use crate::env::{
 pub use crate::error::StartError;
 pub use crate::logging::init_tracing;
 pub use crate::login::{
-    ABSOLUTE_TIMEOUT_VAR, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, HTML_CONTENT_TYPE,
-    IDLE_TIMEOUT_VAR, LOGGED_OUT, LoginForm, LoginSession, NOT_LOGGED_IN, TransferForm,
-    USERNAME_RULE, logged_out_others, page, timeouts_from_env,
+    ABSOLUTE_TIMEOUT_VAR, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_ROTATE_GRACE,
+    HTML_CONTENT_TYPE, IDLE_TIMEOUT_VAR, LOGGED_OUT, LoginForm, LoginSession, NOT_LOGGED_IN,
+    ROTATE_GRACE_VAR, ROTATE_ID_VAR, TransferForm, USERNAME_RULE, logged_out_others, page,
+    rotation_from_env, timeouts_from_env,
 };
 pub use crate::memory::{DEFAULT_MEMORY_STORE_CAPACITY, MEMORY_STORE_CAPACITY_VAR, memory_store};
 pub use crate::query::{QUERY_FALLBACK_VAR, query_fallback_from_env};

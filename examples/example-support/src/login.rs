@@ -16,6 +16,13 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(1800);
 /// The absolute timeout when [`ABSOLUTE_TIMEOUT_VAR`] is not set: 8 hours.
 pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(8 * 3600);
 
+/// The variable of the periodic ID rotation, in seconds: unset, IDs never rotate.
+pub const ROTATE_ID_VAR: &str = "SESSION_ROTATE_ID_SECS";
+/// The variable of the rotation's grace window, in seconds (default: the library's, 5 s).
+pub const ROTATE_GRACE_VAR: &str = "SESSION_ROTATE_GRACE_SECS";
+/// The grace window when [`ROTATE_GRACE_VAR`] is not set.
+pub const DEFAULT_ROTATE_GRACE: Duration = Duration::from_secs(5);
+
 /// The answer (with `401`) of the routes that need a session.
 pub const NOT_LOGGED_IN: &str = "Not logged in";
 /// The answer (with `400`) of `POST /login` with an empty or too long username.
@@ -35,6 +42,21 @@ pub fn timeouts_from_env() -> Result<(Duration, Duration), StartError> {
         seconds_from_env(IDLE_TIMEOUT_VAR, DEFAULT_IDLE_TIMEOUT)?,
         seconds_from_env(ABSOLUTE_TIMEOUT_VAR, DEFAULT_ABSOLUTE_TIMEOUT)?,
     ))
+}
+
+/// The ID rotation period from [`ROTATE_ID_VAR`] (`None`: no rotation) and its grace window
+/// from [`ROTATE_GRACE_VAR`].
+///
+/// # Errors
+///
+/// [`StartError::Seconds`] when one is set but is not a number of seconds above zero.
+pub fn rotation_from_env() -> Result<Option<(Duration, Duration)>, StartError> {
+    let grace = seconds_from_env(ROTATE_GRACE_VAR, DEFAULT_ROTATE_GRACE)?;
+    if std::env::var_os(ROTATE_ID_VAR).is_none() {
+        return Ok(None);
+    }
+    let every = seconds_from_env(ROTATE_ID_VAR, Duration::ZERO)?;
+    Ok(Some((every, grace)))
 }
 
 /// Who is logged in, and how many visits they made (see `POST /visit`).
