@@ -202,15 +202,15 @@ async fn absolute_timeout_from_the_environment(twin: Twin) {
 /// same session; the old ID still works for `SESSION_ROTATE_GRACE_SECS`, then not.
 async fn id_rotation_from_the_environment(twin: Twin) {
     let server = Example::with_keys(twin.of(SESSION_LOGIN))
-        .env("SESSION_ROTATE_ID_SECS", "1")
-        .env("SESSION_ROTATE_GRACE_SECS", "2")
+        .env("SESSION_ROTATE_ID_SECS", "2")
+        .env("SESSION_ROTATE_GRACE_SECS", "1")
         .start();
     let old = login(&server, "alice", None).await;
     assert!(
         me(&server, &old).await.set_cookies().is_empty(),
         "not due yet"
     );
-    actix_rt::time::sleep(Duration::from_millis(1200)).await;
+    actix_rt::time::sleep(Duration::from_millis(2200)).await;
     let reply = me(&server, &old).await;
     assert_eq!(reply.body, "Hello, alice");
     let new = reply.only_cookie("__Host-session");
@@ -224,7 +224,7 @@ async fn id_rotation_from_the_environment(twin: Twin) {
         "Hello, alice",
         "within the grace"
     );
-    actix_rt::time::sleep(Duration::from_millis(2300)).await;
+    actix_rt::time::sleep(Duration::from_millis(1300)).await;
     assert_eq!(me(&server, &old).await.status, 401, "after the grace");
     let reply = me(&server, &new).await;
     assert_eq!(reply.body, "Hello, alice");
@@ -236,6 +236,14 @@ async fn id_rotation_from_the_environment(twin: Twin) {
         invalid.stderr.contains("SESSION_ROTATE_ID_SECS"),
         "{}",
         invalid.stderr
+    );
+    let grace_too_long = Example::with_keys(twin.of(SESSION_LOGIN))
+        .env("SESSION_ROTATE_ID_SECS", "3")
+        .env("SESSION_ROTATE_GRACE_SECS", "3")
+        .run_to_exit();
+    assert!(
+        !grace_too_long.status.success(),
+        "a grace as long as the period"
     );
 }
 

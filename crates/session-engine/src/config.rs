@@ -219,6 +219,13 @@ impl<T: 'static> SessionConfig<T> {
     /// new ID; two requests rotating at once produce one successor. Unlike `renew` (a login),
     /// which kills the old ID at once. Without it IDs never rotate.
     ///
+    /// The move happens when the session is loaded, so [`SessionHandle::id`](crate::SessionHandle::id)
+    /// reports the new ID in the request that rotates (record it there if the app keeps a list
+    /// of a user's IDs). [`SessionsBuilder::build`] refuses it for client-side sessions, without
+    /// the envelope, with a grace that is zero or not shorter than `period`, and together
+    /// with [`query_fallback`](crate::CookieTransport::query_fallback)
+    /// ([`ConfigError::InvalidRotation`]).
+    ///
     /// # Examples
     ///
     /// ```
@@ -254,7 +261,16 @@ impl<T: 'static> SessionConfig<T> {
             every,
             grace: self.rotation_grace,
         });
-        if rotation.is_some_and(|r| self.store.is_none() || r.every.is_zero()) {
+        // An ID to rotate (a store), records that date it (the envelope), a grace shorter
+        // than the period, and a client that learns new IDs (not one reading them from URLs).
+        let unfit = |r: &Rotation| {
+            self.store.is_none()
+                || !self.envelope
+                || r.grace.is_zero()
+                || r.grace >= r.every
+                || self.transport.has_query_fallback()
+        };
+        if rotation.as_ref().is_some_and(unfit) {
             return Err(ConfigError::InvalidRotation {
                 name: self.transport.name().to_owned(),
             });

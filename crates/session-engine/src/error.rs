@@ -57,10 +57,14 @@ pub enum ConfigError {
         /// The session's name.
         name: String,
     },
-    /// [`SessionConfig::rotate_id_every`](crate::SessionConfig::rotate_id_every) on a
-    /// client-side session (it has no ID), or with a zero period.
+    /// [`SessionConfig::rotate_id_every`](crate::SessionConfig::rotate_id_every) where it
+    /// cannot work: a client-side session (no ID), one
+    /// [`without_envelope`](crate::SessionConfig::without_envelope) (its records cannot date
+    /// the ID), a grace that is zero or not shorter than the period, or an ID read from URLs
+    /// ([`query_fallback`](crate::CookieTransport::query_fallback): such clients never learn
+    /// the new ID).
     #[error(
-        "session {name:?}: rotate_id_every needs a server-side session (a store) and a period above zero"
+        "session {name:?}: rotate_id_every needs a server-side session with its envelope, a grace above zero and shorter than the period, and no query_fallback"
     )]
     InvalidRotation {
         /// The session's name.

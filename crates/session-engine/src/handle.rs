@@ -252,7 +252,8 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
             return Ok(None);
         };
         for _ in 0..MAX_ATTEMPTS {
-            let Some(entry) = store.load_entry(&id).await.map_err(SessionError::from)? else {
+            // Following a rotation another request made meanwhile.
+            let Some((current, entry, _)) = core.load_current(store, &id).await? else {
                 return Ok(None);
             };
             let Some(record) = core.decode_record(&entry.text) else {
@@ -269,12 +270,12 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
             let updated = record.with_text(text, None);
             let ttl = core.server_ttl(&updated);
             if store
-                .compare_and_swap(&id, &entry.text, &core.encode_record(&updated), ttl)
+                .compare_and_swap(&current, &entry.text, &core.encode_record(&updated), ttl)
                 .await
                 .map_err(SessionError::from)?
             {
                 let kept = value.clone();
-                self.slot(|slot| slot.updated(updated, Box::new(kept)))?;
+                self.slot(|slot| slot.updated(current, updated, Box::new(kept)))?;
                 return Ok(Some(value));
             }
             yield_now().await;

@@ -8,7 +8,6 @@ use crate::SessionError;
 use crate::incoming::Incoming;
 use crate::outgoing::Outgoing;
 use crate::provider::ProviderCore;
-use crate::rotation::Rotated;
 use crate::slot::{Loaded, Settled, Slot, Status};
 use crate::transport::Transport;
 
@@ -64,7 +63,10 @@ impl ProviderCore {
             Status::Unchanged | Status::Renewed(None) if settled.loaded.record.is_none() => {
                 Ok(removal_if_unusable(&settled.loaded))
             }
-            Status::Unchanged => self.keep_alive(store, settled.loaded).await,
+            Status::Unchanged => {
+                let from_query = settled.incoming.is_from_query();
+                self.keep_alive(store, settled.loaded, from_query).await
+            }
             Status::Renewed(None) => {
                 // The loaded value moves, with a new start (a renewal whose value write was
                 // dropped by a server error).
@@ -95,16 +97,6 @@ impl ProviderCore {
             pending_id,
             ..
         } = settled;
-        if ending == Ending::None {
-            match self.rotate_if_due(store, stored_parts(&loaded)).await? {
-                Rotated::To(id, issued_at) => {
-                    let record = record.issued_at(issued_at);
-                    return self.write_over(store, &id, &record).await;
-                }
-                Rotated::Ended => return Ok(Outgoing::Remove),
-                Rotated::Kept => {}
-            }
-        }
         let text = self.encode_record(&record);
         let ttl = self.server_ttl(&record);
         // A session that goes on or moves must still be alive: written with `replace`, a
@@ -115,7 +107,10 @@ impl ProviderCore {
                 return Ok(Outgoing::Remove);
             }
             if ending == Ending::None {
-                return if self.cookie_has_max_age() || loaded.stale {
+                // An ID read from the URL is never turned into a cookie by a resend: a link
+                // must not plant a session in the browser that follows it.
+                let resend = self.cookie_has_max_age() || loaded.stale;
+                return if resend && !incoming.is_from_query() {
                     self.send_id(id)
                 } else {
                     Ok(Outgoing::Nothing)
@@ -140,12 +135,8 @@ impl ProviderCore {
         &self,
         store: &dyn DynSessionStore,
         loaded: Loaded,
+        from_query: bool,
     ) -> Result<Outgoing, SessionError> {
-        match self.rotate_if_due(store, stored_parts(&loaded)).await? {
-            Rotated::To(id, _) => return self.send_id(&id),
-            Rotated::Ended => return Ok(Outgoing::Remove),
-            Rotated::Kept => {}
-        }
         let (Some(record), Some(id)) = (loaded.record, loaded.id) else {
             return Ok(Outgoing::Nothing);
         };
@@ -154,7 +145,8 @@ impl ProviderCore {
             let extended = store.touch(&id, self.server_ttl(&record)).await?;
             resend |= extended && self.cookie_has_max_age();
         }
-        if resend {
+        // An ID read from the URL is never turned into a cookie (see `write`).
+        if resend && !from_query {
             self.send_id(&id)
         } else {
             Ok(Outgoing::Nothing)
@@ -198,50 +190,6 @@ impl ProviderCore {
             Err(error) => Err(error),
         }
     }
-}
-
-impl ProviderCore {
-    /// Rotates the loaded session's ID when it is due ([`ProviderCore::rotate`]).
-    async fn rotate_if_due(
-        &self,
-        store: &dyn DynSessionStore,
-        loaded: LoadedEntry<'_>,
-    ) -> Result<Rotated, SessionError> {
-        let (Some(id), Some(record), Some(stored)) = loaded else {
-            return Ok(Rotated::Kept);
-        };
-        if !self.rotation_due(record) {
-            return Ok(Rotated::Kept);
-        }
-        self.rotate(store, id, stored, record).await
-    }
-
-    /// Writes `record` over the live session `id` (just rotated to) and sends its ID.
-    async fn write_over(
-        &self,
-        store: &dyn DynSessionStore,
-        id: &SessionId,
-        record: &Record,
-    ) -> Result<Outgoing, SessionError> {
-        let (text, ttl) = (self.encode_record(record), self.server_ttl(record));
-        if !store.replace(id, &text, ttl).await? {
-            return Ok(Outgoing::Remove);
-        }
-        self.send_id(id)
-    }
-}
-
-/// The stored parts of a loaded session (ID, record, stored text), borrowed one by one: a
-/// future that borrowed the whole [`Loaded`] would not be `Send` (its typed value is not
-/// `Sync`).
-type LoadedEntry<'a> = (Option<&'a SessionId>, Option<&'a Record>, Option<&'a str>);
-
-fn stored_parts(loaded: &Loaded) -> LoadedEntry<'_> {
-    (
-        loaded.id.as_ref(),
-        loaded.record.as_ref(),
-        loaded.stored.as_deref(),
-    )
 }
 
 /// Which IDs a write ends.

@@ -11,7 +11,7 @@ use crate::SessionError;
 use crate::incoming::Incoming;
 use crate::lifetime::Lifetime;
 use crate::outgoing::Writer;
-use crate::rotation::Rotation;
+use crate::rotation::{Rotated, Rotation};
 use crate::slot::Loaded;
 use crate::transport::Transport;
 
@@ -66,7 +66,11 @@ impl Provider {
             .ok_or(SessionError::NotServerSide {
                 type_name: self.type_name,
             })?;
-        self.core.delete_session(store.as_ref(), id).await
+        // Exactly this ID: an app's list of a user's IDs holds the new ID of a rotated session
+        // as well (it is the one `Session::id` reports), so following the old one's marker
+        // could end the very device that asked.
+        store.delete(id).await?;
+        Ok(())
     }
 }
 
@@ -147,10 +151,9 @@ impl ProviderCore {
         {
             match self.load_stored(store.as_ref(), &id).await? {
                 Stored::Live(live) => {
-                    // An ID that moved (rotation) is resent like one sealed with an old key.
-                    let resend = stale || live.moved;
-                    let mut loaded = Loaded::live(Some(live.id), live.record, resend, live.refresh);
-                    loaded.stored = live.stored;
+                    let Some(mut loaded) = self.rotated(store.as_ref(), live, stale).await? else {
+                        continue;
+                    };
                     loaded.discard = discard;
                     return Ok(loaded);
                 }
@@ -159,6 +162,47 @@ impl ProviderCore {
             }
         }
         Ok(self.no_session(incoming, discard))
+    }
+
+    /// A live session, moved to a new ID first when its ID is due for rotation: what the
+    /// request gets, or `None` when it ended meanwhile. An ID that moved (now or by another
+    /// request) is resent like one sealed with an old key.
+    async fn rotated(
+        &self,
+        store: &dyn DynSessionStore,
+        live: LiveEntry,
+        stale: bool,
+    ) -> Result<Option<Loaded>, SessionError> {
+        let resend = stale || live.moved;
+        let due = live
+            .stored
+            .as_deref()
+            .filter(|_| self.rotation_due(&live.record));
+        let Some(stored) = due else {
+            return Ok(Some(Loaded::live(
+                Some(live.id),
+                live.record,
+                resend,
+                live.refresh,
+            )));
+        };
+        Ok(
+            match self.rotate(store, &live.id, stored, &live.record).await? {
+                Rotated::To(id, at) => Some(Loaded::live(
+                    Some(id),
+                    live.record.issued_at(at),
+                    true,
+                    false,
+                )),
+                Rotated::Kept => Some(Loaded::live(
+                    Some(live.id),
+                    live.record,
+                    resend,
+                    live.refresh,
+                )),
+                Rotated::Ended => None,
+            },
+        )
     }
 
     /// The entry stored under an authentic `id` (or the ID it moved to), judged by the

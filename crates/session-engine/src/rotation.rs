@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use session_core::{DynSessionStore, Record, SessionId};
+use session_core::{DynSessionStore, Record, SessionId, StoreError};
 
 use crate::SessionError;
 use crate::provider::ProviderCore;
@@ -66,12 +66,14 @@ impl ProviderCore {
         id: &SessionId,
     ) -> Result<Option<(SessionId, session_core::StoredEntry, bool)>, SessionError> {
         let mut id = id.clone();
-        for hop in 0..=MAX_HOPS {
+        // Markers exist only where rotation is on (and records have their envelope).
+        let hops = if self.rotation.is_some() { MAX_HOPS } else { 0 };
+        for hop in 0..=hops {
             let Some(entry) = store.load_entry(&id).await? else {
                 return Ok(None);
             };
             match forwarded(&entry.text) {
-                Some(successor) if hop < MAX_HOPS => id = successor,
+                Some(successor) if hop < hops => id = successor,
                 Some(_) => return Ok(None),
                 None => return Ok(Some((id, entry, hop > 0))),
             }
@@ -95,15 +97,27 @@ impl ProviderCore {
         let moved = record.clone().issued_at(issued_at);
         let successor = SessionId::generate();
         let ttl = self.server_ttl(&moved);
-        store
+        match store
             .save(&successor, &self.encode_record(&moved), ttl)
-            .await?;
-        let marker = forward_to(&successor);
-        if store
-            .compare_and_swap(old, stored, &marker, rotation.grace)
-            .await?
+            .await
         {
-            return Ok(Rotated::To(successor, issued_at));
+            // A full store keeps the session on its ID rather than refuse the request.
+            Err(StoreError::Full { .. }) => return Ok(Rotated::Kept),
+            saved => saved?,
+        }
+        let marker = forward_to(&successor);
+        match store
+            .compare_and_swap(old, stored, &marker, rotation.grace)
+            .await
+        {
+            Ok(true) => return Ok(Rotated::To(successor, issued_at)),
+            Ok(false) => {}
+            Err(StoreError::Unsupported { .. }) => {
+                tracing::warn!(session = %self.name, "the store has no compare_and_swap: IDs do not rotate");
+                store.delete(&successor).await?;
+                return Ok(Rotated::Kept);
+            }
+            Err(error) => return Err(error.into()),
         }
         // Another request got there first, or changed or ended the session.
         store.delete(&successor).await?;
@@ -116,7 +130,8 @@ impl ProviderCore {
         })
     }
 
-    /// Deletes the stored session `id` and, if it had moved, the session it moved to.
+    /// Deletes the stored session `id` and, if it had moved, the session it moved to: a logout
+    /// through an ID that was just rotated away ends the session.
     pub(crate) async fn delete_session(
         &self,
         store: &dyn DynSessionStore,
@@ -153,17 +168,31 @@ mod tests {
         assert!(forwarded("s2 1 0 x s\nv").is_none());
     }
 
-    /// Rotation needs an ID and a period: a client-side session or a zero period is refused.
+    /// Rotation needs an ID, dated records, a period, a grace shorter than it, and clients that
+    /// learn new IDs: anything else is refused when the app is built.
     #[test]
-    fn rotation_is_refused_without_a_store_or_a_period() {
+    fn rotation_is_refused_where_it_cannot_work() {
         use session_core::{Encrypt, EncryptionKey};
         let client_side = SessionConfig::<String>::new(CookieTransport::new("s"))
             .transform(Encrypt::new(EncryptionKey::generate()))
             .rotate_id_every(Duration::from_secs(60));
-        let zero = SessionConfig::<String>::new(CookieTransport::new("s"))
-            .store(MemoryStore::new())
-            .rotate_id_every(Duration::ZERO);
-        for config in [client_side, zero] {
+        let stored = |transport: CookieTransport| {
+            SessionConfig::<String>::new(transport)
+                .store(MemoryStore::new())
+                .rotate_id_every(Duration::from_secs(60))
+        };
+        let plain = || CookieTransport::new("s");
+        let unfit = [
+            client_side,
+            stored(plain()).rotate_id_every(Duration::ZERO),
+            stored(plain()).without_envelope(),
+            stored(plain()).rotation_grace(Duration::ZERO),
+            stored(plain()).rotation_grace(Duration::from_secs(60)),
+            stored(plain().query_fallback("sid")),
+        ];
+        let fit = Registry::builder().session(stored(plain())).build();
+        assert!(fit.is_ok(), "{fit:?}");
+        for config in unfit {
             let result = Registry::builder().session(config).build();
             assert!(
                 matches!(result, Err(crate::ConfigError::InvalidRotation { .. })),
@@ -227,7 +256,7 @@ mod tests {
             .session(
                 SessionConfig::<String>::new(CookieTransport::new("s"))
                     .shared_store(Arc::new(store.clone()))
-                    .rotate_id_every(Duration::from_secs(1)),
+                    .rotate_id_every(Duration::from_secs(60)),
             )
             .build()
             .unwrap();

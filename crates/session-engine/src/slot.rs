@@ -81,8 +81,6 @@ pub(crate) struct Loaded {
     pub(crate) unusable: bool,
     /// A stored entry that can no longer be used, to delete.
     pub(crate) discard: Option<SessionId>,
-    /// The stored text of `record`, kept when the session may rotate its ID.
-    pub(crate) stored: Option<String>,
 }
 
 impl Loaded {
@@ -292,9 +290,13 @@ impl Slot {
         current
     }
 
-    /// After a successful atomic update: the stored record and value are now these.
-    pub(crate) fn updated(&mut self, record: Record, value: Box<dyn Any + Send>) {
+    /// After a successful atomic update: the stored record and value are now these, under
+    /// `id` (the loaded ID, or the one another request rotated it to meanwhile: then the
+    /// client is sent it).
+    pub(crate) fn updated(&mut self, id: SessionId, record: Record, value: Box<dyn Any + Send>) {
         if let Some(loaded) = self.loaded.as_mut() {
+            loaded.stale |= loaded.id.as_ref() != Some(&id);
+            loaded.id = Some(id);
             loaded.record = Some(record);
             loaded.value = Some(value);
             loaded.refresh = false;

@@ -490,6 +490,11 @@ impl Transport {
         }
     }
 
+    /// Whether a session's ID may come from the URL ([`CookieTransport::query_fallback`]).
+    pub(crate) fn has_query_fallback(&self) -> bool {
+        matches!(self, Self::Cookie(cookie) if cookie.query_fallback.is_some())
+    }
+
     /// Checks what depends on where the value lives: the query fallback carries only IDs.
     pub(crate) fn validate_for(&self, server_side: bool) -> Result<(), ConfigError> {
         match self {

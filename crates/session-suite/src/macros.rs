@@ -29,6 +29,7 @@ macro_rules! behaviour_suite {
                 the_id_rotates_after_its_period_and_the_old_one_dies_after_the_grace,
                 parallel_requests_across_a_rotation_stay_logged_in,
                 a_logout_or_login_across_a_rotation_ends_both_ids,
+                updates_rotate_and_follow_a_rotation,
             }
             csrf {
                 csrf_protection_needs_the_sessions_token_on_unsafe_methods,
@@ -98,6 +99,7 @@ macro_rules! behaviour_suite {
                 a_shadowing_cookie_does_not_hide_the_session,
                 many_shadowing_cookies_neither_hide_nor_remove_the_session,
                 the_query_fallback_opens_the_session_without_a_cookie,
+                an_id_from_the_query_never_becomes_a_cookie,
                 a_session_cookie_wins_over_the_query,
                 a_forged_or_garbled_query_value_is_no_session,
                 without_query_fallback_the_query_is_ignored,

@@ -22,7 +22,7 @@
 //! carry the signed ID as `?NAME=...`; such responses carry `Referrer-Policy: no-referrer`, and
 //! new IDs are still sent only as the cookie.
 //! With `SESSION_ROTATE_ID_SECS` the session moves to a new ID once its ID is that old (same
-//! session, same CSRF token); the old ID stays good for `SESSION_ROTATE_GRACE_SECS` (default 5),
+//! session, same CSRF token); the old ID stays good for `SESSION_ROTATE_GRACE_SECS` (default 5, shorter than the period),
 //! so parallel requests across the move stay logged in.
 //!
 //! The list of each user's sessions (for `POST /logout-others`) follows the same timeouts: an

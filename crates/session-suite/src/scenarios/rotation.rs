@@ -141,6 +141,29 @@ async fn parallel_carts<A: Adapter>(
         .collect()
 }
 
+/// A session only ever changed with `update` rotates too, and an update through the old ID
+/// inside the grace window reaches the session under its new ID instead of finding none.
+pub async fn updates_rotate_and_follow_a_rotation<A: Adapter>() {
+    let clock = ManualClock::starting_now();
+    let (registry, store) = rotating(&clock);
+    let app = App::<A>::serving(registry).await;
+    let old = app.cookie_from("/login", "cart").await;
+    clock.advance(16 * MINUTE);
+    let response = app.get("/visit", Some(&old)).await;
+    assert_eq!(response.text(), "2");
+    let new = response.the_cookie("cart");
+    assert_ne!(id_of(&new), id_of(&old), "an update-only request rotates");
+    let response = app.get("/visit", Some(&old)).await;
+    assert_eq!(
+        response.text(),
+        "3",
+        "the old ID's update reaches the session"
+    );
+    assert_eq!(id_of(&response.the_cookie("cart")), id_of(&new));
+    assert_eq!(app.text("/visit", Some(&new)).await, "4");
+    assert!(store.holds(&id_of(&new)).await);
+}
+
 /// A logout with the old ID inside the grace window ends the session under the new ID too;
 /// a login (`renew`) after a rotation still kills the ID it came with at once.
 pub async fn a_logout_or_login_across_a_rotation_ends_both_ids<A: Adapter>() {

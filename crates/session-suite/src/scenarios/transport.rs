@@ -203,6 +203,47 @@ fn with_query_fallback(store: &ProbeStore) -> Registry {
     )
 }
 
+/// An ID read from `?sid=` is never turned into a cookie, even when the cookie has a
+/// `max_age` (whose refresh resends the ID to cookie clients): a link must not plant a session
+/// in the browser that follows it.
+pub async fn an_id_from_the_query_never_becomes_a_cookie<A: Adapter>() {
+    let clock = ManualClock::starting_now();
+    let registry = Registry::builder()
+        .clock(clock.clone())
+        .session(
+            SessionConfig::<Cart>::new(
+                CookieTransport::new("cart")
+                    .max_age(std::time::Duration::from_secs(3600))
+                    .query_fallback("sid"),
+            )
+            .store(session_core::MemoryStore::with_clock(clock.clone()))
+            .transform(Sign::new(SigningKey::generate())),
+        )
+        .build()
+        .expect("a valid setup");
+    let app = App::<A>::serving(registry).await;
+    let cookie = app.cookie_from("/add/3", "cart").await;
+    clock.advance(std::time::Duration::from_secs(1800));
+    let with_cookie = app.get("/cart", Some(&cookie)).await;
+    assert!(
+        !with_cookie.set_cookies().is_empty(),
+        "a cookie client's refresh resends the cookie"
+    );
+    clock.advance(std::time::Duration::from_secs(1800));
+    let signed = cookie.value();
+    for uri in [
+        format!("/cart?sid={signed}"),
+        format!("/add/4?sid={signed}"),
+    ] {
+        let response = app.get(&uri, None).await;
+        assert_eq!(response.status, 200, "{uri}");
+        assert!(
+            response.set_cookies().is_empty(),
+            "{uri}: no cookie from a URL"
+        );
+    }
+}
+
 /// The `Referrer-Policy` of a response.
 fn referrer_policy(response: &TestResponse) -> Option<&str> {
     response.header("referrer-policy")
