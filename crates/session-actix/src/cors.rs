@@ -18,10 +18,9 @@ impl Sessions {
     /// # Examples
     ///
     /// ```no_run
-    /// use actix_cors::Cors;
+    /// use session_actix::Cors;
     /// use actix_web::App;
-    /// use session_actix::core::MemoryStore;
-    /// use session_actix::{HeaderTransport, SessionConfig, Sessions};
+    /// use session_actix::{HeaderTransport, MemoryStore, SessionConfig, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
     /// # fn main() -> Result<(), session_actix::ConfigError> {
     /// let sessions = Sessions::builder()

@@ -4,8 +4,8 @@
 //!
 //! Each session is a serde type of your own, registered once with a name, a **transport** (a
 //! [`CookieTransport`] or a [`HeaderTransport`]) and a **mode**: client-side (the whole value
-//! travels, sealed by [`Encrypt`](core::Encrypt) or [`Sign`](core::Sign)) or server-side (only
-//! an unguessable ID travels; the value lives in a [`SessionStore`](core::SessionStore)).
+//! travels, sealed by [`Encrypt`] or [`Sign`]) or server-side (only
+//! an unguessable ID travels; the value lives in a [`SessionStore`]).
 //! The framework-free logic lives in [`engine`] (`session-engine`); this crate is the actix-web
 //! adapter: middleware, extractor, errors as responses and CORS wiring.
 //! Handlers read and change sessions through the [`Session`] extractor.
@@ -19,7 +19,7 @@
 //!
 //! | Feature | Description | Default |
 //! |---|---|---|
-//! | `cors` | [`Sessions::cors`], wiring header transports into actix-cors | no |
+//! | `cors` | [`Sessions::cors`], wiring header transports into actix-cors 0.7, re-exported as [`Cors`] and [`actix_cors`] | no |
 //! | `fs` | `FsSessionStore`, the directory storage of `session-fs` | no |
 //! | `redis` | `RedisSessionStore`, the Redis storage of `session-redis` | no |
 //! | `ktor` | `KtorEncrypt`, Ktor's encrypted-session format, for sharing sessions with a Ktor service | no |
@@ -30,8 +30,9 @@
 //! use std::time::Duration;
 //! use actix_web::{App, HttpResponse, HttpServer, get, web};
 //! use serde::{Deserialize, Serialize};
-//! use session_actix::core::{Encrypt, EncryptionKey};
-//! use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
+//! use session_actix::{
+//!     CookieTransport, Encrypt, EncryptionKey, Session, SessionConfig, SessionError, Sessions,
+//! };
 //!
 //! #[derive(Clone, Serialize, Deserialize)]
 //! struct Visits { count: u32 }
@@ -76,14 +77,47 @@ mod middleware;
 mod session;
 mod sessions;
 
-/// The framework-agnostic core: keys, transformers, serializers, IDs and storages.
-pub use session_core as core;
-/// The framework-free session engine this adapter drives.
-pub use session_engine as engine;
+/// The framework-agnostic core (`session-core`): keys, transformers, serializers, IDs and
+/// storages. Everything an app names from it is also re-exported at this crate's root, with a
+/// page here; import from there. This module keeps the older `core::` paths working.
+pub mod core {
+    #[doc(inline)]
+    pub use session_core::Record;
+    #[doc(hidden)]
+    pub use session_core::*;
+}
+/// The framework-free session engine (`session-engine`) this adapter drives. Everything an
+/// app names from it is also re-exported at this crate's root; this module keeps the older
+/// `engine::` paths working and documents the engine types this crate's pages mention.
+pub mod engine {
+    #[doc(hidden)]
+    pub use session_engine::*;
+    #[doc(inline)]
+    pub use session_engine::{
+        CsrfPolicy, CsrfRefusal, HeaderKey, HeaderList, Headers, HeadersMut, MAX_FORM_LEN,
+        Registry, SessionError, SessionsBuilder, TokenSource, session_error,
+    };
+}
 pub use session_engine::cookie;
+#[doc(inline)]
 pub use session_engine::{
     CSRF_FORM_FIELD, CSRF_HEADER, ConfigError, CookieTransport, DEFAULT_ABSOLUTE_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT, HeaderTransport, SessionConfig, Transport,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_ROTATION_GRACE, HeaderTransport, SessionConfig, SessionHandle,
+    Transport,
+};
+
+// Keys, transformers, serializers, IDs and storages: everything an app names, with a page
+// in this crate's docs (one place to import from).
+#[cfg(feature = "ktor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ktor")))]
+#[doc(inline)]
+pub use session_core::KtorEncrypt;
+#[doc(inline)]
+pub use session_core::{
+    Clock, DeserializeError, DynSessionStore, Encrypt, EncryptionKey, IdError, JsonSerializer,
+    KeyError, ManualClock, MemoryStore, SealError, SerializeError, Serializer, SessionId,
+    SessionStore, Sign, SigningKey, StoreError, StoreFuture, StoredEntry, SystemClock, Transformer,
+    TransformerChain, Unsealed, csrf_token_matches, mask_csrf_token,
 };
 
 #[doc(hidden)]
@@ -95,11 +129,22 @@ pub use crate::ext::SessionExt;
 pub use crate::middleware::SessionsMiddleware;
 pub use crate::session::Session;
 pub use crate::sessions::Sessions;
+/// actix-cors (0.7), whose [`Cors`] [`Sessions::cors`] takes. Import it from here: a `Cors`
+/// of another actix-cors version is a different type.
+#[cfg(feature = "cors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
+pub use actix_cors;
+#[cfg(feature = "cors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
+#[doc(no_inline)]
+pub use actix_cors::Cors;
 #[cfg(feature = "fs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
-pub use session_fs::{Durability, FsSessionStore, FsStoreError};
+#[doc(inline)]
+pub use session_fs::{DirectoryProblem, Durability, FsSessionStore, FsStoreError, SweepReport};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[doc(inline)]
 pub use session_redis::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreError};
 
 /// Collects session registrations for [`Sessions`]; [`build`](session_engine::SessionsBuilder::build)

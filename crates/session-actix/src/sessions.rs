@@ -11,16 +11,65 @@ use crate::{ConfigError, SessionConfig, SessionError, SessionsBuilder};
 /// different setup per scope. Build it with [`Sessions::new`] for one session type or
 /// [`Sessions::builder`] for several; cloning is cheap.
 ///
-/// Layers nest: a handle is served by the innermost `Sessions` around the route that
-/// registered its type.
+/// # Nested setups
+///
+/// A `Sessions` on the app and others on scopes inside it nest. A [`Session<T>`](crate::Session)
+/// (or [`SessionExt::session`](crate::SessionExt::session)) is served by the **innermost**
+/// `Sessions` around the route that registered `T`:
+///
+/// - a type registered only on an inner scope is served there, and is not registered outside
+///   that scope ([`SessionError::NotRegistered`]);
+/// - a type registered only on an outer `Sessions` is served by it inside inner scopes too, so
+///   one login session set up for the whole app reaches every scope;
+/// - a type registered on both: inside the inner scope the inner registration wins (its
+///   name, transport, keys and storage), and the outer one serves `T` everywhere else.
+///
+/// ```no_run
+/// use actix_web::{App, HttpResponse, web};
+/// use serde::{Deserialize, Serialize};
+/// use session_actix::{
+///     CookieTransport, Encrypt, EncryptionKey, MemoryStore, Session, SessionConfig,
+///     SessionError, Sessions, Sign, SigningKey,
+/// };
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct User { name: String }
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct Cart { items: Vec<i32> }
+///
+/// // `User` comes from the app's `Sessions`, `Cart` from the shop scope's own.
+/// async fn add(user: Session<User>, cart: Session<Cart>) -> Result<HttpResponse, SessionError> {
+///     let Some(user) = user.get().await? else {
+///         return Ok(HttpResponse::Unauthorized().finish());
+///     };
+///     let mut items = cart.get().await?.map_or_else(Vec::new, |cart| cart.items);
+///     items.push(1);
+///     cart.set(Cart { items })?;
+///     Ok(HttpResponse::Ok().body(format!("added for {}", user.name)))
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app_wide = Sessions::new(
+///     SessionConfig::<User>::new(CookieTransport::new("user"))
+///         .store(MemoryStore::new())
+///         .transform(Sign::new(SigningKey::from_env("SESSION_SIGNING_KEY")?)),
+/// )?;
+/// let shop = Sessions::new(
+///     SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+///         .transform(Encrypt::new(EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?)),
+/// )?;
+/// let app = App::new()
+///     .wrap(app_wide)
+///     .service(web::scope("/shop").wrap(shop).route("/add", web::post().to(add)));
+/// # Ok(()) }
+/// ```
 ///
 /// # Examples
 ///
 /// ```no_run
 /// use actix_web::{App, web};
 /// use serde::{Deserialize, Serialize};
-/// use session_actix::core::{MemoryStore, Sign, SigningKey};
-/// use session_actix::{CookieTransport, SessionConfig, Sessions};
+/// use session_actix::{CookieTransport, MemoryStore, SessionConfig, Sessions, Sign, SigningKey};
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct Cart { items: Vec<i32> }
@@ -69,8 +118,7 @@ impl Sessions {
     ///
     /// ```no_run
     /// use actix_web::App;
-    /// use session_actix::core::{Encrypt, EncryptionKey};
-    /// use session_actix::{CookieTransport, SessionConfig, Sessions};
+    /// use session_actix::{CookieTransport, Encrypt, EncryptionKey, SessionConfig, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let key = EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?;
@@ -99,7 +147,7 @@ impl Sessions {
     /// # Examples
     ///
     /// ```no_run
-    /// # use session_actix::{Sessions, SessionError, core::SessionId};
+    /// # use session_actix::{SessionError, SessionId, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
     /// async fn log_out(sessions: &Sessions, ids: &[SessionId]) -> Result<(), SessionError> {
     ///     for id in ids {
@@ -120,8 +168,7 @@ impl Sessions {
     /// # Examples
     ///
     /// ```no_run
-    /// use session_actix::core::MemoryStore;
-    /// use session_actix::{HeaderTransport, SessionConfig, Sessions};
+    /// use session_actix::{HeaderTransport, MemoryStore, SessionConfig, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
     /// # fn main() -> Result<(), session_actix::ConfigError> {
     /// let sessions = Sessions::builder()

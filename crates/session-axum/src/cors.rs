@@ -25,9 +25,8 @@ impl Sessions {
     ///
     /// ```no_run
     /// use axum::{Router, http::Method, routing::get};
-    /// use session_axum::core::MemoryStore;
-    /// use session_axum::{HeaderTransport, SessionConfig, Sessions};
-    /// use tower_http::cors::{Any, CorsLayer};
+    /// use session_axum::{HeaderTransport, MemoryStore, SessionConfig, Sessions};
+    /// use session_axum::cors::{Any, CorsLayer};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
     /// # fn main() -> Result<(), session_axum::ConfigError> {
     /// let sessions = Sessions::builder()

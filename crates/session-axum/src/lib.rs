@@ -4,8 +4,8 @@
 //!
 //! Each session is a serde type of your own, registered once with a name, a **transport** (a
 //! [`CookieTransport`] or a [`HeaderTransport`]) and a **mode**: client-side (the whole value
-//! travels, sealed by [`Encrypt`](core::Encrypt) or [`Sign`](core::Sign)) or server-side (only
-//! an unguessable ID travels; the value lives in a [`SessionStore`](core::SessionStore)).
+//! travels, sealed by [`Encrypt`] or [`Sign`]) or server-side (only
+//! an unguessable ID travels; the value lives in a [`SessionStore`]).
 //! The framework-free logic lives in [`engine`] (`session-engine`); this crate is the axum
 //! adapter: a tower layer, an extractor, errors as responses and CORS wiring. It behaves as
 //! `session-actix` does, byte for byte. Handlers read and change sessions through the
@@ -20,7 +20,7 @@
 //!
 //! | Feature | Description | Default |
 //! |---|---|---|
-//! | `cors` | `Sessions::cors`, wiring header transports into tower-http's `CorsLayer` | no |
+//! | `cors` | `Sessions::cors`, wiring header transports into tower-http 0.6's `CorsLayer`, re-exported as `cors` | no |
 //! | `fs` | `FsSessionStore`, the directory storage of `session-fs` | no |
 //! | `redis` | `RedisSessionStore`, the Redis storage of `session-redis` | no |
 //! | `ktor` | `KtorEncrypt`, Ktor's encrypted-session format | no |
@@ -31,8 +31,9 @@
 //! use std::time::Duration;
 //! use axum::{Router, routing::get};
 //! use serde::{Deserialize, Serialize};
-//! use session_axum::core::{Encrypt, EncryptionKey};
-//! use session_axum::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
+//! use session_axum::{
+//!     CookieTransport, Encrypt, EncryptionKey, Session, SessionConfig, SessionError, Sessions,
+//! };
 //!
 //! #[derive(Clone, Serialize, Deserialize)]
 //! struct Visits { count: u32 }
@@ -65,7 +66,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "cors")]
-mod cors;
+#[path = "cors.rs"]
+mod cors_wiring;
 mod csrf;
 mod error;
 mod ext;
@@ -75,14 +77,47 @@ mod service;
 mod session;
 mod sessions;
 
-/// The framework-agnostic core: keys, transformers, serializers, IDs and storages.
-pub use session_core as core;
-/// The framework-free session engine this adapter drives.
-pub use session_engine as engine;
+/// The framework-agnostic core (`session-core`): keys, transformers, serializers, IDs and
+/// storages. Everything an app names from it is also re-exported at this crate's root, with a
+/// page here; import from there. This module keeps the older `core::` paths working.
+pub mod core {
+    #[doc(inline)]
+    pub use session_core::Record;
+    #[doc(hidden)]
+    pub use session_core::*;
+}
+/// The framework-free session engine (`session-engine`) this adapter drives. Everything an
+/// app names from it is also re-exported at this crate's root; this module keeps the older
+/// `engine::` paths working and documents the engine types this crate's pages mention.
+pub mod engine {
+    #[doc(hidden)]
+    pub use session_engine::*;
+    #[doc(inline)]
+    pub use session_engine::{
+        CsrfPolicy, CsrfRefusal, HeaderKey, HeaderList, Headers, HeadersMut, MAX_FORM_LEN,
+        Registry, SessionError, SessionsBuilder, TokenSource, session_error,
+    };
+}
 pub use session_engine::cookie;
+#[doc(inline)]
 pub use session_engine::{
     CSRF_FORM_FIELD, CSRF_HEADER, ConfigError, CookieTransport, DEFAULT_ABSOLUTE_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT, HeaderTransport, SessionConfig, Transport,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_ROTATION_GRACE, HeaderTransport, SessionConfig, SessionHandle,
+    Transport,
+};
+
+// Keys, transformers, serializers, IDs and storages: everything an app names, with a page
+// in this crate's docs (one place to import from).
+#[cfg(feature = "ktor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ktor")))]
+#[doc(inline)]
+pub use session_core::KtorEncrypt;
+#[doc(inline)]
+pub use session_core::{
+    Clock, DeserializeError, DynSessionStore, Encrypt, EncryptionKey, IdError, JsonSerializer,
+    KeyError, ManualClock, MemoryStore, SealError, SerializeError, Serializer, SessionId,
+    SessionStore, Sign, SigningKey, StoreError, StoreFuture, StoredEntry, SystemClock, Transformer,
+    TransformerChain, Unsealed, csrf_token_matches, mask_csrf_token,
 };
 
 pub use crate::csrf::CsrfProtection;
@@ -98,10 +133,18 @@ pub use crate::session::Session;
 pub use crate::sessions::Sessions;
 #[cfg(feature = "fs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
-pub use session_fs::{Durability, FsSessionStore, FsStoreError};
+#[doc(inline)]
+pub use session_fs::{DirectoryProblem, Durability, FsSessionStore, FsStoreError, SweepReport};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[doc(inline)]
 pub use session_redis::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreError};
+/// tower-http's (0.6) CORS layer, which [`Sessions::cors`] takes. Import it from here: a
+/// `CorsLayer` of another tower-http version is a different type.
+#[cfg(feature = "cors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
+#[doc(no_inline)]
+pub use tower_http::cors;
 
 /// Collects session registrations for [`Sessions`]; [`build`](session_engine::SessionsBuilder::build)
 /// checks them.
@@ -109,8 +152,9 @@ pub use session_redis::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreE
 /// # Examples
 ///
 /// ```no_run
-/// use session_axum::core::{MemoryStore, Sign, SigningKey};
-/// use session_axum::{CookieTransport, SessionConfig, Sessions, SessionsBuilder};
+/// use session_axum::{
+///     CookieTransport, MemoryStore, SessionConfig, Sessions, SessionsBuilder, Sign, SigningKey,
+/// };
 /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let builder: SessionsBuilder = Sessions::builder().session(

@@ -12,8 +12,61 @@ use crate::{ConfigError, SessionConfig, SessionError, SessionsBuilder, SessionsS
 /// router for a different setup per part of the app. Build it with [`Sessions::new`] for one
 /// session type or [`Sessions::builder`] for several; cloning is cheap.
 ///
-/// Layers nest: a handle is served by the innermost `Sessions` around the route that
-/// registered its type.
+/// # Nested setups
+///
+/// A `Sessions` on the whole router and others on nested routers (or single routes) nest. A
+/// [`Session<T>`](crate::Session) (or [`SessionExt::session`](crate::SessionExt::session)) is
+/// served by the **innermost** `Sessions` around the route that registered `T`:
+///
+/// - a type registered only on an inner router is served there, and is not registered
+///   outside it ([`SessionError::NotRegistered`]);
+/// - a type registered only on an outer `Sessions` is served by it inside inner routers too,
+///   so one login session set up for the whole app reaches every part of it;
+/// - a type registered on both: inside the inner router the inner registration wins (its
+///   name, transport, keys and storage), and the outer one serves `T` everywhere else.
+///
+/// ```no_run
+/// use axum::{Router, http::StatusCode, routing::post};
+/// use serde::{Deserialize, Serialize};
+/// use session_axum::{
+///     CookieTransport, Encrypt, EncryptionKey, MemoryStore, Session, SessionConfig,
+///     SessionError, Sessions, Sign, SigningKey,
+/// };
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct User { name: String }
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct Cart { items: Vec<i32> }
+///
+/// // `User` comes from the app's `Sessions`, `Cart` from the shop router's own.
+/// async fn add(
+///     user: Session<User>,
+///     cart: Session<Cart>,
+/// ) -> Result<Result<String, StatusCode>, SessionError> {
+///     let Some(user) = user.get().await? else {
+///         return Ok(Err(StatusCode::UNAUTHORIZED));
+///     };
+///     let mut items = cart.get().await?.map_or_else(Vec::new, |cart| cart.items);
+///     items.push(1);
+///     cart.set(Cart { items })?;
+///     Ok(Ok(format!("added for {}", user.name)))
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app_wide = Sessions::new(
+///     SessionConfig::<User>::new(CookieTransport::new("user"))
+///         .store(MemoryStore::new())
+///         .transform(Sign::new(SigningKey::from_env("SESSION_SIGNING_KEY")?)),
+/// )?;
+/// let shop = Sessions::new(
+///     SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+///         .transform(Encrypt::new(EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?)),
+/// )?;
+/// let app: Router = Router::new()
+///     .nest("/shop", Router::new().route("/add", post(add)).layer(shop))
+///     .layer(app_wide);
+/// # Ok(()) }
+/// ```
 ///
 /// Each request's session state travels in its extensions. A request an app builds and
 /// sends through its own router (a sub-request) must therefore start with fresh extensions:
@@ -25,8 +78,7 @@ use crate::{ConfigError, SessionConfig, SessionError, SessionsBuilder, SessionsS
 /// ```no_run
 /// use axum::{Router, routing::get};
 /// use serde::{Deserialize, Serialize};
-/// use session_axum::core::{MemoryStore, Sign, SigningKey};
-/// use session_axum::{CookieTransport, SessionConfig, Sessions};
+/// use session_axum::{CookieTransport, MemoryStore, SessionConfig, Sessions, Sign, SigningKey};
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct Cart { items: Vec<i32> }
@@ -74,8 +126,7 @@ impl Sessions {
     /// # Examples
     ///
     /// ```no_run
-    /// use session_axum::core::{Encrypt, EncryptionKey};
-    /// use session_axum::{CookieTransport, SessionConfig, Sessions};
+    /// use session_axum::{CookieTransport, Encrypt, EncryptionKey, SessionConfig, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits;
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Prefs;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -102,8 +153,7 @@ impl Sessions {
     ///
     /// ```no_run
     /// use axum::Router;
-    /// use session_axum::core::{Encrypt, EncryptionKey};
-    /// use session_axum::{CookieTransport, SessionConfig, Sessions};
+    /// use session_axum::{CookieTransport, Encrypt, EncryptionKey, SessionConfig, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let key = EncryptionKey::from_env("SESSION_ENCRYPTION_KEY")?;
@@ -128,7 +178,7 @@ impl Sessions {
     /// # Examples
     ///
     /// ```no_run
-    /// # use session_axum::{Sessions, SessionError, core::SessionId};
+    /// # use session_axum::{SessionError, SessionId, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
     /// async fn log_out(sessions: &Sessions, ids: &[SessionId]) -> Result<(), SessionError> {
     ///     for id in ids {
@@ -149,8 +199,7 @@ impl Sessions {
     /// # Examples
     ///
     /// ```no_run
-    /// use session_axum::core::MemoryStore;
-    /// use session_axum::{HeaderTransport, SessionConfig, Sessions};
+    /// use session_axum::{HeaderTransport, MemoryStore, SessionConfig, Sessions};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
     /// # fn main() -> Result<(), session_axum::ConfigError> {
     /// let sessions = Sessions::new(

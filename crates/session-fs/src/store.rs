@@ -55,7 +55,8 @@ use crate::{FsStoreError, layout, secure};
 /// # Examples
 ///
 /// ```no_run
-/// use session_fs::FsSessionStore;
+/// // From your adapter: `session_actix::` or `session_axum::` (feature `fs`).
+/// # use session_fs::FsSessionStore;
 ///
 /// let store = FsSessionStore::new("build/.sessions")?;
 /// # Ok::<(), session_fs::FsStoreError>(())
@@ -124,7 +125,8 @@ impl FsSessionStore {
     /// # Examples
     ///
     /// ```no_run
-    /// use session_fs::{DirectoryProblem, FsSessionStore, FsStoreError};
+    /// // From your adapter: `session_actix::` or `session_axum::` (feature `fs`).
+    /// # use session_fs::{DirectoryProblem, FsSessionStore, FsStoreError};
     ///
     /// match FsSessionStore::new("/srv/app/sessions") {
     ///     Ok(store) => println!("sessions in {}", store.root().display()),
@@ -184,7 +186,8 @@ impl FsSessionStore {
     ///
     /// ```no_run
     /// use std::num::NonZeroUsize;
-    /// use session_fs::FsSessionStore;
+    /// // From your adapter: `session_actix::` or `session_axum::` (feature `fs`).
+    /// # use session_fs::FsSessionStore;
     ///
     /// let store = FsSessionStore::new("build/.sessions")?
     ///     .max_sessions(NonZeroUsize::new(100_000).unwrap())?;

@@ -39,7 +39,8 @@ enum Target {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use session_redis::RedisSessionStore;
+/// // From your adapter: `session_actix::` or `session_axum::` (feature `redis`).
+/// # use session_redis::RedisSessionStore;
 ///
 /// # async fn run() -> Result<(), session_redis::RedisStoreError> {
 /// let store = RedisSessionStore::builder("redis://127.0.0.1:6379/0")
@@ -121,7 +122,8 @@ impl RedisSessionStoreBuilder {
     /// # Examples
     ///
     /// ```no_run
-    /// use session_redis::RedisSessionStore;
+    /// // From your adapter: `session_actix::` or `session_axum::` (feature `redis`).
+    /// # use session_redis::RedisSessionStore;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let ca = std::fs::read("/etc/redis/tls/ca.crt")?;

@@ -27,7 +27,7 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command, value};
 ///
 /// The expiry in the value (milliseconds since the Unix epoch) is the key's own deadline:
 /// [`load_entry`](SessionStore::load_entry) reports it from the one `GET`
-/// ([crate docs](crate#keys-and-commands)).
+/// (the crate docs of `session-redis`, *Keys and commands*).
 ///
 /// Times to live are sent in milliseconds: below 1 ms they count as 1 ms (Redis refuses 0),
 /// above 100 years as 100 years.
@@ -40,9 +40,8 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command, value};
 /// thread that built the store; any other thread (an actix-web worker) opens its own on its
 /// first operation, within that operation's time limit, so that its commands are sent and
 /// answered on the worker's own thread. An actix-web application thus has one connection per
-/// worker and store, plus the idle startup one per store. See the
-/// [crate documentation](crate#connection-and-failures) for the details and for how
-/// failures behave.
+/// worker and store, plus the idle startup one per store. See the crate documentation of
+/// `session-redis` (*Connection and failures*) for the details and for how failures behave.
 ///
 /// `Debug` shows the key prefix and time limits, never the URL.
 ///
@@ -50,8 +49,9 @@ use crate::{RedisSessionStoreBuilder, RedisStoreError, command, value};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use session_core::{SessionId, SessionStore};
-/// use session_redis::RedisSessionStore;
+/// // From your adapter: `session_actix::` or `session_axum::` (feature `redis`).
+/// # use session_core::{SessionId, SessionStore};
+/// # use session_redis::RedisSessionStore;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = RedisSessionStore::new("redis://127.0.0.1:6379").await?;
@@ -113,7 +113,8 @@ impl RedisSessionStore {
     /// # Examples
     ///
     /// ```no_run
-    /// use session_redis::RedisSessionStore;
+    /// // From your adapter: `session_actix::` or `session_axum::` (feature `redis`).
+    /// # use session_redis::RedisSessionStore;
     ///
     /// # async fn run() -> Result<(), session_redis::RedisStoreError> {
     /// let store = RedisSessionStore::cluster_builder([

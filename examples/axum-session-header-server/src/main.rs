@@ -44,9 +44,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use example_support::axum::{bare, not_found, route_for, text};
 use example_support::{CartSession, LOGIN_DONE, LOGOUT_DONE, StartError};
-use session_axum::core::Sign;
-use session_axum::{HeaderTransport, Session, SessionConfig, SessionError, Sessions};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use session_axum::cors::{AllowOrigin, CorsLayer};
+use session_axum::{HeaderTransport, Session, SessionConfig, SessionError, Sessions, Sign};
 
 /// The session header, allowed and exposed by CORS.
 const HEADER: &str = "cart_session";

@@ -18,11 +18,9 @@
 
 use std::sync::Arc;
 
-use actix_cors::Cors;
 use actix_web::{App, HttpResponse, get};
 use example_support::{CartSession, StartError};
-use session_actix::core::Sign;
-use session_actix::{HeaderTransport, Session, SessionConfig, SessionError, Sessions};
+use session_actix::{Cors, HeaderTransport, Session, SessionConfig, SessionError, Sessions, Sign};
 
 #[get("/login")]
 async fn login(session: Session<CartSession>) -> Result<HttpResponse, SessionError> {
