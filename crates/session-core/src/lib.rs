@@ -54,7 +54,9 @@ pub use crate::key::{EncryptionKey, SigningKey};
 pub use crate::memory::MemoryStore;
 pub use crate::record::Record;
 pub use crate::serializer::{JsonSerializer, Serializer};
-pub use crate::store::{DynSessionStore, SessionStore, StoreFuture, StoredEntry};
+pub use crate::store::{
+    DynSessionStore, SessionStore, StoreCapabilities, StoreFuture, StoredEntry,
+};
 #[cfg(feature = "ktor")]
 pub use crate::transform::KtorEncrypt;
 pub use crate::transform::{Encrypt, Sign, Transformer, TransformerChain, Unsealed};

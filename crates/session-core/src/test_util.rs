@@ -31,8 +31,64 @@ pub async fn run_conformance_suite<S: SessionStore>(store: &S) {
     entries_expire_after_ttl(store).await;
     touch_extends_without_rewriting(store).await;
     load_entry_agrees_with_load(store).await;
-    compare_and_swap_replaces_only_the_expected_text(store).await;
+    check_declared_capabilities(store).await;
+    if store.capabilities().compare_and_swap {
+        compare_and_swap_replaces_only_the_expected_text(store).await;
+    }
     replace_never_recreates_a_deleted_entry(store).await;
+}
+
+/// Checks that `store` does what its [`SessionStore::capabilities`] declare, and declares
+/// what it does: `compare_and_swap` works if and only if it is declared (otherwise it answers
+/// [`StoreError::Unsupported`](crate::StoreError::Unsupported)), and `load_entry` reports an
+/// expiry if and only if `expiry_info` is declared. This is what catches a wrapper that
+/// forwards `capabilities` but not the methods behind them. (`native_touch` is a matter of
+/// cost, which no test sees.) [`run_conformance_suite`] runs it.
+///
+/// # Panics
+///
+/// When the declaration and the behaviour disagree, or the store fails.
+///
+/// # Examples
+///
+/// ```
+/// use session_core::MemoryStore;
+/// # futures::executor::block_on(async {
+/// session_core::test_util::check_declared_capabilities(&MemoryStore::new()).await;
+/// # });
+/// ```
+pub async fn check_declared_capabilities<S: SessionStore>(store: &S) {
+    let declared = store.capabilities();
+    let id = SessionId::generate();
+    let ttl = Duration::from_secs(60);
+    store.save(&id, "declared", ttl).await.expect("save");
+    let swapped = store
+        .compare_and_swap(&id, "declared", "swapped", ttl)
+        .await;
+    if declared.compare_and_swap {
+        assert!(
+            swapped.expect("a declared compare_and_swap works"),
+            "a declared compare_and_swap must swap the expected text"
+        );
+    } else {
+        assert!(
+            matches!(swapped, Err(crate::StoreError::Unsupported { .. })),
+            "compare_and_swap works but is not declared in capabilities(): declare it, or \
+             Session::update is refused for this store"
+        );
+    }
+    let entry = store
+        .load_entry(&id)
+        .await
+        .expect("load_entry")
+        .expect("saved entry");
+    assert_eq!(
+        entry.expires_at.is_some(),
+        declared.expiry_info,
+        "load_entry must report an expiry exactly when capabilities() declare expiry_info \
+         (a wrapper forwards load_entry)"
+    );
+    store.delete(&id).await.expect("delete");
 }
 
 /// Checks that concurrent read-modify-write cycles through
@@ -41,12 +97,17 @@ pub async fn run_conformance_suite<S: SessionStore>(store: &S) {
 ///
 /// # Panics
 ///
-/// When an update was lost or the store failed.
+/// When an update was lost, the store failed, or it does not declare
+/// [`compare_and_swap`](crate::StoreCapabilities::compare_and_swap).
 pub async fn run_concurrent_update_check<S: SessionStore>(
     store: &S,
     writers: usize,
     increments: usize,
 ) {
+    assert!(
+        store.capabilities().compare_and_swap,
+        "concurrent updates need a store that declares compare_and_swap"
+    );
     let id = SessionId::generate();
     let ttl = Duration::from_secs(60);
     store.save(&id, "0", ttl).await.expect("save");

@@ -88,6 +88,8 @@ pub struct SessionConfig<T> {
     unprotected: bool,
     rotate_every: Option<Duration>,
     rotation_grace: Duration,
+    /// `update` must be atomic: the store needs compare-and-swap.
+    atomic_update: bool,
 }
 
 impl<T> fmt::Debug for SessionConfig<T> {
@@ -103,6 +105,7 @@ impl<T> fmt::Debug for SessionConfig<T> {
             .field("unprotected", &self.unprotected)
             .field("rotate_id_every", &self.rotate_every)
             .field("rotation_grace", &self.rotation_grace)
+            .field("atomic_update", &self.atomic_update)
             .finish()
     }
 }
@@ -131,10 +134,18 @@ impl<T: 'static> SessionConfig<T> {
             unprotected: false,
             rotate_every: None,
             rotation_grace: DEFAULT_ROTATION_GRACE,
+            atomic_update: true,
         }
     }
 
     /// Keeps the session in `store`: only its ID travels.
+    ///
+    /// The store must declare [`compare_and_swap`](session_core::StoreCapabilities::compare_and_swap)
+    /// in its [`capabilities`](SessionStore::capabilities), which
+    /// [`SessionHandle::update`](crate::SessionHandle::update) and
+    /// [`rotate_id_every`](Self::rotate_id_every) need; otherwise [`SessionsBuilder::build`]
+    /// refuses it, unless [`without_atomic_update`](Self::without_atomic_update) says the app
+    /// can do without.
     pub fn store(self, store: impl SessionStore) -> Self {
         self.shared_store(Arc::new(store))
     }
@@ -142,6 +153,55 @@ impl<T: 'static> SessionConfig<T> {
     /// Keeps the session in a store shared with other session types.
     pub fn shared_store(mut self, store: Arc<dyn DynSessionStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Accepts a store without compare-and-swap, which [`SessionsBuilder::build`] otherwise
+    /// refuses ([`ConfigError::StoreWithoutCompareAndSwap`]).
+    /// [`SessionHandle::update`](crate::SessionHandle::update) then cannot be atomic: on such
+    /// a store it is [`get`](crate::SessionHandle::get), the change and
+    /// [`set`](crate::SessionHandle::set), written when the response is sent, and the last
+    /// request to finish wins (two concurrent updates can lose one). On a store that has
+    /// compare-and-swap this changes nothing. ID rotation still needs compare-and-swap.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::sync::Mutex;
+    /// use std::time::Duration;
+    /// use session_engine::core::{SessionId, SessionStore, StoreCapabilities, StoreError};
+    /// use session_engine::{ConfigError, CookieTransport, Registry, SessionConfig};
+    ///
+    /// #[derive(Default)]
+    /// struct MapStore(Mutex<HashMap<SessionId, String>>);
+    ///
+    /// impl SessionStore for MapStore {
+    ///     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+    ///         Ok(self.0.lock().unwrap().get(id).cloned())
+    ///     }
+    ///     async fn save(&self, id: &SessionId, text: &str, _: Duration) -> Result<(), StoreError> {
+    ///         self.0.lock().unwrap().insert(id.clone(), text.to_owned());
+    ///         Ok(())
+    ///     }
+    ///     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+    ///         self.0.lock().unwrap().remove(id);
+    ///         Ok(())
+    ///     }
+    ///     fn capabilities(&self) -> StoreCapabilities {
+    ///         StoreCapabilities::NONE
+    ///     }
+    /// }
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    ///
+    /// let config = || SessionConfig::<Cart>::new(CookieTransport::new("cart")).store(MapStore::default());
+    /// let refused = Registry::builder().session(config()).build();
+    /// assert!(matches!(refused, Err(ConfigError::StoreWithoutCompareAndSwap { .. })));
+    /// let accepted = Registry::builder().session(config().without_atomic_update()).build();
+    /// assert!(accepted.is_ok());
+    /// ```
+    pub fn without_atomic_update(mut self) -> Self {
+        self.atomic_update = false;
         self
     }
 
@@ -275,6 +335,19 @@ impl<T: 'static> SessionConfig<T> {
                 name: self.transport.name().to_owned(),
             });
         }
+        // What the store must be able to do, checked now rather than failing on a request.
+        if let Some(store) = self.store.as_deref()
+            && !store.capabilities().compare_and_swap
+        {
+            let name = self.transport.name().to_owned();
+            let store = store.type_name();
+            if rotation.is_some() {
+                return Err(ConfigError::RotationWithoutCompareAndSwap { name, store });
+            }
+            if self.atomic_update {
+                return Err(ConfigError::StoreWithoutCompareAndSwap { name, store });
+            }
+        }
         let cookie_max_age = match &self.transport {
             Transport::Cookie(cookie) => cookie.max_age_value(),
             Transport::Header(_) => None,
@@ -377,7 +450,15 @@ impl<S: From<Registry>> SessionsBuilder<S> {
     ///
     /// [`ConfigError::DuplicateName`] or [`ConfigError::DuplicateType`] when two registrations
     /// share a name or a type, [`ConfigError::Unprotected`] for a client-side session without
-    /// a transformer, and the transport errors of invalid cookie or header settings.
+    /// a transformer, [`ConfigError::StoreWithoutCompareAndSwap`] and
+    /// [`ConfigError::RotationWithoutCompareAndSwap`] for a store that lacks what the session
+    /// needs, [`ConfigError::InvalidRotation`], and the transport errors of invalid cookie or
+    /// header settings.
+    ///
+    /// On success it logs one line per session at INFO (target `session_engine`): its name,
+    /// transport, mode (client-side with how many transformers, or server-side with the
+    /// store's type and [capabilities](session_core::StoreCapabilities)), timeouts and ID
+    /// rotation. Never a key, a value or a store's address.
     pub fn build(self) -> Result<S, ConfigError> {
         let clock = self.clock;
         let providers: Vec<Provider> = self
@@ -401,6 +482,12 @@ impl<S: From<Registry>> SessionsBuilder<S> {
                 });
             }
         }
+        for provider in &providers {
+            tracing::info!(session = %provider.core.name, "{}", provider.core.summary());
+        }
         Ok(S::from(Registry::new(providers)))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -70,6 +70,36 @@ pub enum ConfigError {
         /// The session's name.
         name: String,
     },
+    /// A server-side session on a store that does not declare
+    /// [`compare_and_swap`](session_core::StoreCapabilities::compare_and_swap):
+    /// [`SessionHandle::update`](crate::SessionHandle::update) could not be atomic there. Use a
+    /// store that has it (and declares it in
+    /// [`SessionStore::capabilities`](session_core::SessionStore::capabilities)), or accept a
+    /// last-writer-wins `update` with
+    /// [`SessionConfig::without_atomic_update`](crate::SessionConfig::without_atomic_update).
+    #[error(
+        "session {name:?}: store {store} declares no compare_and_swap, which Session::update needs to be atomic; implement and declare it in SessionStore::capabilities, or opt out with SessionConfig::without_atomic_update"
+    )]
+    StoreWithoutCompareAndSwap {
+        /// The session's name.
+        name: String,
+        /// The store's type.
+        store: &'static str,
+    },
+    /// [`SessionConfig::rotate_id_every`](crate::SessionConfig::rotate_id_every) on a store
+    /// that does not declare
+    /// [`compare_and_swap`](session_core::StoreCapabilities::compare_and_swap): a rotation
+    /// moves the session with one compare-and-swap, so that two requests rotating at once
+    /// make one successor. No opt-out: use a store that has it, or no rotation.
+    #[error(
+        "session {name:?}: rotate_id_every needs a store with compare_and_swap, and store {store} declares none"
+    )]
+    RotationWithoutCompareAndSwap {
+        /// The session's name.
+        name: String,
+        /// The store's type.
+        store: &'static str,
+    },
 }
 
 /// Defines an adapter's `SessionError`: an enum with exactly the variants of the engine's

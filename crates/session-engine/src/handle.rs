@@ -213,13 +213,22 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     /// `change` may run several times: keep it free of side effects. For client-side sessions
     /// there is nothing shared to update atomically; this is `get`, `change` and `set`.
     ///
+    /// It needs a store with compare-and-swap: [`SessionsBuilder::build`] refuses a store that
+    /// does not declare it ([`ConfigError::StoreWithoutCompareAndSwap`]) unless the session
+    /// opted out with [`SessionConfig::without_atomic_update`]; on such a store `update` is
+    /// `get`, `change` and `set` too (written with the response, last writer wins).
+    ///
     /// # Errors
     ///
     /// [`SessionError::UpdateConflict`] after 100 conflicting attempts in a row,
-    /// [`SessionError::Store`] (including [`StoreError::Unsupported`] from a store without
-    /// `compare_and_swap`), and the errors of [`Self::set`].
+    /// [`SessionError::Store`] (including [`StoreError::Unsupported`] from a store that
+    /// declares `compare_and_swap` but does not implement it), and the errors of
+    /// [`Self::set`].
     ///
     /// [`StoreError::Unsupported`]: session_core::StoreError::Unsupported
+    /// [`SessionsBuilder::build`]: crate::SessionsBuilder::build
+    /// [`ConfigError::StoreWithoutCompareAndSwap`]: crate::ConfigError::StoreWithoutCompareAndSwap
+    /// [`SessionConfig::without_atomic_update`]: crate::SessionConfig::without_atomic_update
     ///
     /// # Examples
     ///
@@ -238,8 +247,12 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
         const MAX_ATTEMPTS: usize = 100;
         let core = &self.provider().core;
         let pending_change = self.slot(|slot| slot.changed())?;
-        let Some(store) = core.store.as_deref().filter(|_| !pending_change) else {
-            // Client-side, or already changed in this request: the change is this request's.
+        let atomic = |store: &&dyn session_core::DynSessionStore| {
+            !pending_change && store.capabilities().compare_and_swap
+        };
+        let Some(store) = core.store.as_deref().filter(atomic) else {
+            // Client-side, already changed in this request (the change is this request's), or
+            // a store without compare-and-swap that the app accepted (`without_atomic_update`).
             let Some(mut value) = self.get().await? else {
                 return Ok(None);
             };

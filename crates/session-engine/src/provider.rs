@@ -79,6 +79,49 @@ impl ProviderCore {
         self.store.is_some()
     }
 
+    /// What the start-up log says about this session: name, transport, mode, store and
+    /// timeouts. Nothing secret: transformers are counted, not printed (an app's own
+    /// transformer may print its key), and a store is named by its type only.
+    pub(crate) fn summary(&self) -> String {
+        use std::fmt::Write as _;
+        let transport = match &self.transport {
+            Transport::Cookie(_) => "cookie",
+            Transport::Header(header) if header.is_bearer() => "bearer header",
+            Transport::Header(_) => "header",
+        };
+        let mut line = format!("session {:?}: {transport}", self.name);
+        let transformers = match self.chain.len() {
+            1 => "1 transformer".to_owned(),
+            n => format!("{n} transformers"),
+        };
+        let _ = match self.store.as_deref() {
+            Some(store) => write!(
+                line,
+                ", server-side in {} ({}), ID sealed by {transformers}",
+                store.type_name(),
+                store.capabilities()
+            ),
+            None => write!(line, ", client-side, value sealed by {transformers}"),
+        };
+        let _ = write!(line, ", idle timeout {} s", self.lifetime.idle.as_secs());
+        let _ = match self.lifetime.absolute {
+            Some(absolute) => write!(line, ", absolute timeout {} s", absolute.as_secs()),
+            None => write!(line, ", no absolute timeout"),
+        };
+        if let Some(rotation) = self.rotation {
+            let _ = write!(
+                line,
+                ", ID rotated every {} s (grace {} s)",
+                rotation.every.as_secs(),
+                rotation.grace.as_secs()
+            );
+        }
+        if !self.envelope {
+            line.push_str(", without envelope");
+        }
+        line
+    }
+
     /// Unseals one received value: the value, and whether an older key sealed it. `None`
     /// when it is not authentic.
     fn unseal(&self, raw: &str) -> Option<(String, bool)> {

@@ -112,8 +112,10 @@ impl ProviderCore {
         {
             Ok(true) => return Ok(Rotated::To(successor, issued_at)),
             Ok(false) => {}
+            // `build` refuses rotation on stores that do not declare compare-and-swap; one that
+            // declares it falsely keeps its IDs rather than fail the request.
             Err(StoreError::Unsupported { .. }) => {
-                tracing::warn!(session = %self.name, "the store has no compare_and_swap: IDs do not rotate");
+                tracing::warn!(session = %self.name, "the store declares compare_and_swap but does not support it: IDs do not rotate");
                 store.delete(&successor).await?;
                 return Ok(Rotated::Kept);
             }
@@ -153,7 +155,7 @@ mod tests {
     use std::sync::Arc;
     use std::task::Poll;
 
-    use session_core::{MemoryStore, SessionStore, StoreError};
+    use session_core::{MemoryStore, SessionStore, StoreCapabilities, StoreError, StoredEntry};
 
     use super::*;
     use crate::{CookieTransport, Registry, SessionConfig};
@@ -244,6 +246,30 @@ mod tests {
         async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
             yield_once().await;
             SessionStore::delete(&self.0, id).await
+        }
+
+        async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
+            yield_once().await;
+            SessionStore::load_entry(&self.0, id).await
+        }
+
+        async fn replace(
+            &self,
+            id: &SessionId,
+            text: &str,
+            ttl: Duration,
+        ) -> Result<bool, StoreError> {
+            yield_once().await;
+            SessionStore::replace(&self.0, id, text, ttl).await
+        }
+
+        async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
+            yield_once().await;
+            SessionStore::touch(&self.0, id, ttl).await
+        }
+
+        fn capabilities(&self) -> StoreCapabilities {
+            SessionStore::capabilities(&self.0)
         }
     }
 

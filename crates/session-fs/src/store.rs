@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use session_core::{SessionId, SessionStore, StoreError, StoredEntry};
+use session_core::{SessionId, SessionStore, StoreCapabilities, StoreError, StoredEntry};
 
 use crate::sweep::{SweepReport, sweep};
 use crate::upkeep::{SWEEP_EVERY, Tally, Upkeep, count_sessions};
@@ -269,6 +269,12 @@ impl FsSessionStore {
 }
 
 impl SessionStore for FsSessionStore {
+    /// Every ability: compare-and-swap under the shard's lock file, touch and expiry by the
+    /// file's modification time.
+    fn capabilities(&self) -> StoreCapabilities {
+        StoreCapabilities::ALL
+    }
+
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
         Ok(self.load_entry(id).await?.map(|entry| entry.text))
     }

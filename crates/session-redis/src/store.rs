@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use redis::FromRedisValue;
-use session_core::{SessionId, SessionStore, StoreError, StoredEntry};
+use session_core::{SessionId, SessionStore, StoreCapabilities, StoreError, StoredEntry};
 
 use crate::connection::{Connection, Request, Retry};
 use crate::{RedisSessionStoreBuilder, RedisStoreError, command, value};
@@ -180,6 +180,11 @@ impl RedisSessionStore {
 }
 
 impl SessionStore for RedisSessionStore {
+    /// Every ability: compare-and-swap and touch are Lua scripts; values carry their expiry.
+    fn capabilities(&self) -> StoreCapabilities {
+        StoreCapabilities::ALL
+    }
+
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
         Ok(self.load_entry(id).await?.map(|entry| entry.text))
     }

@@ -69,6 +69,7 @@ macro_rules! behaviour_suite {
                 oversized_cookie_is_an_error_from_set,
                 hundred_concurrent_updates_lose_nothing,
                 update_without_a_session_does_nothing,
+                update_without_compare_and_swap_is_a_plain_write_when_opted_out,
             }
             tampering {
                 every_single_character_change_is_rejected_in_every_mode,

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use session_core::{MemoryStore, SessionId, SessionStore, StoreError, StoredEntry};
+use session_core::{
+    MemoryStore, SessionId, SessionStore, StoreCapabilities, StoreError, StoredEntry,
+};
 
 /// A [`MemoryStore`] that counts loads, writes, deletes and touches, and fails every call
 /// while [`fail`](Self::fail) is on. Clones share everything.
@@ -134,5 +136,8 @@ impl SessionStore for ProbeStore {
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         self.count(&self.deletes)?;
         self.inner.delete(id).await
+    }
+    fn capabilities(&self) -> StoreCapabilities {
+        self.inner.capabilities()
     }
 }

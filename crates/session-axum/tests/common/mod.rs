@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use session_axum::Session;
 use session_axum::SessionError;
 use session_axum::cookie::Cookie;
-use session_axum::core::{MemoryStore, SessionId, SessionStore, StoreError, StoredEntry};
+use session_axum::core::{
+    MemoryStore, SessionId, SessionStore, StoreCapabilities, StoreError, StoredEntry,
+};
 use tower::ServiceExt as _;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,5 +153,18 @@ impl SessionStore for FlakyStore {
     async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
         self.check()?;
         self.inner.touch(id, ttl).await
+    }
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        new: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.compare_and_swap(id, expected, new, ttl).await
+    }
+    fn capabilities(&self) -> StoreCapabilities {
+        self.inner.capabilities()
     }
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use self::shard::{Entry, Key, Shard};
-use crate::{Clock, SessionId, SessionStore, StoreError, StoredEntry, SystemClock};
+use crate::{
+    Clock, SessionId, SessionStore, StoreCapabilities, StoreError, StoredEntry, SystemClock,
+};
 
 mod shard;
 
@@ -251,6 +253,11 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
+    /// Every ability: compare-and-swap and touch under the shard lock; entries know their expiry.
+    fn capabilities(&self) -> StoreCapabilities {
+        StoreCapabilities::ALL
+    }
+
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
         Ok(self.load_entry(id).await?.map(|entry| entry.text))
     }

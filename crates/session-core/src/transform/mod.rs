@@ -116,6 +116,12 @@ impl TransformerChain {
         self.steps.is_empty()
     }
 
+    /// How many steps the chain has.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
     /// Seals through every step in registration order.
     ///
     /// # Errors

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use session_core::{
     DynSessionStore, ManualClock, MemoryStore, SessionId, SessionStore, Sign, SigningKey,
-    StoreError,
+    StoreCapabilities, StoreError, StoredEntry,
 };
 use session_engine::{CookieTransport, Registry, SessionConfig};
 
@@ -229,6 +229,15 @@ impl SessionStore for CappedStore {
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         SessionStore::delete(&self.inner, id).await
     }
+    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
+        SessionStore::load_entry(&self.inner, id).await
+    }
+    async fn touch(&self, id: &SessionId, ttl: Duration) -> Result<bool, StoreError> {
+        SessionStore::touch(&self.inner, id, ttl).await
+    }
+    fn capabilities(&self) -> StoreCapabilities {
+        SessionStore::capabilities(&self.inner)
+    }
 }
 
 /// A store that is full refuses a new session: that request answers an empty 503 (not a
@@ -317,6 +326,65 @@ pub async fn hundred_concurrent_updates_in<A: Adapter>(store: Arc<dyn DynSession
 /// [`hundred_concurrent_updates_in`] a [`MemoryStore`].
 pub async fn hundred_concurrent_updates_lose_nothing<A: Adapter>() {
     hundred_concurrent_updates_in::<A>(Arc::new(MemoryStore::new())).await;
+}
+
+/// A store without compare-and-swap, which says so: everything else goes to a memory store.
+#[derive(Clone, Default)]
+struct NoSwapStore(MemoryStore);
+
+impl SessionStore for NoSwapStore {
+    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        SessionStore::load(&self.0, id).await
+    }
+    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
+        SessionStore::load_entry(&self.0, id).await
+    }
+    async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
+        SessionStore::save(&self.0, id, text, ttl).await
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        SessionStore::delete(&self.0, id).await
+    }
+    fn capabilities(&self) -> StoreCapabilities {
+        StoreCapabilities::NONE.with_expiry_info()
+    }
+}
+
+/// A store without compare-and-swap is refused for `update` when the app is built
+/// ([`ConfigError::StoreWithoutCompareAndSwap`]); with
+/// `without_atomic_update` it is accepted and `update` is `get`, the change and `set`,
+/// written with the response: it works, sends the session on, and is never a 500
+/// (issue #16, item 1).
+///
+/// [`ConfigError::StoreWithoutCompareAndSwap`]: session_engine::ConfigError::StoreWithoutCompareAndSwap
+pub async fn update_without_compare_and_swap_is_a_plain_write_when_opted_out<A: Adapter>() {
+    let store = NoSwapStore::default();
+    let config = || {
+        SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+            .store(store.clone())
+            .transform(Sign::new(SigningKey::generate()))
+    };
+    let refused = Registry::builder().session(config()).build();
+    assert!(
+        matches!(
+            refused,
+            Err(session_engine::ConfigError::StoreWithoutCompareAndSwap { .. })
+        ),
+        "{refused:?}"
+    );
+    let registry = Registry::builder()
+        .session(config().without_atomic_update())
+        .build()
+        .expect("accepted with the opt-out");
+    let app = App::<A>::serving(registry).await;
+    let cookie = app.cookie_from("/add/1", "cart").await;
+    for expected in ["2", "3"] {
+        let response = app.get("/visit", Some(&cookie)).await;
+        assert_eq!(response.status, 200, "never a 500");
+        assert_eq!(response.text(), expected);
+    }
+    assert_eq!(app.text("/cart", Some(&cookie)).await, "[3]");
+    assert_eq!(store.0.len(), 1, "the same session, updated in place");
 }
 
 /// `update` without a session changes nothing and sends nothing.
