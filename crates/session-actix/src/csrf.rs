@@ -10,7 +10,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderName;
-use actix_web::{Error, HttpMessage as _, HttpResponse};
+use actix_web::{Error, HttpMessage as _, HttpRequest, HttpResponse, Responder};
 use futures::StreamExt as _;
 use futures::future::LocalBoxFuture;
 use session_engine::{CsrfPolicy, CsrfRefusal, FormBody, TokenSource, is_safe_method};
@@ -48,9 +48,22 @@ use crate::headers::RequestHeaders;
 /// Refusals answer with an empty body: `403 Forbidden` for a cross-site request or a missing
 /// or wrong token, `413 Payload Too Large` for a URL-encoded form over 64 KiB without the
 /// header (too large to search, which says nothing about forgery), and `400 Bad Request` when
-/// the body fails while it is read: the handler never sees a truncated form.
+/// the body fails while it is read: the handler never sees a truncated form. Each refusal is
+/// logged at WARN with the method, the path and the reason ([`CsrfRefusal`]'s text, never
+/// the token). [`refusal`](Self::refusal) answers with a response of the app's instead.
 ///
-/// # Masking (BREACH)
+/// # Layouts
+///
+/// A request without a session has no token, so it is refused: wrap only the scopes or
+/// resources that serve a session (a logged-in user's forms and actions), not the whole
+/// `App`, or the login form itself answers 403. Forms posted before there is a session (log
+/// in, sign up) get [`CsrfProtection::origin_only`]: the same origin check, without the token,
+/// which stops another site from posting them in the victim's browser (login CSRF). (The
+/// other way is a pre-session token: have the form's `GET` start a session of its own type,
+/// for example an empty `LoginForm`, and protect the `POST` with
+/// `CsrfProtection::<LoginForm>::new()`; it also covers browsers too old to send `Origin`.)
+///
+/// /// # Masking (BREACH)
 ///
 /// The raw token is the same secret in every page; with HTTP compression, an attacker who can
 /// reflect text into a page and observe response sizes can recover it byte by byte (BREACH).
@@ -72,9 +85,13 @@ use crate::headers::RequestHeaders;
 /// preflight that allows them.
 ///
 /// Wrap it inside the [`Sessions`](crate::Sessions) middleware (in actix-web the last `wrap`
-/// is the outermost, so `.wrap(CsrfProtection::<T>::new())` comes before `.wrap(sessions)`).
+/// is the outermost, so `.wrap(CsrfProtection::<T>::new())` comes before `.wrap(sessions)`,
+/// or goes on a scope or resource of an app wrapped in `sessions`).
 ///
 /// # Examples
+///
+/// The account's scope is protected by the session's token; the login form, posted without
+/// a session, by the origin check alone.
 ///
 /// ```no_run
 /// use actix_web::{App, HttpResponse, web};
@@ -84,31 +101,57 @@ use crate::headers::RequestHeaders;
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct Login { user: String }
 ///
+/// async fn log_in(session: Session<Login>) -> Result<HttpResponse, SessionError> {
+///     // (check the password first)
+///     session.renew().await?;
+///     session.set(Login { user: "ada".into() })?;
+///     Ok(HttpResponse::SeeOther().insert_header(("location", "/account/form")).finish())
+/// }
+///
 /// async fn form(session: Session<Login>) -> Result<HttpResponse, SessionError> {
+///     session.require().await?; // no session: an empty 401
 ///     let token = session.masked_csrf_token().await?.unwrap_or_default();
 ///     Ok(HttpResponse::Ok().body(format!(
-///         r#"<form method="post" action="/transfer">
+///         r#"<form method="post" action="/account/transfer">
 ///         <input type="hidden" name="csrf_token" value="{token}"><button>Send</button></form>"#
 ///     )))
 /// }
 ///
+/// async fn transfer(session: Session<Login>) -> Result<HttpResponse, SessionError> {
+///     let login = session.require().await?;
+///     Ok(HttpResponse::Ok().body(format!("sent by {}", login.user)))
+/// }
+///
 /// # fn sessions() -> Sessions { Sessions::builder().build().expect("valid") }
 /// let app = App::new()
-///     .wrap(CsrfProtection::<Login>::new().allowed_origin("https://www.example.com"))
-///     .wrap(sessions())
-///     .route("/form", web::get().to(form))
-///     .route("/transfer", web::post().to(|| async { HttpResponse::Ok().finish() }));
+///     .service(
+///         web::resource("/login")
+///             .wrap(CsrfProtection::origin_only())
+///             .route(web::post().to(log_in)),
+///     )
+///     .service(
+///         web::scope("/account")
+///             .wrap(CsrfProtection::<Login>::new().allowed_origin("https://www.example.com"))
+///             .route("/form", web::get().to(form))
+///             .route("/transfer", web::post().to(transfer)),
+///     )
+///     .wrap(sessions());
 /// ```
 pub struct CsrfProtection<T> {
     policy: Rc<CsrfPolicy>,
+    refuse: Option<Rc<Refuse>>,
     marker: PhantomData<fn() -> T>,
 }
+
+/// Makes the response to a refused request.
+type Refuse = dyn Fn(CsrfRefusal, &HttpRequest) -> HttpResponse;
 
 impl<T> fmt::Debug for CsrfProtection<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CsrfProtection")
             .field("session", &std::any::type_name::<T>())
             .field("policy", &self.policy)
+            .field("custom_refusal", &self.refuse.is_some())
             .finish()
     }
 }
@@ -117,6 +160,7 @@ impl<T> Clone for CsrfProtection<T> {
     fn clone(&self) -> Self {
         Self {
             policy: Rc::clone(&self.policy),
+            refuse: self.refuse.clone(),
             marker: PhantomData,
         }
     }
@@ -126,6 +170,7 @@ impl<T> Default for CsrfProtection<T> {
     fn default() -> Self {
         Self {
             policy: Rc::default(),
+            refuse: None,
             marker: PhantomData,
         }
     }
@@ -143,7 +188,7 @@ impl<T> CsrfProtection<T> {
     fn with(self, change: impl FnOnce(CsrfPolicy) -> CsrfPolicy) -> Self {
         Self {
             policy: Rc::new(change(Rc::unwrap_or_clone(self.policy))),
-            marker: PhantomData,
+            ..self
         }
     }
 
@@ -175,6 +220,73 @@ impl<T> CsrfProtection<T> {
     #[must_use]
     pub fn allowed_origin(self, origin: &str) -> Self {
         self.with(|policy| policy.allowed_origin(origin))
+    }
+
+    /// Answers refused requests with what `respond` makes of the refusal, instead of an
+    /// empty response with [`refusal.status()`](CsrfRefusal::status). The response is sent as
+    /// it is, status included: keep a 4xx (or redirect to the form) so that clients do not
+    /// take a refusal for success. The refusal is still logged at WARN; don't echo the
+    /// request's token in the response.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use actix_web::HttpResponse;
+    /// use actix_web::http::StatusCode;
+    /// use session_actix::{CsrfProtection, CsrfRefusal};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Login;
+    ///
+    /// let csrf = CsrfProtection::<Login>::new().refusal(|refusal: CsrfRefusal| {
+    ///     let status = StatusCode::from_u16(refusal.status()).expect("a valid status");
+    ///     HttpResponse::build(status).body(format!("Refused: {refusal}. Reload the form and try again."))
+    /// });
+    /// ```
+    #[must_use]
+    pub fn refusal<F, R>(self, respond: F) -> Self
+    where
+        F: Fn(CsrfRefusal) -> R + 'static,
+        R: Responder,
+        R::Body: 'static,
+    {
+        let refuse = move |refusal, req: &HttpRequest| {
+            respond(refusal).respond_to(req).map_into_boxed_body()
+        };
+        Self {
+            refuse: Some(Rc::new(refuse)),
+            ..self
+        }
+    }
+}
+
+impl CsrfProtection<()> {
+    /// Checks where unsafe requests come from (`Sec-Fetch-Site`, else `Origin`, exactly as
+    /// [`new`](Self::new) does) and nothing else: no session and no token are needed. For a
+    /// login form, which is posted before there is a session to hold a token: it stops
+    /// another site from posting the form in the victim's browser (login CSRF), which is
+    /// all a form without a session needs. Requests that carry neither header pass (other
+    /// clients, and browsers too old to send `Origin` on a `POST`).
+    ///
+    /// The builder methods about origins ([`allow_same_site`](Self::allow_same_site),
+    /// [`allowed_origin`](Self::allowed_origin)) and [`refusal`](Self::refusal) apply; those
+    /// about the token have nothing to do.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use actix_web::{App, HttpResponse, web};
+    /// use session_actix::{CsrfProtection, Sessions};
+    /// # fn sessions() -> Sessions { Sessions::builder().build().expect("valid") }
+    /// let app = App::new()
+    ///     .service(
+    ///         web::resource("/login")
+    ///             .wrap(CsrfProtection::origin_only())
+    ///             .route(web::post().to(|| async { HttpResponse::SeeOther().finish() })),
+    ///     )
+    ///     .wrap(sessions());
+    /// ```
+    #[must_use]
+    pub fn origin_only() -> Self {
+        Self::default().with(CsrfPolicy::origin_only)
     }
 }
 
@@ -220,18 +332,26 @@ where
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let policy = Rc::clone(&self.config.policy);
+        let config = self.config.clone();
         Box::pin(async move {
             if is_safe_method(req.method().as_str()) {
                 return Ok(service.call(req).await?.map_into_left_body());
             }
-            match check::<T>(&policy, &mut req).await? {
+            match check::<T>(&config.policy, &mut req).await? {
                 Ok(()) => Ok(service.call(req).await?.map_into_left_body()),
                 Err(refusal) => {
-                    tracing::debug!(path = %req.path(), %refusal, "request refused");
-                    let status =
-                        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
-                    let response = HttpResponse::build(status).finish();
+                    tracing::warn!(
+                        method = %req.method(),
+                        path = %req.path(),
+                        %refusal,
+                        "CSRF protection refused the request"
+                    );
+                    let response = match &config.refuse {
+                        Some(refuse) => refuse(refusal, req.request()),
+                        None => HttpResponse::new(
+                            StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN),
+                        ),
+                    };
                     Ok(req.into_response(response).map_into_right_body())
                 }
             }
@@ -251,6 +371,7 @@ async fn check<T: Clone + Send + 'static>(
     };
     let provided = match policy.inspect(&headers, own_origin) {
         Err(refusal) => return Ok(Err(refusal)),
+        Ok(TokenSource::NotChecked) => return Ok(Ok(())),
         Ok(TokenSource::Header(token)) => Some(token),
         Ok(TokenSource::Form) => match read_form(req).await {
             Ok(body) => policy.token_in_form(&body),

@@ -9,15 +9,20 @@ session_engine::session_error! {
     /// As an actix-web error it answers 500 with an empty body and logs the cause, so nothing
     /// internal reaches the client: return it from a handler with `?`. A storage that is full
     /// (`SessionError::Store(StoreError::Full { .. })`, see [`SessionError::is_capacity`])
-    /// answers an empty 503 Service Unavailable instead.
+    /// answers an empty 503 Service Unavailable instead, and a session that the route
+    /// requires and the request lacks ([`SessionError::Missing`], from
+    /// [`require`](session_engine::SessionHandle::require)) an empty 401 Unauthorized.
     #[non_exhaustive]
     pub enum SessionError
 }
 
 impl ResponseError for SessionError {
-    /// 503 when the storage is full ([`SessionError::is_capacity`]), else 500.
+    /// 401 for [`SessionError::Missing`], 503 when the storage is full
+    /// ([`SessionError::is_capacity`]), else 500.
     fn status_code(&self) -> StatusCode {
-        if self.is_capacity() {
+        if matches!(self, Self::Missing { .. }) {
+            StatusCode::UNAUTHORIZED
+        } else if self.is_capacity() {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -25,7 +30,9 @@ impl ResponseError for SessionError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.is_capacity() {
+        if matches!(self, Self::Missing { .. }) {
+            tracing::debug!(error = %self, "session required");
+        } else if self.is_capacity() {
             tracing::warn!(error = %self, "session storage full: new session refused");
         } else {
             tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
@@ -42,7 +49,7 @@ mod tests {
     use crate::core::StoreError;
 
     #[test]
-    fn a_full_store_answers_an_empty_503_and_other_failures_an_empty_500() {
+    fn a_missing_session_answers_401_a_full_store_503_and_other_failures_500_all_empty() {
         for (error, status) in [
             (
                 SessionError::Store(StoreError::Full { capacity: 3 }),
@@ -51,6 +58,12 @@ mod tests {
             (
                 SessionError::Store(StoreError::Timeout),
                 StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+            (
+                SessionError::Missing {
+                    name: "user".into(),
+                },
+                StatusCode::UNAUTHORIZED,
             ),
         ] {
             let response = error.error_response();

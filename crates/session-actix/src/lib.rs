@@ -138,6 +138,8 @@ pub use actix_cors;
 #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
 #[doc(no_inline)]
 pub use actix_cors::Cors;
+#[doc(inline)]
+pub use session_engine::CsrfRefusal;
 #[cfg(feature = "fs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
 #[doc(inline)]

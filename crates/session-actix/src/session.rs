@@ -13,10 +13,12 @@ use crate::{SessionError, active};
 /// The session of type `T` in the current request.
 ///
 /// Use it as a handler argument (an extractor) or get it with
-/// [`SessionExt::session`](crate::SessionExt::session). Its operations (`get`, `set`,
-/// `update`, `clear`, `renew`, `id`, `csrf_token`, `masked_csrf_token`, `invalidate_id`) are
-/// those of the engine's [`SessionHandle`], reached through `Deref`, and return
-/// [`SessionError`]. Nothing is unsealed or read from storage until `get` (or `id`) is
+/// [`SessionExt::session`](crate::SessionExt::session). Its operations (`get`, `require`,
+/// `set`, `update`, `clear`, `renew`, `id`, `csrf_token`, `masked_csrf_token`,
+/// `invalidate_id`) are those of the engine's [`SessionHandle`], reached through `Deref`, and
+/// return [`SessionError`]. A route that needs a session calls
+/// [`require`](SessionHandle::require) instead of `get`: without one it returns
+/// [`SessionError::Missing`], which answers an empty `401 Unauthorized`. Nothing is unsealed or read from storage until `get` (or `id`) is
 /// called, and nothing is written unless the handler changes the session.
 ///
 /// The handle is `Send + Sync` and cheap to clone; all clones in a request share one state.
@@ -44,6 +46,12 @@ use crate::{SessionError, active};
 ///         }
 ///         None => HttpResponse::Unauthorized().finish(),
 ///     })
+/// }
+///
+/// #[get("/me")]
+/// async fn me(session: Session<UserSession>) -> Result<HttpResponse, SessionError> {
+///     let me = session.require().await?; // no session: an empty 401
+///     Ok(HttpResponse::Ok().body(me.id))
 /// }
 /// ```
 pub struct Session<T>(SessionHandle<T, SessionError>);

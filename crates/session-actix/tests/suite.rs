@@ -5,14 +5,16 @@ use actix_http::error::PayloadError;
 use actix_web::body::BoxBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::test::{call_service, init_service};
 use actix_web::web::Bytes;
 use actix_web::{App, FromRequest as _, HttpRequest, HttpResponse, web};
 use session_actix::engine::SessionHandle;
-use session_actix::{CsrfProtection, Session, SessionError, Sessions};
+use session_actix::{CsrfProtection, CsrfRefusal, Session, SessionError, Sessions};
 use session_suite::{
-    Adapter, AppRequest, AppSpec, Body, Cart, Routes, SessionSource, TestRequest, TestResponse,
+    Adapter, AppRequest, AppSpec, Body, Cart, CsrfSettings, Routes, SessionSource, TestRequest,
+    TestResponse,
 };
 
 /// The handles of one request, through the `Session<T>` extractor.
@@ -49,6 +51,24 @@ async fn handle(
     Ok(response.body(reply.body))
 }
 
+/// `csrf` with the builder calls `settings` asks for.
+fn configured<T>(mut csrf: CsrfProtection<T>, settings: &CsrfSettings) -> CsrfProtection<T> {
+    if settings.allow_same_site {
+        csrf = csrf.allow_same_site();
+    }
+    for origin in &settings.allowed_origins {
+        csrf = csrf.allowed_origin(origin);
+    }
+    if settings.custom_refusal {
+        csrf = csrf.refusal(|refusal: CsrfRefusal| {
+            let status =
+                StatusCode::from_u16(CsrfSettings::CUSTOM_REFUSAL_STATUS).expect("a status");
+            HttpResponse::build(status).body(CsrfSettings::custom_refusal_body(refusal))
+        });
+    }
+    csrf
+}
+
 /// The suite app on a service made by `actix_web::test::init_service`.
 type Svc = actix_service::boxed::BoxService<Request, ServiceResponse<BoxBody>, actix_web::Error>;
 
@@ -62,22 +82,19 @@ impl Adapter for Actix {
     }
 
     async fn start(spec: AppSpec) -> Svc {
-        let csrf = spec.csrf.map(|settings| {
-            let mut csrf = CsrfProtection::<Cart>::new();
-            if settings.allow_same_site {
-                csrf = csrf.allow_same_site();
-            }
-            for origin in &settings.allowed_origins {
-                csrf = csrf.allowed_origin(origin);
-            }
-            csrf
-        });
         let app = App::new()
             .app_data(web::Data::new(spec.routes))
             .default_service(web::to(handle));
         let sessions = Sessions::from(spec.registry);
-        match csrf {
-            Some(csrf) => boxed(init_service(app.wrap(csrf).wrap(sessions)).await),
+        match spec.csrf {
+            Some(settings) if settings.origin_only => {
+                let csrf = configured(CsrfProtection::origin_only(), &settings);
+                boxed(init_service(app.wrap(csrf).wrap(sessions)).await)
+            }
+            Some(settings) => {
+                let csrf = configured(CsrfProtection::<Cart>::new(), &settings);
+                boxed(init_service(app.wrap(csrf).wrap(sessions)).await)
+            }
             None => boxed(init_service(app.wrap(sessions)).await),
         }
     }

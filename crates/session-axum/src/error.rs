@@ -9,7 +9,9 @@ session_engine::session_error! {
     /// As an axum response it answers 500 with an empty body and logs the cause, so nothing
     /// internal reaches the client: return it from a handler with `?`. A storage that is full
     /// (`SessionError::Store(StoreError::Full { .. })`, see [`SessionError::is_capacity`])
-    /// answers an empty 503 Service Unavailable instead.
+    /// answers an empty 503 Service Unavailable instead, and a session that the route
+    /// requires and the request lacks ([`SessionError::Missing`], from
+    /// [`require`](session_engine::SessionHandle::require)) an empty 401 Unauthorized.
     ///
     /// # Examples
     ///
@@ -29,7 +31,9 @@ session_engine::session_error! {
 impl SessionError {
     /// Logs the error: its text and its source go to the log, never to the client.
     pub(crate) fn log(&self) {
-        if self.is_capacity() {
+        if matches!(self, Self::Missing { .. }) {
+            tracing::debug!(error = %self, "session required");
+        } else if self.is_capacity() {
             tracing::warn!(error = %self, "session storage full: new session refused");
         } else {
             tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
@@ -45,8 +49,12 @@ impl IntoResponse for SessionError {
 }
 
 impl SessionError {
-    /// 503 when the storage is full ([`SessionError::is_capacity`]), else 500.
+    /// 401 for [`SessionError::Missing`], 503 when the storage is full
+    /// ([`SessionError::is_capacity`]), else 500.
     pub(crate) fn status(&self) -> StatusCode {
+        if matches!(self, Self::Missing { .. }) {
+            return StatusCode::UNAUTHORIZED;
+        }
         status_of(self.is_capacity())
     }
 }
@@ -73,7 +81,7 @@ mod tests {
     use crate::core::StoreError;
 
     #[test]
-    fn a_full_store_answers_an_empty_503_and_other_failures_an_empty_500() {
+    fn a_missing_session_answers_401_a_full_store_503_and_other_failures_500_all_empty() {
         for (error, status) in [
             (
                 SessionError::Store(StoreError::Full { capacity: 3 }),
@@ -82,6 +90,12 @@ mod tests {
             (
                 SessionError::Store(StoreError::Timeout),
                 StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+            (
+                SessionError::Missing {
+                    name: "user".into(),
+                },
+                StatusCode::UNAUTHORIZED,
             ),
         ] {
             let response = error.into_response();

@@ -131,6 +131,8 @@ pub use crate::future::SessionsFuture;
 pub use crate::service::SessionsService;
 pub use crate::session::Session;
 pub use crate::sessions::Sessions;
+#[doc(inline)]
+pub use session_engine::CsrfRefusal;
 #[cfg(feature = "fs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
 #[doc(inline)]

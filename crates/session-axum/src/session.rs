@@ -15,10 +15,12 @@ use crate::headers::RequestHeaders;
 /// The session of type `T` in the current request.
 ///
 /// Use it as a handler argument (an extractor) or get it with
-/// [`SessionExt::session`](crate::SessionExt::session). Its operations (`get`, `set`,
-/// `update`, `clear`, `renew`, `id`, `csrf_token`, `masked_csrf_token`, `invalidate_id`) are
-/// those of the engine's [`SessionHandle`], reached through `Deref`, and return
-/// [`SessionError`]. Nothing is unsealed or read from storage until `get` (or `id`) is
+/// [`SessionExt::session`](crate::SessionExt::session). Its operations (`get`, `require`,
+/// `set`, `update`, `clear`, `renew`, `id`, `csrf_token`, `masked_csrf_token`,
+/// `invalidate_id`) are those of the engine's [`SessionHandle`], reached through `Deref`, and
+/// return [`SessionError`]. A route that needs a session calls
+/// [`require`](SessionHandle::require) instead of `get`: without one it returns
+/// [`SessionError::Missing`], which answers an empty `401 Unauthorized`. Nothing is unsealed or read from storage until `get` (or `id`) is
 /// called, and nothing is written unless the handler changes the session.
 ///
 /// The handle is `Send + Sync` and cheap to clone; all clones in a request share one state.
@@ -46,6 +48,11 @@ use crate::headers::RequestHeaders;
 ///         }
 ///         None => StatusCode::UNAUTHORIZED.into_response(),
 ///     })
+/// }
+///
+/// async fn me(session: Session<UserSession>) -> Result<String, SessionError> {
+///     let user = session.require().await?; // no session: an empty 401
+///     Ok(user.id)
 /// }
 /// ```
 pub struct Session<T>(SessionHandle<T, SessionError>);

@@ -11,7 +11,7 @@ use common::{Cart, body, get as get_with, send, the_cookie, with_cookies};
 use session_axum::cookie::Cookie;
 use session_axum::core::{MemoryStore, Sign, SigningKey};
 use session_axum::{
-    CookieTransport, CsrfProtection, Session, SessionConfig, SessionError, Sessions,
+    CookieTransport, CsrfProtection, CsrfRefusal, Session, SessionConfig, SessionError, Sessions,
 };
 
 fn app(protection: CsrfProtection<Cart>) -> Router {
@@ -204,4 +204,38 @@ async fn safe_methods_pass_and_custom_settings_apply() {
         send(&app, head.body(Body::empty()).unwrap()).await.status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn a_custom_refusal_may_be_any_into_response_and_origin_only_needs_no_session() {
+    let login = CsrfProtection::origin_only().refusal(|refusal: CsrfRefusal| {
+        (StatusCode::BAD_REQUEST, format!("login refused: {refusal}"))
+    });
+    let sessions = Sessions::new(
+        SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+            .store(MemoryStore::new())
+            .transform(Sign::new(SigningKey::generate())),
+    )
+    .unwrap();
+    let app = Router::new()
+        .route(
+            "/login",
+            axum::routing::post(|| async { "welcome" }).layer(login),
+        )
+        .layer(sessions);
+    let post = |site: &str| {
+        Request::post("/login")
+            .header("sec-fetch-site", site)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = send(&app, post("cross-site")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body(response).await,
+        "login refused: cross-origin request refused (by its Sec-Fetch-Site header)"
+    );
+    let response = send(&app, post("same-origin")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body(response).await, "welcome");
 }

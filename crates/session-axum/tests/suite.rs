@@ -10,9 +10,10 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Method, StatusCode};
 use session_axum::engine::SessionHandle;
-use session_axum::{CsrfProtection, Session, SessionError, Sessions};
+use session_axum::{CsrfProtection, CsrfRefusal, Session, SessionError, Sessions};
 use session_suite::{
-    Adapter, AppRequest, AppSpec, Body, Cart, Routes, SessionSource, TestRequest, TestResponse,
+    Adapter, AppRequest, AppSpec, Body, Cart, CsrfSettings, Routes, SessionSource, TestRequest,
+    TestResponse,
 };
 use tower::ServiceExt as _;
 
@@ -58,6 +59,24 @@ async fn handle(State(routes): State<Routes>, request: Request) -> Response {
 
 struct Axum;
 
+/// `csrf` with the builder calls `settings` asks for.
+fn configured<T>(mut csrf: CsrfProtection<T>, settings: &CsrfSettings) -> CsrfProtection<T> {
+    if settings.allow_same_site {
+        csrf = csrf.allow_same_site();
+    }
+    for origin in &settings.allowed_origins {
+        csrf = csrf.allowed_origin(origin);
+    }
+    if settings.custom_refusal {
+        csrf = csrf.refusal(|refusal: CsrfRefusal| {
+            let status =
+                StatusCode::from_u16(CsrfSettings::CUSTOM_REFUSAL_STATUS).expect("a status");
+            (status, CsrfSettings::custom_refusal_body(refusal))
+        });
+    }
+    csrf
+}
+
 impl Adapter for Axum {
     type App = Router;
 
@@ -71,15 +90,14 @@ impl Adapter for Axum {
 
     async fn start(spec: AppSpec) -> Router {
         let mut app = Router::new().fallback(handle).with_state(spec.routes);
-        if let Some(settings) = spec.csrf {
-            let mut csrf = CsrfProtection::<Cart>::new();
-            if settings.allow_same_site {
-                csrf = csrf.allow_same_site();
+        match spec.csrf {
+            Some(settings) if settings.origin_only => {
+                app = app.layer(configured(CsrfProtection::origin_only(), &settings));
             }
-            for origin in &settings.allowed_origins {
-                csrf = csrf.allowed_origin(origin);
+            Some(settings) => {
+                app = app.layer(configured(CsrfProtection::<Cart>::new(), &settings));
             }
-            app = app.layer(csrf);
+            None => {}
         }
         app.layer(Sessions::from(spec.registry))
     }

@@ -39,6 +39,9 @@ pub(crate) fn random_token() -> String {
 /// file name or a Redis key without further escaping.
 ///
 /// `Debug` shows only the first characters, so IDs (bearer secrets) don't end up in logs whole.
+/// `Display` writes the whole ID, as [`as_str`](Self::as_str) does: it is a bearer
+/// credential, so never log it or put it in an error message (log `{id:?}`). With serde it
+/// is its text, and deserializing validates it as [`parse`](Self::parse) does.
 ///
 /// # Examples
 ///
@@ -115,6 +118,83 @@ impl fmt::Debug for SessionId {
     }
 }
 
+/// The whole ID: a bearer credential, for a transport or a storage key, never for a log
+/// line (use `Debug` there, which shows a prefix only).
+///
+/// # Examples
+///
+/// ```
+/// use session_core::SessionId;
+/// let id = SessionId::generate();
+/// assert_eq!(id.to_string(), id.as_str());
+/// assert!(!format!("{id:?}").contains(id.as_str()));
+/// ```
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Parses and validates, as [`SessionId::parse`].
+///
+/// # Examples
+///
+/// ```
+/// use session_core::SessionId;
+/// let id = SessionId::generate();
+/// assert_eq!(id.as_str().parse::<SessionId>().unwrap(), id);
+/// assert!("not-an-id".parse::<SessionId>().is_err());
+/// ```
+impl std::str::FromStr for SessionId {
+    type Err = IdError;
+
+    fn from_str(text: &str) -> Result<Self, IdError> {
+        Self::parse(text)
+    }
+}
+
+/// Serializes the ID as its text: it is a bearer credential, so serialize it only where a
+/// secret may go.
+///
+/// # Examples
+///
+/// ```
+/// use session_core::SessionId;
+/// let id = SessionId::generate();
+/// let json = serde_json::to_string(&id)?;
+/// assert_eq!(json, format!("\"{}\"", id.as_str()));
+/// assert_eq!(serde_json::from_str::<SessionId>(&json)?, id);
+/// assert!(serde_json::from_str::<SessionId>("\"../../etc/passwd\"").is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl serde::Serialize for SessionId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+/// Deserializes text and validates it as [`SessionId::parse`] does: anything else is an
+/// error, never an ID.
+impl<'de> serde::Deserialize<'de> for SessionId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SessionId;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a session ID: 43 characters of URL-safe base64")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SessionId, E> {
+                SessionId::parse(text).map_err(E::custom)
+            }
+        }
+
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
 impl TryFrom<&str> for SessionId {
     type Error = IdError;
 
@@ -185,6 +265,26 @@ mod tests {
                 && URL_SAFE_NO_PAD.decode_slice(&text, &mut bytes) == Ok(ID_BYTES)
                 && URL_SAFE_NO_PAD.encode(bytes) == text;
             proptest::prop_assert_eq!(SessionId::parse(&text).is_ok(), canonical);
+        }
+    }
+
+    #[test]
+    fn display_and_serde_use_the_whole_text_and_deserializing_validates() {
+        let id = SessionId::generate();
+        assert_eq!(id.to_string(), id.as_str());
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(serde_json::from_str::<SessionId>(&json).unwrap(), id);
+        let mut non_canonical = id.as_str().to_owned();
+        non_canonical.replace_range(42..43, "B");
+        for bad in [
+            "\"\"".to_owned(),
+            "\"../../etc/passwd\"".to_owned(),
+            format!("\"{}\"", &id.as_str()[..42]),
+            format!("\"{non_canonical}\""),
+            "42".to_owned(),
+        ] {
+            assert!(serde_json::from_str::<SessionId>(&bad).is_err(), "{bad}");
         }
     }
 

@@ -111,6 +111,9 @@ pub enum TokenSource {
     Form,
     /// Nowhere.
     Missing,
+    /// Not looked for: the policy is [`origin_only`](CsrfPolicy::origin_only) and the
+    /// request passed the origin check, so it passes.
+    NotChecked,
 }
 
 /// The CSRF settings of one protected scope; the adapters' `CsrfProtection` layers hold one.
@@ -131,6 +134,7 @@ pub struct CsrfPolicy {
     field: String,
     allow_same_site: bool,
     allowed_origins: Vec<String>,
+    origin_only: bool,
 }
 
 impl Default for CsrfPolicy {
@@ -140,6 +144,7 @@ impl Default for CsrfPolicy {
             field: CSRF_FORM_FIELD.to_owned(),
             allow_same_site: false,
             allowed_origins: Vec::new(),
+            origin_only: false,
         }
     }
 }
@@ -173,6 +178,39 @@ impl CsrfPolicy {
     pub fn allowed_origin(mut self, origin: &str) -> Self {
         self.allowed_origins.push(normalize_origin(origin));
         self
+    }
+
+    /// Checks where requests come from and nothing else: no session token is asked for, so
+    /// a request without a session (a login form) can pass. [`inspect`](Self::inspect)
+    /// answers [`TokenSource::NotChecked`] for a request that passes the origin check.
+    ///
+    /// Requests that carry neither `Sec-Fetch-Site` nor `Origin` pass: every current browser
+    /// sends one of them on a `POST`, so such a request comes from another kind of client
+    /// (which cannot ride a victim's cookies) or a browser too old to say (the same rule as
+    /// Go's `http.CrossOriginProtection`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_engine::{CsrfPolicy, CsrfRefusal, HeaderList, TokenSource};
+    ///
+    /// let policy = CsrfPolicy::default().origin_only();
+    /// let own = || "https://app.example.com".to_owned();
+    /// let login = HeaderList::from_iter([("sec-fetch-site", "same-origin")]);
+    /// assert_eq!(policy.inspect(&login, own), Ok(TokenSource::NotChecked));
+    /// let forged = HeaderList::from_iter([("sec-fetch-site", "cross-site")]);
+    /// assert_eq!(policy.inspect(&forged, own), Err(CsrfRefusal::CrossOrigin("Sec-Fetch-Site")));
+    /// ```
+    #[must_use]
+    pub fn origin_only(mut self) -> Self {
+        self.origin_only = true;
+        self
+    }
+
+    /// Whether the policy checks origins only ([`origin_only`](Self::origin_only)).
+    #[must_use]
+    pub fn is_origin_only(&self) -> bool {
+        self.origin_only
     }
 
     /// The first check, from headers alone: `Sec-Fetch-Site`, else `Origin` compared with
@@ -217,7 +255,9 @@ impl CsrfPolicy {
     /// The checks that headers alone decide, in their order: where the request comes from
     /// ([`check_origin`](Self::check_origin)), then where its token is
     /// ([`token_source`](Self::token_source)). What is left is reading a form body if the
-    /// token is there, and [`check_token`](Self::check_token).
+    /// token is there, and [`check_token`](Self::check_token). An
+    /// [`origin_only`](Self::origin_only) policy stops after the first check, with
+    /// [`TokenSource::NotChecked`].
     ///
     /// # Errors
     ///
@@ -241,6 +281,9 @@ impl CsrfPolicy {
         own_origin: impl FnOnce() -> String,
     ) -> Result<TokenSource, CsrfRefusal> {
         self.check_origin(headers, own_origin)?;
+        if self.origin_only {
+            return Ok(TokenSource::NotChecked);
+        }
         self.token_source(headers)
     }
 
@@ -395,5 +438,30 @@ mod tests {
             policy.token_in_form(b"a=1&csrf_token=x%2By"),
             Some("x+y".into())
         );
+    }
+
+    #[test]
+    fn an_origin_only_policy_checks_origins_and_asks_for_no_token() {
+        let policy = CsrfPolicy::default().origin_only();
+        assert!(policy.is_origin_only() && !CsrfPolicy::default().is_origin_only());
+        let own = || "http://shop.test".to_owned();
+        for passing in [
+            HeaderList::from_iter([("sec-fetch-site", "same-origin")]),
+            HeaderList::from_iter([("origin", "http://shop.test")]),
+            HeaderList::from_iter([("content-type", "application/x-www-form-urlencoded")]),
+        ] {
+            assert_eq!(policy.inspect(&passing, own), Ok(TokenSource::NotChecked));
+        }
+        for refused in [
+            HeaderList::from_iter([("sec-fetch-site", "cross-site"), ("x-csrf-token", "t")]),
+            HeaderList::from_iter([("sec-fetch-site", "same-site")]),
+            HeaderList::from_iter([("origin", "https://evil.test")]),
+            HeaderList::from_iter([("origin", "null")]),
+        ] {
+            assert!(matches!(
+                policy.inspect(&refused, own),
+                Err(CsrfRefusal::CrossOrigin(_))
+            ));
+        }
     }
 }

@@ -133,6 +133,7 @@ macro_rules! session_error {
                 use $crate::SessionError as E;
                 match error {
                     E::MiddlewareMissing => Self::MiddlewareMissing,
+                    E::Missing { name } => Self::Missing { name },
                     E::RequestFinished { name } => Self::RequestFinished { name },
                     E::NotRegistered { type_name } => Self::NotRegistered { type_name },
                     E::NotServerSide { type_name } => Self::NotServerSide { type_name },
@@ -158,6 +159,14 @@ macro_rules! session_error {
                 "no Sessions middleware is handling this request here: it is not installed on this route (wrap the app or scope with it), or the session was asked for outside the request's handling (in a spawned task: move a handle there)"
             )]
             MiddlewareMissing,
+            /// The request has no session of this type and the handler requires one
+            /// (`Session::require`): the adapters answer it with an empty
+            /// `401 Unauthorized`, logged at DEBUG only, as it is no failure.
+            #[error("the request has no session {name:?}, which this route requires")]
+            Missing {
+                /// The session's name.
+                name: String,
+            },
             /// A handle was used after its request's response was made (in a task that
             /// outlived the handler): nothing it changes could be sent any more.
             #[error(

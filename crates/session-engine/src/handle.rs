@@ -111,6 +111,37 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
         self.slot(|slot| slot.current::<T>().flatten())
     }
 
+    /// The session's value, which the route requires: [`get`](Self::get) without the
+    /// `None => 401` every handler would write.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Missing`] when there is no session (none sent, or one that
+    /// [`get`](Self::get) finds forged, expired or gone): returned from a handler with `?`,
+    /// the adapters answer it with an empty `401 Unauthorized`. [`SessionError::Store`] when
+    /// the storage failed (an empty 500).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use session_engine::{SessionError, SessionHandle};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { name: String }
+    ///
+    /// async fn greet(session: &SessionHandle<User>) -> Result<String, SessionError> {
+    ///     let user = session.require().await?; // no session: SessionError::Missing, a 401
+    ///     Ok(format!("Hello {}", user.name))
+    /// }
+    /// ```
+    pub async fn require(&self) -> Result<T, E> {
+        match self.get().await? {
+            Some(value) => Ok(value),
+            None => Err(SessionError::Missing {
+                name: self.name().to_owned(),
+            }
+            .into()),
+        }
+    }
+
     /// Loads and deserializes what the request carried, once.
     async fn ensure_loaded(&self) -> Result<(), E> {
         let incoming = self.slot(|slot| slot.to_load().cloned())?;

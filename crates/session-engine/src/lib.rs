@@ -30,7 +30,9 @@
 //!    `HeaderMap` (0.2 or 1.x), [`http_headers!`] writes both.
 //! 2. **Errors.** Define the app-facing error with [`session_error!`], and implement the
 //!    framework's error-to-response trait for it: every variant answers an empty
-//!    `500 Internal Server Error` (the cause is logged, never sent).
+//!    `500 Internal Server Error` (the cause is logged, never sent), except
+//!    [`SessionError::Missing`] (an empty `401 Unauthorized`) and a full store
+//!    ([`SessionError::is_capacity`]: an empty `503 Service Unavailable`).
 //! 3. **The layer**, built from a [`Registry`] (`SessionsBuilder<YourSessions>::build`
 //!    makes your type through `From<Registry>`). For each request:
 //!    - make a [`RequestState::new`], passing the state of an enclosing layer of the same
@@ -54,8 +56,10 @@
 //! 5. **CSRF**: a layer holding a [`CsrfPolicy`]: pass [`is_safe_method`]s, then
 //!    [`CsrfPolicy::inspect`] (origin, then where the token is), read a form body into a
 //!    [`FormBody`] when the token is there (and hand it on intact), and
-//!    [`CsrfPolicy::check_token`] against [`SessionHandle::csrf_token`]; refuse with an
-//!    empty [`CsrfRefusal::status`].
+//!    [`CsrfPolicy::check_token`] against [`SessionHandle::csrf_token`]; an
+//!    [`origin_only`](CsrfPolicy::origin_only) policy's [`TokenSource::NotChecked`] passes at
+//!    once. Log a refusal at WARN with its reason and refuse with an empty
+//!    [`CsrfRefusal::status`], or with the app's own response if it gave one.
 //! 6. **CORS** (optional): allow [`Registry::allowed_headers`] in requests and expose
 //!    [`Registry::exposed_headers`] in responses (bearer sessions are read from
 //!    `Authorization` and handed out in another header, so the two lists differ).

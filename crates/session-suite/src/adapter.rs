@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use session_engine::Registry;
+use session_engine::{CsrfRefusal, Registry};
 
 use crate::{Routes, TestRequest, TestResponse};
 
@@ -79,6 +79,13 @@ pub struct CsrfSettings {
     pub allow_same_site: bool,
     /// Call `.allowed_origin(origin)` for each, in order.
     pub allowed_origins: Vec<String>,
+    /// Make the layer with `CsrfProtection::origin_only()` instead of
+    /// `CsrfProtection::<Cart>::new()`: no token, no session needed.
+    pub origin_only: bool,
+    /// Call `.refusal(…)` with a function that answers every refusal with status
+    /// [`CUSTOM_REFUSAL_STATUS`](Self::CUSTOM_REFUSAL_STATUS) and the text
+    /// [`custom_refusal_body`](Self::custom_refusal_body) makes of it.
+    pub custom_refusal: bool,
 }
 
 impl CsrfSettings {
@@ -100,5 +107,41 @@ impl CsrfSettings {
     pub fn allowed_origin(mut self, origin: &str) -> Self {
         self.allowed_origins.push(origin.to_owned());
         self
+    }
+
+    /// `CsrfProtection::origin_only()` instead of `CsrfProtection::<Cart>::new()`.
+    #[must_use]
+    pub fn origin_only(mut self) -> Self {
+        self.origin_only = true;
+        self
+    }
+
+    /// With `.refusal(…)` answering [`CUSTOM_REFUSAL_STATUS`](Self::CUSTOM_REFUSAL_STATUS)
+    /// and [`custom_refusal_body`](Self::custom_refusal_body).
+    #[must_use]
+    pub fn custom_refusal(mut self) -> Self {
+        self.custom_refusal = true;
+        self
+    }
+
+    /// The status of the custom refusal: 419, as Laravel answers a bad CSRF token.
+    pub const CUSTOM_REFUSAL_STATUS: u16 = 419;
+
+    /// The body of the custom refusal of `refusal`: `refused: ` and its text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_engine::CsrfRefusal;
+    /// use session_suite::CsrfSettings;
+    ///
+    /// assert_eq!(
+    ///     CsrfSettings::custom_refusal_body(CsrfRefusal::InvalidToken),
+    ///     "refused: request without a valid CSRF token refused"
+    /// );
+    /// ```
+    #[must_use]
+    pub fn custom_refusal_body(refusal: CsrfRefusal) -> String {
+        format!("refused: {refusal}")
     }
 }

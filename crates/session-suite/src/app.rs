@@ -96,6 +96,7 @@ pub struct AppRequest<'a> {
 /// | `/login` | `renew`, `set` `[1]` | the `id` |
 /// | `/renew` | `renew` | the `id` |
 /// | `/id` | `id` | the ID or `none` |
+/// | `/require` | `require` (no session: the adapter's error, an empty `401`) | the items |
 /// | `/csrf`, `/masked` | `csrf_token`, `masked_csrf_token` | the token or `none` |
 /// | `/invalidate/{id}` | `invalidate_id` (`400` for a malformed ID) | empty |
 /// | `/logout` | `clear` | empty |
@@ -236,6 +237,7 @@ async fn cart<E: From<SessionError>>(
             session.renew().await?;
             id_body(session).await
         }
+        ["require"] => Ok(Reply::ok(format!("{:?}", session.require().await?.items))),
         ["id"] => Ok(Reply::ok(none(
             session.id().await?.map(|id| id.as_str().to_owned()),
         ))),

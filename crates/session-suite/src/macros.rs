@@ -42,6 +42,8 @@ macro_rules! behaviour_suite {
                 same_site_requests_pass_when_the_app_allows_them,
                 without_sec_fetch_site_a_foreign_origin_is_refused,
                 allowed_origins_go_on_to_the_token_check,
+                a_custom_refusal_answers_what_the_app_makes_of_the_refusal,
+                origin_only_lets_a_same_origin_login_post_pass_without_a_session,
             }
             lifecycle {
                 clear_deletes_the_entry_and_expires_the_cookie,
@@ -49,6 +51,7 @@ macro_rules! behaviour_suite {
                 renew_without_a_session_sends_nothing,
                 set_without_reading_reuses_a_valid_existing_id,
                 id_is_none_without_a_session,
+                require_answers_401_without_a_session,
                 set_twice_keeps_the_last_value_and_sends_one_cookie,
                 clear_then_set_moves_to_a_new_id_and_deletes_the_old,
                 a_logout_is_not_undone_by_a_request_in_flight,

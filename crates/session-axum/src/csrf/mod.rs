@@ -9,8 +9,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use axum_core::response::{IntoResponse, Response};
 use http::HeaderName;
-use session_engine::CsrfPolicy;
+use session_engine::{CsrfPolicy, CsrfRefusal};
 use tower_layer::Layer;
 
 pub use self::service::CsrfService;
@@ -49,9 +50,22 @@ pub use self::service::CsrfService;
 /// Refusals answer with an empty body: `403 Forbidden` for a cross-site request or a missing
 /// or wrong token, `413 Payload Too Large` for a URL-encoded form over 64 KiB without the
 /// header (too large to search, which says nothing about forgery), and `400 Bad Request` when
-/// the body fails while it is read: the handler never sees a truncated form.
+/// the body fails while it is read: the handler never sees a truncated form. Each refusal is
+/// logged at WARN with the method, the path and the reason ([`CsrfRefusal`]'s text, never
+/// the token). [`refusal`](Self::refusal) answers with a response of the app's instead.
 ///
-/// # Masking (BREACH)
+/// # Layouts
+///
+/// A request without a session has no token, so it is refused: layer it only on the routes
+/// or nested routers that serve a session (a logged-in user's forms and actions), not on the
+/// whole `Router`, or the login form itself answers 403. Forms posted before there is a
+/// session (log in, sign up) get [`CsrfProtection::origin_only`]: the same origin check,
+/// without the token, which stops another site from posting them in the victim's browser
+/// (login CSRF). (The other way is a pre-session token: have the form's `GET` start a
+/// session of its own type, for example an empty `LoginForm`, and protect the `POST` with
+/// `CsrfProtection::<LoginForm>::new()`; it also covers browsers too old to send `Origin`.)
+///
+/// /// # Masking (BREACH)
 ///
 /// The raw token is the same secret in every page; with HTTP compression, an attacker who can
 /// reflect text into a page and observe response sizes can recover it byte by byte (BREACH).
@@ -73,11 +87,16 @@ pub use self::service::CsrfService;
 /// them.
 ///
 /// Layer it inside the [`Sessions`](crate::Sessions) layer (the last `.layer` is the
-/// outermost, so `.layer(CsrfProtection::<T>::new())` comes before `.layer(sessions)`).
+/// outermost, so `.layer(CsrfProtection::<T>::new())` comes before `.layer(sessions)`, or
+/// goes on routes or a nested router of an app layered with `sessions`).
 ///
 /// # Examples
 ///
+/// The account's routes are protected by the session's token; the login form, posted
+/// without a session, by the origin check alone.
+///
 /// ```no_run
+/// use axum::response::Redirect;
 /// use axum::{Router, routing::{get, post}};
 /// use serde::{Deserialize, Serialize};
 /// use session_axum::{CsrfProtection, Session, SessionError, Sessions};
@@ -85,31 +104,52 @@ pub use self::service::CsrfService;
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct Login { user: String }
 ///
+/// async fn log_in(session: Session<Login>) -> Result<Redirect, SessionError> {
+///     // (check the password first)
+///     session.renew().await?;
+///     session.set(Login { user: "ada".into() })?;
+///     Ok(Redirect::to("/account/form"))
+/// }
+///
 /// async fn form(session: Session<Login>) -> Result<String, SessionError> {
+///     session.require().await?; // no session: an empty 401
 ///     let token = session.masked_csrf_token().await?.unwrap_or_default();
 ///     Ok(format!(
-///         r#"<form method="post" action="/transfer">
+///         r#"<form method="post" action="/account/transfer">
 ///         <input type="hidden" name="csrf_token" value="{token}"><button>Send</button></form>"#
 ///     ))
 /// }
 ///
+/// async fn transfer(session: Session<Login>) -> Result<String, SessionError> {
+///     let login = session.require().await?;
+///     Ok(format!("sent by {}", login.user))
+/// }
+///
 /// # fn sessions() -> Sessions { Sessions::builder().build().expect("valid") }
-/// let app: Router = Router::new()
+/// let account = Router::new()
 ///     .route("/form", get(form))
-///     .route("/transfer", post(|| async { "sent" }))
-///     .layer(CsrfProtection::<Login>::new().allowed_origin("https://www.example.com"))
+///     .route("/transfer", post(transfer))
+///     .layer(CsrfProtection::<Login>::new().allowed_origin("https://www.example.com"));
+/// let app: Router = Router::new()
+///     .route("/login", post(log_in).layer(CsrfProtection::origin_only()))
+///     .nest("/account", account)
 ///     .layer(sessions());
 /// ```
 pub struct CsrfProtection<T> {
     policy: Arc<CsrfPolicy>,
+    refuse: Option<Arc<Refuse>>,
     marker: PhantomData<fn() -> T>,
 }
+
+/// Makes the response to a refused request.
+pub(crate) type Refuse = dyn Fn(CsrfRefusal) -> Response + Send + Sync;
 
 impl<T> fmt::Debug for CsrfProtection<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CsrfProtection")
             .field("session", &std::any::type_name::<T>())
             .field("policy", &self.policy)
+            .field("custom_refusal", &self.refuse.is_some())
             .finish()
     }
 }
@@ -118,6 +158,7 @@ impl<T> Clone for CsrfProtection<T> {
     fn clone(&self) -> Self {
         Self {
             policy: Arc::clone(&self.policy),
+            refuse: self.refuse.clone(),
             marker: PhantomData,
         }
     }
@@ -127,6 +168,7 @@ impl<T> Default for CsrfProtection<T> {
     fn default() -> Self {
         Self {
             policy: Arc::default(),
+            refuse: None,
             marker: PhantomData,
         }
     }
@@ -156,7 +198,7 @@ impl<T> CsrfProtection<T> {
     fn with(self, change: impl FnOnce(CsrfPolicy) -> CsrfPolicy) -> Self {
         Self {
             policy: Arc::new(change(Arc::unwrap_or_clone(self.policy))),
-            marker: PhantomData,
+            ..self
         }
     }
 
@@ -224,12 +266,71 @@ impl<T> CsrfProtection<T> {
     pub fn allowed_origin(self, origin: &str) -> Self {
         self.with(|policy| policy.allowed_origin(origin))
     }
+
+    /// Answers refused requests with what `respond` makes of the refusal, instead of an
+    /// empty response with [`refusal.status()`](CsrfRefusal::status). The response is sent as
+    /// it is, status included: keep a 4xx (or redirect to the form) so that clients do not
+    /// take a refusal for success. The refusal is still logged at WARN; don't echo the
+    /// request's token in the response.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use axum::http::StatusCode;
+    /// use session_axum::{CsrfProtection, CsrfRefusal};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Login;
+    ///
+    /// let csrf = CsrfProtection::<Login>::new().refusal(|refusal: CsrfRefusal| {
+    ///     let status = StatusCode::from_u16(refusal.status()).expect("a valid status");
+    ///     (status, format!("Refused: {refusal}. Reload the form and try again."))
+    /// });
+    /// ```
+    #[must_use]
+    pub fn refusal<F, R>(self, respond: F) -> Self
+    where
+        F: Fn(CsrfRefusal) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        let refuse = move |refusal| respond(refusal).into_response();
+        Self {
+            refuse: Some(Arc::new(refuse)),
+            ..self
+        }
+    }
+}
+
+impl CsrfProtection<()> {
+    /// Checks where unsafe requests come from (`Sec-Fetch-Site`, else `Origin`, exactly as
+    /// [`new`](Self::new) does) and nothing else: no session and no token are needed. For a
+    /// login form, which is posted before there is a session to hold a token: it stops
+    /// another site from posting the form in the victim's browser (login CSRF), which is
+    /// all a form without a session needs. Requests that carry neither header pass (other
+    /// clients, and browsers too old to send `Origin` on a `POST`).
+    ///
+    /// The builder methods about origins ([`allow_same_site`](Self::allow_same_site),
+    /// [`allowed_origin`](Self::allowed_origin)) and [`refusal`](Self::refusal) apply; those
+    /// about the token have nothing to do.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use axum::{Router, routing::post};
+    /// use session_axum::{CsrfProtection, Sessions};
+    /// # fn sessions() -> Sessions { Sessions::builder().build().expect("valid") }
+    /// let app: Router = Router::new()
+    ///     .route("/login", post(|| async { "logged in" }).layer(CsrfProtection::origin_only()))
+    ///     .layer(sessions());
+    /// ```
+    #[must_use]
+    pub fn origin_only() -> Self {
+        Self::default().with(CsrfPolicy::origin_only)
+    }
 }
 
 impl<S, T> Layer<S> for CsrfProtection<T> {
     type Service = CsrfService<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CsrfService::new(inner, Arc::clone(&self.policy))
+        CsrfService::new(inner, Arc::clone(&self.policy), self.refuse.clone())
     }
 }

@@ -12,6 +12,7 @@ use http::{Request, Response, StatusCode};
 use session_engine::{CsrfPolicy, CsrfRefusal, TokenSource, is_safe_method};
 use tower_service::Service;
 
+use super::Refuse;
 use super::form::read_form;
 use super::origin::own_origin;
 use crate::error::empty;
@@ -22,14 +23,16 @@ use crate::{Session, SessionError};
 pub struct CsrfService<S, T> {
     inner: S,
     policy: Arc<CsrfPolicy>,
+    refuse: Option<Arc<Refuse>>,
     marker: PhantomData<fn() -> T>,
 }
 
 impl<S, T> CsrfService<S, T> {
-    pub(super) fn new(inner: S, policy: Arc<CsrfPolicy>) -> Self {
+    pub(super) fn new(inner: S, policy: Arc<CsrfPolicy>, refuse: Option<Arc<Refuse>>) -> Self {
         Self {
             inner,
             policy,
+            refuse,
             marker: PhantomData,
         }
     }
@@ -37,7 +40,11 @@ impl<S, T> CsrfService<S, T> {
 
 impl<S: Clone, T> Clone for CsrfService<S, T> {
     fn clone(&self) -> Self {
-        Self::new(self.inner.clone(), Arc::clone(&self.policy))
+        Self::new(
+            self.inner.clone(),
+            Arc::clone(&self.policy),
+            self.refuse.clone(),
+        )
     }
 }
 
@@ -46,6 +53,7 @@ impl<S: fmt::Debug, T> fmt::Debug for CsrfService<S, T> {
         f.debug_struct("CsrfService")
             .field("inner", &self.inner)
             .field("policy", &self.policy)
+            .field("custom_refusal", &self.refuse.is_some())
             .finish()
     }
 }
@@ -54,7 +62,7 @@ impl<S, ResBody, T> Service<Request<Body>> for CsrfService<S, T>
 where
     S: Service<Request<Body>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
-    ResBody: Default + Send + 'static,
+    ResBody: From<Body> + Send + 'static,
     T: Clone + Send + 'static,
 {
     type Response = Response<ResBody>;
@@ -73,26 +81,43 @@ where
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let policy = Arc::clone(&self.policy);
+        let refuse = self.refuse.clone();
         Either::Right(Box::pin(async move {
             match check::<T>(&policy, req).await {
                 Ok(req) => inner.call(req).await,
-                Err(status) => Ok(empty(status)),
+                Err(Rejected::Refused(refusal)) => Ok(match refuse {
+                    Some(refuse) => refuse(refusal).map(ResBody::from),
+                    None => empty::<Body>(status_of_refusal(refusal)).map(ResBody::from),
+                }),
+                Err(Rejected::Failed(error)) => {
+                    error.log();
+                    Ok(empty::<Body>(error.status()).map(ResBody::from))
+                }
             }
         }))
     }
 }
 
+/// Why [`check`] did not give the request back.
+enum Rejected {
+    /// The policy refused it (logged).
+    Refused(CsrfRefusal),
+    /// The session could not be read.
+    Failed(SessionError),
+}
+
 /// Runs the policy's checks on an unsafe request: where it comes from, then its token. Gives
-/// the request back, its form body intact, or the status of the refusal (logged).
+/// the request back, its form body intact, or why not (a refusal is logged at WARN).
 async fn check<T: Clone + Send + 'static>(
     policy: &CsrfPolicy,
     req: Request<Body>,
-) -> Result<Request<Body>, StatusCode> {
+) -> Result<Request<Body>, Rejected> {
     let (parts, body) = req.into_parts();
     let headers = RequestHeaders(&parts.headers);
     let refuse = |refusal: CsrfRefusal| refused(&parts, refusal);
     let source = policy.inspect(&headers, || own_origin(&parts));
     let (provided, body) = match source.map_err(refuse)? {
+        TokenSource::NotChecked => return Ok(Request::from_parts(parts, body)),
         TokenSource::Header(token) => (Some(token), body),
         TokenSource::Form => {
             let form = read_form(body).await.map_err(refuse)?;
@@ -100,18 +125,24 @@ async fn check<T: Clone + Send + 'static>(
         }
         _ => (None, body),
     };
-    let failed = |error: SessionError| {
-        error.log();
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let session =
-        Session::<T>::from_parts(&parts.extensions, &parts.headers, &parts.uri).map_err(failed)?;
-    let expected = session.csrf_token().await.map_err(failed)?;
+    let session = Session::<T>::from_parts(&parts.extensions, &parts.headers, &parts.uri)
+        .map_err(Rejected::Failed)?;
+    let expected = session.csrf_token().await.map_err(Rejected::Failed)?;
     CsrfPolicy::check_token(expected.as_deref(), provided.as_deref()).map_err(refuse)?;
     Ok(Request::from_parts(parts, body))
 }
 
-fn refused(parts: &Parts, refusal: CsrfRefusal) -> StatusCode {
-    tracing::debug!(path = %parts.uri.path(), %refusal, "request refused");
+/// Logs the refusal at WARN, with the request's method and path.
+fn refused(parts: &Parts, refusal: CsrfRefusal) -> Rejected {
+    tracing::warn!(
+        method = %parts.method,
+        path = %parts.uri.path(),
+        %refusal,
+        "CSRF protection refused the request"
+    );
+    Rejected::Refused(refusal)
+}
+
+fn status_of_refusal(refusal: CsrfRefusal) -> StatusCode {
     StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN)
 }

@@ -4,6 +4,7 @@
 
 use cookie::Cookie;
 use session_core::{ManualClock, mask_csrf_token};
+use session_engine::CsrfRefusal;
 
 use super::{App, server_side};
 use crate::{Adapter, AppSpec, CsrfSettings, ProbeStore, TestRequest};
@@ -318,4 +319,73 @@ pub async fn allowed_origins_go_on_to_the_token_check<A: Adapter>() {
     assert_eq!(status_with(&app, &cookie, Some(&token), &other).await, 403);
     let null = [("origin", "null")];
     assert_eq!(status_with(&app, &cookie, Some(&token), &null).await, 403);
+}
+
+/// A custom refusal answers what the app makes of the refusal (here 419 and the refusal's
+/// text) for every kind of refusal; accepted requests are untouched.
+pub async fn a_custom_refusal_answers_what_the_app_makes_of_the_refusal<A: Adapter>() {
+    let (app, _) = protected::<A>(CsrfSettings::new().custom_refusal()).await;
+    let (cookie, token) = login(&app).await;
+    let big = format!("csrf_token={token}&pad={}", "x".repeat(70_000));
+    for (request, refusal) in [
+        (
+            transfer(Some(&cookie), &[]).form("amount=5"),
+            CsrfRefusal::InvalidToken,
+        ),
+        (
+            transfer(Some(&cookie), &[("sec-fetch-site", "cross-site")]).form("amount=5"),
+            CsrfRefusal::CrossOrigin("Sec-Fetch-Site"),
+        ),
+        (
+            transfer(Some(&cookie), &[]).form(&big),
+            CsrfRefusal::FormTooLarge,
+        ),
+    ] {
+        let response = app.send(request).await;
+        assert_eq!(response.status, CsrfSettings::CUSTOM_REFUSAL_STATUS);
+        assert_eq!(response.text(), CsrfSettings::custom_refusal_body(refusal));
+    }
+    assert_eq!(app.routes.protected_calls(), 0);
+    let response = app
+        .send(transfer(Some(&cookie), &[("x-csrf-token", &token)]).form("amount=5"))
+        .await;
+    assert_eq!((response.status, response.text()), (200, "transferred 5"));
+}
+
+/// `origin_only` lets a same-origin POST without a session (a login form) through, by
+/// `Sec-Fetch-Site` or by the request's own `Origin`, and one with neither header; it
+/// refuses cross-site and same-site ones and foreign origins with an empty 403, without
+/// loading a session.
+pub async fn origin_only_lets_a_same_origin_login_post_pass_without_a_session<A: Adapter>() {
+    let (app, store) = protected::<A>(CsrfSettings::new().origin_only()).await;
+    let host = ("host", "shop.test");
+    for headers in [
+        vec![("sec-fetch-site", "same-origin")],
+        vec![host, ("origin", "http://shop.test")],
+        vec![],
+    ] {
+        let response = app.send(transfer(None, &headers).form("amount=2")).await;
+        assert_eq!(
+            (response.status, response.text()),
+            (200, "transferred 2"),
+            "{headers:?}"
+        );
+    }
+    assert_eq!(app.routes.protected_calls(), 3);
+    for headers in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![host, ("origin", "https://evil.test")],
+        vec![host, ("origin", "null")],
+    ] {
+        let response = app.send(transfer(None, &headers).form("amount=2")).await;
+        assert_eq!(response.status, 403, "{headers:?}");
+        assert_eq!(response.text(), "");
+    }
+    assert_eq!(
+        app.routes.protected_calls(),
+        3,
+        "refused before the handler"
+    );
+    assert_eq!(store.loads(), 0, "no session was loaded");
 }

@@ -99,6 +99,23 @@ pub async fn id_is_none_without_a_session<A: Adapter>() {
     assert_eq!(app.text("/id", None).await, "none");
 }
 
+/// `require` answers an empty 401 without a session (none sent, a forged one, one logged
+/// out) and the value with one.
+pub async fn require_answers_401_without_a_session<A: Adapter>() {
+    let app = App::<A>::serving(carts(&ProbeStore::default())).await;
+    let response = app.get("/require", None).await;
+    assert_eq!(response.status, 401);
+    assert_eq!(response.text(), "", "an empty body");
+    let cookie = app.cookie_from("/login", "cart").await;
+    let response = app.get("/require", Some(&cookie)).await;
+    assert_eq!((response.status, response.text()), (200, "[1]"));
+    let mut forged = cookie.clone();
+    forged.set_value(format!("{}A", cookie.value()));
+    assert_eq!(app.get("/require", Some(&forged)).await.status, 401);
+    app.get("/logout", Some(&cookie)).await;
+    assert_eq!(app.get("/require", Some(&cookie)).await.status, 401);
+}
+
 /// The last `set` of a request wins, and one cookie is sent.
 pub async fn set_twice_keeps_the_last_value_and_sends_one_cookie<A: Adapter>() {
     let app = App::<A>::serving(users()).await;
