@@ -116,8 +116,8 @@ pub use session_core::KtorEncrypt;
 pub use session_core::{
     Clock, DeserializeError, DynSessionStore, Encrypt, EncryptionKey, IdError, JsonSerializer,
     KeyError, ManualClock, MemoryStore, SealError, SerializeError, Serializer, SessionId,
-    SessionStore, Sign, SigningKey, StoreError, StoreFuture, StoredEntry, SystemClock, Transformer,
-    TransformerChain, Unsealed, csrf_token_matches, mask_csrf_token,
+    SessionStore, Sign, SigningKey, StoreCapabilities, StoreError, StoreFuture, StoredEntry,
+    SystemClock, Transformer, TransformerChain, Unsealed, csrf_token_matches, mask_csrf_token,
 };
 
 #[doc(hidden)]
