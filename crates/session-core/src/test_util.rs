@@ -34,6 +34,8 @@ pub async fn run_conformance_suite<S: SessionStore>(store: &S) {
     check_declared_capabilities(store).await;
     if store.capabilities().compare_and_swap {
         compare_and_swap_replaces_only_the_expected_text(store).await;
+        // A declared compare-and-swap must also be atomic: interleaved writers lose nothing.
+        run_concurrent_update_check(store, 4, 10).await;
     }
     replace_never_recreates_a_deleted_entry(store).await;
 }

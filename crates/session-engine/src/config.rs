@@ -161,8 +161,12 @@ impl<T: 'static> SessionConfig<T> {
     /// [`SessionHandle::update`](crate::SessionHandle::update) then cannot be atomic: on such
     /// a store it is [`get`](crate::SessionHandle::get), the change and
     /// [`set`](crate::SessionHandle::set), written when the response is sent, and the last
-    /// request to finish wins (two concurrent updates can lose one). On a store that has
-    /// compare-and-swap this changes nothing. ID rotation still needs compare-and-swap.
+    /// request to finish wins (two concurrent updates can lose one). Other writes are not
+    /// atomic either: without compare-and-swap the store's default `replace` and `touch` read
+    /// and then save, so a write or idle refresh racing a logout (or `invalidate`) can bring
+    /// the ended session back. Use it only for stores whose sessions are not a security
+    /// boundary, or implement `compare_and_swap`. On a store that has compare-and-swap this
+    /// changes nothing. ID rotation still needs compare-and-swap.
     ///
     /// # Examples
     ///

@@ -173,7 +173,9 @@ impl CsrfPolicy {
 
     /// Lets requests from `origin` go on to the token check, whatever their
     /// `Sec-Fetch-Site`, and when they name it in `Origin` without `Sec-Fetch-Site`.
-    /// Comparison ignores ASCII case, a trailing `/` and the default port.
+    /// Comparison ignores ASCII case, a trailing `/` and the default port. With
+    /// [`origin_only`](Self::origin_only) there is no token check after it: requests from
+    /// `origin` pass, so name only origins trusted to post the form (a login form's included).
     #[must_use]
     pub fn allowed_origin(mut self, origin: &str) -> Self {
         self.allowed_origins.push(normalize_origin(origin));

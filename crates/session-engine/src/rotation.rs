@@ -113,11 +113,11 @@ impl ProviderCore {
             Ok(true) => return Ok(Rotated::To(successor, issued_at)),
             Ok(false) => {}
             // `build` refuses rotation on stores that do not declare compare-and-swap; one that
-            // declares it falsely keeps its IDs rather than fail the request.
-            Err(StoreError::Unsupported { .. }) => {
-                tracing::warn!(session = %self.name, "the store declares compare_and_swap but does not support it: IDs do not rotate");
+            // declares it falsely fails loudly rather than leave rotation silently off.
+            Err(error @ StoreError::Unsupported { .. }) => {
+                tracing::error!(session = %self.name, "the store declares compare_and_swap but does not support it: IDs cannot rotate");
                 store.delete(&successor).await?;
-                return Ok(Rotated::Kept);
+                return Err(error.into());
             }
             Err(error) => return Err(error.into()),
         }

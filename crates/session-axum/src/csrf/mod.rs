@@ -65,7 +65,7 @@ pub use self::service::CsrfService;
 /// session of its own type, for example an empty `LoginForm`, and protect the `POST` with
 /// `CsrfProtection::<LoginForm>::new()`; it also covers browsers too old to send `Origin`.)
 ///
-/// /// # Masking (BREACH)
+/// # Masking (BREACH)
 ///
 /// The raw token is the same secret in every page; with HTTP compression, an attacker who can
 /// reflect text into a page and observe response sizes can recover it byte by byte (BREACH).
