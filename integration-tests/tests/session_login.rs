@@ -247,6 +247,29 @@ async fn id_rotation_from_the_environment(twin: Twin) {
     );
 }
 
+/// `POST /login` is behind the origin check: another site cannot log a visitor into an
+/// account of its choosing (login CSRF); same-origin and header-less clients log in.
+async fn a_cross_site_login_is_refused(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN)).start();
+    for (name, value) in [
+        ("Sec-Fetch-Site", "cross-site"),
+        ("Origin", "https://evil.example"),
+    ] {
+        let request = server
+            .request(Method::POST, "/login")
+            .insert_header((name, value));
+        let reply = fetch_form(request, "username=mallory").await;
+        assert_eq!(reply.status, 403, "{name}: {reply:?}");
+        assert!(reply.set_cookies().is_empty(), "{name}: no session");
+    }
+    let request = server
+        .request(Method::POST, "/login")
+        .insert_header(("Sec-Fetch-Site", "same-origin"));
+    let reply = fetch_form(request, "username=alice").await;
+    assert_eq!(reply.status, 303, "{reply:?}");
+    login(&server, "bob", None).await;
+}
+
 async fn invalid_timeout_stops_the_start(twin: Twin) {
     let exited = Example::with_keys(twin.of(SESSION_LOGIN))
         .env("SESSION_IDLE_TIMEOUT_SECS", "soon")
@@ -419,6 +442,7 @@ integration_tests::twin_tests!(
     idle_timeout_from_the_environment,
     absolute_timeout_from_the_environment,
     invalid_timeout_stops_the_start,
+    a_cross_site_login_is_refused,
     id_rotation_from_the_environment,
     a_hundred_concurrent_visits_count_to_a_hundred,
     the_device_list_forgets_sessions_that_ended,

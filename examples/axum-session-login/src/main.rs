@@ -5,7 +5,8 @@
 //! - `GET /` is a small page to drive the rest from a browser; its forms carry the CSRF token
 //!   masked afresh for each page (against BREACH);
 //! - `POST /login` (form field `username`) starts a session under a **new ID** (session
-//!   fixation defence) and redirects to `/me`;
+//!   fixation defence) and redirects to `/me`; a cross-site login post is refused with `403`
+//!   (the `Sec-Fetch-Site`/`Origin` check: no token is needed before there is a session);
 //! - `GET /me` answers `Hello, NAME`, or `401` without a session;
 //! - `GET /csrf` answers the session's CSRF token as plain text;
 //! - `POST /transfer` needs that token (`X-CSRF-Token` header or `csrf_token` form field), else
@@ -196,7 +197,12 @@ async fn main() -> Result<(), StartError> {
     // The last `layer` is the outermost: sessions, then the device list, then (per route) CSRF.
     let app = Router::new()
         .route("/", route_for(Method::GET, index))
-        .route("/login", route_for(Method::POST, login))
+        // No session yet, so no token: the origin check keeps other sites from logging a
+        // visitor into an account of theirs (login CSRF).
+        .route(
+            "/login",
+            resource_for(Method::POST, login).layer(CsrfProtection::origin_only()),
+        )
         .route("/me", route_for(Method::GET, me))
         .route("/csrf", route_for(Method::GET, csrf))
         .route(

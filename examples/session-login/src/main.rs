@@ -3,7 +3,8 @@
 //! - `GET /` is a small page to drive the rest from a browser; its forms carry the CSRF token
 //!   masked afresh for each page (against BREACH);
 //! - `POST /login` (form field `username`) starts a session under a **new ID** (session
-//!   fixation defence) and redirects to `/me`;
+//!   fixation defence) and redirects to `/me`; a cross-site login post is refused with `403`
+//!   (the `Sec-Fetch-Site`/`Origin` check: no token is needed before there is a session);
 //! - `GET /me` answers `Hello, NAME`, or `401` without a session;
 //! - `GET /csrf` answers the session's CSRF token as plain text;
 //! - `POST /transfer` needs that token (`X-CSRF-Token` header or `csrf_token` form field), else
@@ -41,7 +42,7 @@ use std::time::SystemTime;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpResponse, get, post, web};
+use actix_web::{App, HttpResponse, get, web};
 use example_support::actix::text;
 use example_support::{
     Devices, HTML_CONTENT_TYPE, LOGGED_OUT, LoginForm, LoginSession, NOT_LOGGED_IN, StartError,
@@ -69,7 +70,6 @@ async fn index(session: Session<LoginSession>) -> Result<HttpResponse, SessionEr
         .body(page))
 }
 
-#[post("/login")]
 async fn login(
     session: Session<LoginSession>,
     devices: web::Data<Devices>,
@@ -196,7 +196,13 @@ async fn main() -> Result<(), StartError> {
             .wrap(sessions.clone())
             .app_data(devices.clone())
             .service(index)
-            .service(login)
+            .service(
+                // No session yet, so no token: the origin check keeps other sites from
+                // logging a visitor into an account of theirs (login CSRF).
+                web::resource("/login")
+                    .wrap(CsrfProtection::origin_only())
+                    .route(web::post().to(login)),
+            )
             .service(me)
             .service(csrf)
             .service(
