@@ -17,26 +17,13 @@ session_engine::session_error! {
 }
 
 impl ResponseError for SessionError {
-    /// 401 for [`SessionError::Missing`], 503 when the storage is full
-    /// ([`SessionError::is_capacity`]), else 500.
+    /// [`SessionError::status`]: 401, 503 or 500.
     fn status_code(&self) -> StatusCode {
-        if matches!(self, Self::Missing { .. }) {
-            StatusCode::UNAUTHORIZED
-        } else if self.is_capacity() {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        if matches!(self, Self::Missing { .. }) {
-            tracing::debug!(error = %self, "session required");
-        } else if self.is_capacity() {
-            tracing::warn!(error = %self, "session storage full: new session refused");
-        } else {
-            tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
-        }
+        self.log();
         HttpResponse::new(self.status_code())
     }
 }

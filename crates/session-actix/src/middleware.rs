@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
 use actix_web::{Error, HttpResponse};
 use futures::future::LocalBoxFuture;
 use session_engine::Changes;
@@ -140,11 +141,8 @@ async fn persist<B: MessageBody + 'static>(
         Ok(()) => Ok(response.map_into_left_body()),
         Err(error) => {
             let (request, _) = response.into_parts();
-            let failure = if error.is_capacity() {
-                HttpResponse::ServiceUnavailable().finish()
-            } else {
-                HttpResponse::InternalServerError().finish()
-            };
+            let status = StatusCode::from_u16(error.status());
+            let failure = HttpResponse::new(status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
             Ok(ServiceResponse::new(request, failure).map_into_right_body())
         }
     }

@@ -28,44 +28,16 @@ session_engine::session_error! {
     pub enum SessionError
 }
 
-impl SessionError {
-    /// Logs the error: its text and its source go to the log, never to the client.
-    pub(crate) fn log(&self) {
-        if matches!(self, Self::Missing { .. }) {
-            tracing::debug!(error = %self, "session required");
-        } else if self.is_capacity() {
-            tracing::warn!(error = %self, "session storage full: new session refused");
-        } else {
-            tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
-        }
-    }
-}
-
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         self.log();
-        empty(self.status())
+        empty(status_code(self.status()))
     }
 }
 
-impl SessionError {
-    /// 401 for [`SessionError::Missing`], 503 when the storage is full
-    /// ([`SessionError::is_capacity`]), else 500.
-    pub(crate) fn status(&self) -> StatusCode {
-        if matches!(self, Self::Missing { .. }) {
-            return StatusCode::UNAUTHORIZED;
-        }
-        status_of(self.is_capacity())
-    }
-}
-
-/// The status of a session error that [`SessionError::is_capacity`] (503) or not (500).
-pub(crate) fn status_of(is_capacity: bool) -> StatusCode {
-    if is_capacity {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
+/// The `StatusCode` of a session error's [`SessionError::status`].
+pub(crate) fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// A response with `status` and an empty body.

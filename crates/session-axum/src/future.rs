@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use http::Response;
 use session_engine::{Changes, RequestState};
 
-use crate::error::{empty, status_of};
+use crate::error::{empty, status_code};
 use crate::headers::ResponseHeaders;
 
 pin_project_lite::pin_project! {
@@ -80,6 +80,6 @@ async fn persist<B: Default>(changes: Changes, mut response: Response<B>) -> Res
         .await
     {
         Ok(()) => response,
-        Err(error) => empty(status_of(error.is_capacity())),
+        Err(error) => empty(status_code(error.status())),
     }
 }

@@ -237,6 +237,46 @@ macro_rules! session_error {
             pub fn is_capacity(&self) -> bool {
                 matches!(self, Self::Store($crate::core::StoreError::Full { .. }))
             }
+
+            /// The status an adapter answers this error with, with an empty body: 401
+            /// Unauthorized for `Missing` (a session the route requires), 503 Service
+            /// Unavailable when the storage is full ([`is_capacity`](Self::is_capacity)), 500
+            /// for everything else.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use session_engine::SessionError;
+            /// use session_engine::core::StoreError;
+            ///
+            /// assert_eq!(SessionError::Missing { name: "user".into() }.status(), 401);
+            /// assert_eq!(SessionError::Store(StoreError::Full { capacity: 10 }).status(), 503);
+            /// assert_eq!(SessionError::Store(StoreError::Timeout).status(), 500);
+            /// ```
+            #[must_use]
+            pub fn status(&self) -> u16 {
+                match self {
+                    Self::Missing { .. } => 401,
+                    _ if self.is_capacity() => 503,
+                    _ => 500,
+                }
+            }
+
+            /// Logs the error as an adapter answers it: a missing session at DEBUG, a full
+            /// storage at WARN, anything else at ERROR with its source. Never sent to the
+            /// client.
+            pub fn log(&self) {
+                use $crate::__tracing as tracing;
+                match self.status() {
+                    401 => tracing::debug!(error = %self, "session required"),
+                    503 => tracing::warn!(error = %self, "session storage full: new session refused"),
+                    _ => tracing::error!(
+                        error = %self,
+                        source = ?::std::error::Error::source(self),
+                        "session error"
+                    ),
+                }
+            }
         }
     };
 }

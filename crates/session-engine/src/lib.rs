@@ -100,6 +100,8 @@ pub use bytes;
 pub use cookie;
 /// The storage and codec layer: keys, transformers, serializers, IDs and storages.
 pub use session_core as core;
+#[doc(hidden)]
+pub use tracing as __tracing;
 
 pub use crate::config::{
     DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, SessionConfig, SessionsBuilder,

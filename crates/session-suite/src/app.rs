@@ -22,7 +22,7 @@ use crate::{Auth, Cart, Guest, OldUser, User};
 /// # struct Request;
 /// # struct Session<T>(SessionHandle<T>);
 /// # impl<T: Clone + Send + 'static> Session<T> {
-/// #     async fn extract(_: &Request) -> Result<Self, SessionError> { unimplemented!() }
+/// #     async fn extract(_: &Request) -> Result<Self, SessionError> { Err(SessionError::MiddlewareMissing) }
 /// # }
 /// struct Source<'a>(&'a Request);
 ///

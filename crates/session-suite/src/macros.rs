@@ -7,7 +7,8 @@
 ///
 /// Invoke it once, at the root of an integration test file (`tests/suite.rs`), where the
 /// adapter type is in scope: `session_suite::behaviour_suite!(MyAdapter);`. Attributes
-/// after the name go on every test: `behaviour_suite!(MyAdapter, #[ignore])`. The
+/// after the name go on every test, as the suite's own self-check does with
+/// `behaviour_suite!(Nothing, #[should_panic])`. The
 /// [crate docs](crate#running-the-suite-for-a-new-adapter) show a whole adapter.
 #[macro_export]
 macro_rules! behaviour_suite {

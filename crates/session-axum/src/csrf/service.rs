@@ -15,7 +15,7 @@ use tower_service::Service;
 use super::Refuse;
 use super::form::read_form;
 use super::origin::own_origin;
-use crate::error::empty;
+use crate::error::{empty, status_code};
 use crate::headers::RequestHeaders;
 use crate::{Session, SessionError};
 
@@ -91,7 +91,7 @@ where
                 }),
                 Err(Rejected::Failed(error)) => {
                     error.log();
-                    Ok(empty::<Body>(error.status()).map(ResBody::from))
+                    Ok(empty::<Body>(status_code(error.status())).map(ResBody::from))
                 }
             }
         }))
