@@ -77,48 +77,10 @@ mod service;
 mod session;
 mod sessions;
 
-/// The framework-agnostic core (`session-core`): keys, transformers, serializers, IDs and
-/// storages. Everything an app names from it is also re-exported at this crate's root, with a
-/// page here; import from there. This module keeps the older `core::` paths working.
-pub mod core {
-    #[doc(inline)]
-    pub use session_core::Record;
-    #[doc(hidden)]
-    pub use session_core::*;
-}
-/// The framework-free session engine (`session-engine`) this adapter drives. Everything an
-/// app names from it is also re-exported at this crate's root; this module keeps the older
-/// `engine::` paths working and documents the engine types this crate's pages mention.
-pub mod engine {
-    #[doc(hidden)]
-    pub use session_engine::*;
-    #[doc(inline)]
-    pub use session_engine::{
-        CsrfPolicy, CsrfRefusal, HeaderKey, HeaderList, Headers, HeadersMut, MAX_FORM_LEN,
-        Registry, SessionError, SessionsBuilder, TokenSource, session_error,
-    };
-}
-pub use session_engine::cookie;
-#[doc(inline)]
-pub use session_engine::{
-    CSRF_FORM_FIELD, CSRF_HEADER, ConfigError, CookieTransport, DEFAULT_ABSOLUTE_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_ROTATION_GRACE, HeaderTransport, SessionConfig, SessionHandle,
-    Transport,
-};
-
-// Keys, transformers, serializers, IDs and storages: everything an app names, with a page
-// in this crate's docs (one place to import from).
-#[cfg(feature = "ktor")]
-#[cfg_attr(docsrs, doc(cfg(feature = "ktor")))]
-#[doc(inline)]
-pub use session_core::KtorEncrypt;
-#[doc(inline)]
-pub use session_core::{
-    Clock, DeserializeError, DynSessionStore, Encrypt, EncryptionKey, IdError, JsonSerializer,
-    KeyError, ManualClock, MemoryStore, SealError, SerializeError, Serializer, SessionId,
-    SessionStore, Sign, SigningKey, StoreCapabilities, StoreError, StoreFuture, StoredEntry,
-    SystemClock, Transformer, TransformerChain, Unsealed, csrf_token_matches, mask_csrf_token,
-};
+// The configuration, transports, keys, transformers, serializers, IDs and storages, with a
+// page each in this crate's docs, and the `core` and `engine` modules: the same in every
+// adapter.
+session_engine::adapter_reexports!();
 
 pub use crate::csrf::CsrfProtection;
 #[doc(hidden)]

@@ -90,6 +90,7 @@ mod lifetime;
 mod outgoing;
 mod persist;
 mod provider;
+mod reexports;
 mod registry;
 mod request;
 mod rotation;
