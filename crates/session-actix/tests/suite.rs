@@ -153,18 +153,45 @@ where
 
 session_suite::behaviour_suite!(Actix);
 
-/// The suite's concurrent updates on the directory store (`fs`).
+/// A directory store in a fresh temporary directory (kept alive by the guard).
 #[cfg(feature = "fs")]
-#[test]
-fn hundred_concurrent_updates_in_the_directory_store() {
+fn directory_store() -> (
+    tempfile::TempDir,
+    std::sync::Arc<dyn session_actix::DynSessionStore>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let store = session_actix::FsSessionStore::new(dir.path())
         .unwrap()
         .with_durability(session_actix::Durability::NoFsync);
+    (dir, std::sync::Arc::new(store))
+}
+
+/// A Redis store under a fresh key prefix on the test's Redis (kept alive by the guard), or
+/// `None` when no `redis-server` can be had (a failure under `CI=true`).
+#[cfg(feature = "redis")]
+async fn redis_store(
+    test: &str,
+) -> Option<(
+    session_redis::test_util::TestRedis,
+    std::sync::Arc<dyn session_actix::DynSessionStore>,
+)> {
+    let redis = session_redis::test_util::redis(test)?;
+    let prefix = format!("{test}:{}:", session_actix::SessionId::generate().as_str());
+    let store = session_actix::RedisSessionStore::builder(redis.url.clone())
+        .key_prefix(prefix)
+        .build()
+        .await
+        .unwrap();
+    Some((redis, std::sync::Arc::new(store)))
+}
+
+/// The suite's concurrent updates on the directory store (`fs`).
+#[cfg(feature = "fs")]
+#[test]
+fn hundred_concurrent_updates_in_the_directory_store() {
+    let (_dir, store) = directory_store();
     Actix::block_on(
-        session_suite::scenarios::persist::hundred_concurrent_updates_in::<Actix>(
-            std::sync::Arc::new(store),
-        ),
+        session_suite::scenarios::persist::hundred_concurrent_updates_in::<Actix>(store),
     );
 }
 
@@ -173,22 +200,10 @@ fn hundred_concurrent_updates_in_the_directory_store() {
 #[test]
 fn hundred_concurrent_updates_in_redis() {
     Actix::block_on(async {
-        let Some(redis) = session_redis::test_util::redis("session_actix_atomic_update") else {
+        let Some((_redis, store)) = redis_store("session_actix_atomic_update").await else {
             return;
         };
-        let prefix = format!(
-            "atomic-update-test:{}:",
-            session_actix::core::SessionId::generate().as_str()
-        );
-        let store = session_actix::RedisSessionStore::builder(redis.url.clone())
-            .key_prefix(prefix)
-            .build()
-            .await
-            .unwrap();
-        session_suite::scenarios::persist::hundred_concurrent_updates_in::<Actix>(
-            std::sync::Arc::new(store),
-        )
-        .await;
+        session_suite::scenarios::persist::hundred_concurrent_updates_in::<Actix>(store).await;
     });
 }
 
@@ -196,14 +211,11 @@ fn hundred_concurrent_updates_in_redis() {
 #[cfg(feature = "fs")]
 #[test]
 fn parallel_requests_across_a_rotation_in_the_directory_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = session_actix::FsSessionStore::new(dir.path())
-        .unwrap()
-        .with_durability(session_actix::Durability::NoFsync);
+    let (_dir, store) = directory_store();
     Actix::block_on(
         session_suite::scenarios::rotation::parallel_requests_across_a_rotation_in::<Actix>(
-            std::sync::Arc::new(store),
-            session_actix::core::ManualClock::starting_now(),
+            store,
+            session_actix::ManualClock::starting_now(),
         ),
     );
 }
@@ -214,21 +226,12 @@ fn parallel_requests_across_a_rotation_in_the_directory_store() {
 #[test]
 fn parallel_requests_across_a_rotation_in_redis() {
     Actix::block_on(async {
-        let Some(redis) = session_redis::test_util::redis("session_actix_rotation") else {
+        let Some((_redis, store)) = redis_store("session_actix_rotation").await else {
             return;
         };
-        let prefix = format!(
-            "rotation-test:{}:",
-            session_actix::core::SessionId::generate().as_str()
-        );
-        let store = session_actix::RedisSessionStore::builder(redis.url.clone())
-            .key_prefix(prefix)
-            .build()
-            .await
-            .unwrap();
         session_suite::scenarios::rotation::parallel_requests_across_a_rotation_in::<Actix>(
-            std::sync::Arc::new(store),
-            session_actix::core::ManualClock::starting_now(),
+            store,
+            session_actix::ManualClock::starting_now(),
         )
         .await;
     });
