@@ -107,7 +107,8 @@ impl MemoryStore {
     /// An empty store that never holds more than `capacity` sessions.
     ///
     /// Saving a new session into a full store evicts the session that **expires soonest**
-    /// (expired entries not yet swept go first, since they expire soonest of all). That
+    /// (expired entries not yet swept go first, since they expire soonest of all; of
+    /// sessions expiring in the same millisecond, the one that got its expiry first). That
     /// policy rather than least-recently-used, because:
     ///
     /// - it never evicts a session with more life left before one with less: a fresh login
@@ -280,10 +281,7 @@ impl SessionStore for MemoryStore {
         let key = id.to_bytes();
         let now = self.now();
         self.sweep_some(now);
-        let entry = Entry {
-            text: text.into(),
-            expires_at: self.deadline(now, ttl),
-        };
+        let entry = Entry::new(text.into(), self.deadline(now, ttl));
         self.shard(&key).insert(key, entry);
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! One lock's worth of the memory store: a map of entries and, in a capped store, the same
 //! entries ordered by expiry, which is what makes eviction and sweeping O(log n).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, hash_map};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// The 32 random bytes of a session ID.
@@ -31,15 +31,52 @@ pub(super) struct Entry {
     pub(super) text: Box<str>,
     /// Milliseconds since the Unix epoch.
     pub(super) expires_at: u64,
+    /// In a capped shard, when the entry last got its expiry, counted in the shard's writes:
+    /// of entries expiring in the same millisecond, the one that got it first goes first.
+    stamp: u32,
 }
 
-/// Entries under one lock. Uncapped shards keep only the map; a capped shard also keeps
-/// `(expires_at, key)` for every entry, soonest first, and never holds more than `capacity`.
+impl Entry {
+    pub(super) fn new(text: Box<str>, expires_at: u64) -> Self {
+        Self {
+            text,
+            expires_at,
+            stamp: 0,
+        }
+    }
+
+    fn position(&self, key: Key) -> Position {
+        (self.expires_at, self.stamp, key)
+    }
+}
+
+/// Where an entry stands in a capped shard's eviction order: expiry, then stamp.
+type Position = (u64, u32, Key);
+
+/// The eviction order of a capped shard and what it needs.
+struct Cap {
+    order: BTreeSet<Position>,
+    capacity: usize,
+    /// The next [`Entry::stamp`]; wraps after 2³² writes, which only blurs the order of
+    /// entries expiring in one millisecond.
+    next_stamp: u32,
+}
+
+impl Cap {
+    fn stamp(&mut self, entry: &mut Entry, key: Key) {
+        entry.stamp = self.next_stamp;
+        self.next_stamp = self.next_stamp.wrapping_add(1);
+        self.order.insert(entry.position(key));
+    }
+}
+
+/// Entries under one lock. Uncapped shards keep only the map; a capped shard also keeps every
+/// entry's position (expiry, then stamp), soonest first, and never holds more than `capacity`.
 #[derive(Default)]
 pub(super) struct Shard {
     map: HashMap<Key, Entry, BuildHasherDefault<IdHasher>>,
-    /// The expiry index and the capacity, in a capped store only.
-    cap: Option<(BTreeSet<(u64, Key)>, usize)>,
+    /// The eviction order and the capacity, in a capped store only.
+    cap: Option<Cap>,
 }
 
 impl Shard {
@@ -47,7 +84,11 @@ impl Shard {
     pub(super) fn capped(capacity: usize) -> Self {
         Self {
             map: HashMap::default(),
-            cap: Some((BTreeSet::new(), capacity)),
+            cap: Some(Cap {
+                order: BTreeSet::new(),
+                capacity,
+                next_stamp: 0,
+            }),
         }
     }
 
@@ -67,45 +108,52 @@ impl Shard {
 
     /// Inserts or replaces the entry under `key`. In a capped shard, a new key that would
     /// exceed the capacity first evicts the entry that expires soonest (an expired one, if
-    /// any is left): O(log n).
+    /// any is left; of several expiring in the same millisecond, the one written first):
+    /// O(log n).
     pub(super) fn insert(&mut self, key: Key, entry: Entry) {
-        let new_expiry = entry.expires_at;
-        let old = self.map.insert(key, entry);
-        let Some((order, capacity)) = &mut self.cap else {
+        let Some(cap) = &mut self.cap else {
+            self.map.insert(key, entry);
             return;
         };
-        match old {
-            Some(old) => {
-                order.remove(&(old.expires_at, key));
+        let entry = match self.map.entry(key) {
+            hash_map::Entry::Occupied(mut occupied) => {
+                cap.order.remove(&occupied.get().position(key));
+                occupied.insert(entry);
+                occupied.into_mut()
             }
-            None if self.map.len() > *capacity => {
-                // The new entry is not in the order yet, so it is never the one evicted.
-                if let Some((_, victim)) = order.pop_first() {
-                    self.map.remove(&victim);
-                }
+            hash_map::Entry::Vacant(vacant) => vacant.insert(entry),
+        };
+        cap.stamp(entry, key);
+        if self.map.len() > cap.capacity {
+            // Never the new entry itself, even when it expires soonest.
+            let victim = cap.order.iter().find(|position| position.2 != key).copied();
+            if let Some(position) = victim {
+                cap.order.remove(&position);
+                self.map.remove(&position.2);
             }
-            None => {}
         }
-        order.insert((new_expiry, key));
     }
 
-    /// Moves the live entry under `key` to `expires_at`, keeping the expiry index in order.
+    /// Moves the live entry under `key` to `expires_at`, keeping the eviction order.
     pub(super) fn set_expiry(&mut self, key: &Key, expires_at: u64) {
         let Some(entry) = self.map.get_mut(key) else {
             return;
         };
-        let old = std::mem::replace(&mut entry.expires_at, expires_at);
-        if let Some((order, _)) = &mut self.cap {
-            order.remove(&(old, *key));
-            order.insert((expires_at, *key));
+        match &mut self.cap {
+            Some(cap) => {
+                cap.order.remove(&entry.position(*key));
+                entry.expires_at = expires_at;
+                cap.stamp(entry, *key);
+            }
+            None => entry.expires_at = expires_at,
         }
     }
 
     pub(super) fn remove(&mut self, key: &Key) {
         if let Some(entry) = self.map.remove(key)
-            && let Some((order, _)) = &mut self.cap
+            && let Some(cap) = &mut self.cap
         {
-            order.remove(&(entry.expires_at, *key));
+            cap.order.remove(&entry.position(*key));
         }
     }
 
@@ -114,11 +162,11 @@ impl Shard {
     pub(super) fn sweep(&mut self, now: u64) -> usize {
         let before = self.map.len();
         match &mut self.cap {
-            Some((order, _)) => {
-                while let Some(&(expires_at, key)) = order.first()
+            Some(cap) => {
+                while let Some(&(expires_at, _, key)) = cap.order.first()
                     && expires_at <= now
                 {
-                    order.pop_first();
+                    cap.order.pop_first();
                     self.map.remove(&key);
                 }
             }
