@@ -234,8 +234,7 @@ impl Record {
         let well_formed = csrf_token.iter().fold(true, |ok, &b| {
             ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_'))
         });
-        if !well_formed || header.take(1)? != b" " || header.take(name.len())? != name.as_bytes()
-        {
+        if !well_formed || header.take(1)? != b" " || header.take(name.len())? != name.as_bytes() {
             return None;
         }
         if header.take(1)? != b"\n" {
@@ -271,9 +270,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let number = self.0[..digits].iter().try_fold(0u64, |number, &digit| {
-            number
-                .checked_mul(10)?
-                .checked_add(u64::from(digit - b'0'))
+            number.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
         })?;
         self.0 = &self.0[digits..];
         (self.take(1)? == b" ").then_some(number)

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use cookie::Cookie;
 
 use crate::bearer::{self, Credentials};
-use crate::headers::{HeaderKey, Headers, visible_ascii};
 use crate::escape;
+use crate::headers::{HeaderKey, Headers, visible_ascii};
 
 /// Received values longer than this are not even unsealed.
 const MAX_INCOMING_LEN: usize = 8192;

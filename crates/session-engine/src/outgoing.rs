@@ -2,11 +2,11 @@
 
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use crate::headers::{HeaderKey, HeadersMut};
 use crate::transport::{CookieTransport, Transport};
 use crate::{ConfigError, SessionError, escape};
 use crate::{bearer, caching};
+use bytes::Bytes;
 
 /// Browsers keep cookies up to about 4096 bytes (name, value and attributes); larger ones are
 /// dropped silently, so `set` refuses them instead.

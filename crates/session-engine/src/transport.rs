@@ -5,9 +5,9 @@ use std::time::{Duration, SystemTime};
 use cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use cookie::{Cookie, SameSite};
 
-use crate::{ConfigError, escape};
 use crate::headers::{HeaderKey, Headers, is_header_name};
 use crate::incoming::{self, Incoming};
+use crate::{ConfigError, escape};
 
 /// A session carried in a cookie. Secure defaults: `Path=/`, no `Domain`, `Secure`,
 /// `HttpOnly`, `SameSite=Lax`, and no `Max-Age` (the cookie ends with the browser session).
