@@ -109,7 +109,6 @@ async fn serve(mode: Mode, keys: Keys) -> Result<(), BenchError> {
         | Mode::ActixCookieSigned
         | Mode::ActixCookiePrivate
         | Mode::ActixRedis => unreachable!("{mode} is served by actix_modes"),
-        Mode::TowerMemory | Mode::TowerRedis => unreachable!("served above"),
     };
     let listener = listen().await?;
     if mode == Mode::AxumCookieEncryptedOuter {
