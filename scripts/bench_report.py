@@ -159,7 +159,8 @@ def main():
                 values = [b[key] for b in near if b[key]]
                 measured["bare_" + key] = sum(values) / len(values) if values else None
 
-    order = [m for m in ["bare"] + OURS + list(PEER.values()) if m in modes]
+    ours_then_peers = ["bare"] + OURS + [m for m in PEER if m not in OURS] + list(PEER.values())
+    order = [m for m in ours_then_peers if m in modes]
     order += [m for m in modes if m not in order]
 
     def normalised(measured, key):
