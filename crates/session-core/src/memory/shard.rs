@@ -1,7 +1,7 @@
 //! One lock's worth of the memory store: a map of entries and, in a capped store, the same
 //! entries ordered by expiry, which is what makes eviction and sweeping O(log n).
 
-use std::collections::{BTreeSet, HashMap, hash_map};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// The 32 random bytes of a session ID.
@@ -31,42 +31,44 @@ pub(super) struct Entry {
     pub(super) text: Box<str>,
     /// Milliseconds since the Unix epoch.
     pub(super) expires_at: u64,
-    /// In a capped shard, when the entry last got its expiry, counted in the shard's writes:
-    /// of entries expiring in the same millisecond, the one that got it first goes first.
-    stamp: u32,
 }
 
 impl Entry {
     pub(super) fn new(text: Box<str>, expires_at: u64) -> Self {
-        Self {
-            text,
-            expires_at,
-            stamp: 0,
-        }
-    }
-
-    fn position(&self, key: Key) -> Position {
-        (self.expires_at, self.stamp, key)
+        Self { text, expires_at }
     }
 }
 
-/// Where an entry stands in a capped shard's eviction order: expiry, then stamp.
+/// Where an entry stands in a capped shard's eviction order: its expiry, then a stamp that
+/// counts the shard's writes, so that of entries expiring in the same millisecond the one
+/// that got its expiry first goes first.
 type Position = (u64, u32, Key);
 
 /// The eviction order of a capped shard and what it needs.
 struct Cap {
     order: BTreeSet<Position>,
     capacity: usize,
-    /// The next [`Entry::stamp`]; wraps after 2³² writes, which only blurs the order of
+    /// The next position's stamp; wraps after 2³² writes, which only blurs the order of
     /// entries expiring in one millisecond.
     next_stamp: u32,
 }
 
 impl Cap {
-    fn stamp(&mut self, entry: &mut Entry, key: Key) {
-        entry.stamp = self.next_stamp;
+    /// Places `key`, expiring at `expires_at`, after every entry expiring then.
+    fn place(&mut self, key: Key, expires_at: u64) {
+        self.order.insert((expires_at, self.next_stamp, key));
         self.next_stamp = self.next_stamp.wrapping_add(1);
-        self.order.insert(entry.position(key));
+    }
+
+    /// Takes `key`, expiring at `expires_at`, out of the order. The stamp is not kept with
+    /// the entry (8 bytes per entry, capped or not): the entries of that millisecond are
+    /// searched, which are few.
+    fn displace(&mut self, key: Key, expires_at: u64) {
+        let millisecond = (expires_at, 0, [0; 32])..=(expires_at, u32::MAX, [u8::MAX; 32]);
+        let position = self.order.range(millisecond).find(|p| p.2 == key).copied();
+        if let Some(position) = position {
+            self.order.remove(&position);
+        }
     }
 }
 
@@ -115,15 +117,10 @@ impl Shard {
             self.map.insert(key, entry);
             return;
         };
-        let entry = match self.map.entry(key) {
-            hash_map::Entry::Occupied(mut occupied) => {
-                cap.order.remove(&occupied.get().position(key));
-                occupied.insert(entry);
-                occupied.into_mut()
-            }
-            hash_map::Entry::Vacant(vacant) => vacant.insert(entry),
-        };
-        cap.stamp(entry, key);
+        cap.place(key, entry.expires_at);
+        if let Some(old) = self.map.insert(key, entry) {
+            cap.displace(key, old.expires_at);
+        }
         if self.map.len() > cap.capacity {
             // Never the new entry itself, even when it expires soonest.
             let victim = cap.order.iter().find(|position| position.2 != key).copied();
@@ -141,9 +138,9 @@ impl Shard {
         };
         match &mut self.cap {
             Some(cap) => {
-                cap.order.remove(&entry.position(*key));
+                cap.displace(*key, entry.expires_at);
                 entry.expires_at = expires_at;
-                cap.stamp(entry, *key);
+                cap.place(*key, expires_at);
             }
             None => entry.expires_at = expires_at,
         }
@@ -153,7 +150,7 @@ impl Shard {
         if let Some(entry) = self.map.remove(key)
             && let Some(cap) = &mut self.cap
         {
-            cap.order.remove(&entry.position(*key));
+            cap.displace(*key, entry.expires_at);
         }
     }
 
