@@ -42,10 +42,11 @@ const SWEEP_EVERY: usize = 16;
 ///
 /// Measured with `cargo run --release -p session-core --example memory_footprint`: the growth
 /// of the process's resident memory for 100,000 sessions whose value is 100 bytes (168 bytes
-/// stored with the middleware's record header), Linux x86-64, glibc: **274 bytes per
-/// session** unbounded and **315 bytes** with a capacity (the expiry index: 40 bytes per
-/// entry plus its B-tree nodes). So a capacity of 100,000 such sessions bounds the store at
-/// about 32 MB; larger values add their length.
+/// stored with the middleware's record header), Linux x86-64, glibc: **275 bytes per
+/// session** unbounded and **330 bytes** with a capacity (the eviction order: 40 bytes per
+/// entry plus its B-tree nodes); for 1,000,000 (`SESSIONS=1000000`), 296 and 375. So a
+/// capacity of 100,000 such sessions bounds the store at about 33 MB; larger values add
+/// their length.
 ///
 /// # Examples
 ///

@@ -39,24 +39,39 @@ impl Entry {
     }
 }
 
-/// Where an entry stands in a capped shard's eviction order: its expiry, then a stamp that
-/// counts the shard's writes, so that of entries expiring in the same millisecond the one
-/// that got its expiry first goes first.
-type Position = (u64, u32, Key);
+/// Where an entry stands in a capped shard's eviction order: its [`rank`], then its key.
+type Position = (u64, Key);
+
+/// Bits of a rank that count the shard's writes.
+const STAMP_BITS: u32 = 20;
+/// The last millisecond a rank tells apart (in the year 2527); later expiries rank together.
+const LAST_RANKED_MS: u64 = u64::MAX >> STAMP_BITS;
+
+/// An entry's rank in the eviction order: its expiry, then `stamp`, a count of the shard's
+/// writes, so that of entries expiring in the same millisecond the one that got its expiry
+/// first goes first. One `u64`, so a position takes 40 bytes, not 48. The stamp wraps after
+/// 2²⁰ writes, which only blurs the order within a millisecond of that many writes.
+fn rank(expires_at: u64, stamp: u32) -> u64 {
+    expires_at.min(LAST_RANKED_MS) << STAMP_BITS | u64::from(stamp & ((1 << STAMP_BITS) - 1))
+}
+
+/// The expiry, to the millisecond, of an entry of rank `rank`.
+fn expiry_of(rank: u64) -> u64 {
+    rank >> STAMP_BITS
+}
 
 /// The eviction order of a capped shard and what it needs.
 struct Cap {
     order: BTreeSet<Position>,
     capacity: usize,
-    /// The next position's stamp; wraps after 2³² writes, which only blurs the order of
-    /// entries expiring in one millisecond.
+    /// The next position's stamp ([`rank`]).
     next_stamp: u32,
 }
 
 impl Cap {
     /// Places `key`, expiring at `expires_at`, after every entry expiring then.
     fn place(&mut self, key: Key, expires_at: u64) {
-        self.order.insert((expires_at, self.next_stamp, key));
+        self.order.insert((rank(expires_at, self.next_stamp), key));
         self.next_stamp = self.next_stamp.wrapping_add(1);
     }
 
@@ -64,8 +79,9 @@ impl Cap {
     /// the entry (8 bytes per entry, capped or not): the entries of that millisecond are
     /// searched, which are few.
     fn displace(&mut self, key: Key, expires_at: u64) {
-        let millisecond = (expires_at, 0, [0; 32])..=(expires_at, u32::MAX, [u8::MAX; 32]);
-        let position = self.order.range(millisecond).find(|p| p.2 == key).copied();
+        let millisecond =
+            (rank(expires_at, 0), [0; 32])..=(rank(expires_at, u32::MAX), [u8::MAX; 32]);
+        let position = self.order.range(millisecond).find(|p| p.1 == key).copied();
         if let Some(position) = position {
             self.order.remove(&position);
         }
@@ -123,10 +139,10 @@ impl Shard {
         }
         if self.map.len() > cap.capacity {
             // Never the new entry itself, even when it expires soonest.
-            let victim = cap.order.iter().find(|position| position.2 != key).copied();
+            let victim = cap.order.iter().find(|position| position.1 != key).copied();
             if let Some(position) = victim {
                 cap.order.remove(&position);
-                self.map.remove(&position.2);
+                self.map.remove(&position.1);
             }
         }
     }
@@ -160,8 +176,8 @@ impl Shard {
         let before = self.map.len();
         match &mut self.cap {
             Some(cap) => {
-                while let Some(&(expires_at, _, key)) = cap.order.first()
-                    && expires_at <= now
+                while let Some(&(rank, key)) = cap.order.first()
+                    && expiry_of(rank) <= now
                 {
                     cap.order.pop_first();
                     self.map.remove(&key);
