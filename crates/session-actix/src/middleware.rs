@@ -113,7 +113,15 @@ where
                     return Poll::Ready(result.map(ServiceResponse::map_into_left_body));
                 };
                 let persist: Persisting<B> = match result {
-                    Ok(response) => Box::pin(persist(changes, response)),
+                    Ok(mut response) => {
+                        let status = response.status().as_u16();
+                        let headers = &mut ResponseHeaders(response.headers_mut());
+                        match changes.apply_now(status, headers) {
+                            // No storage involved: no future to build.
+                            Ok(applied) => return Poll::Ready(Ok(answer(applied, response))),
+                            Err(changes) => Box::pin(persist(changes, response)),
+                        }
+                    }
                     Err(error) => Box::pin(async move {
                         changes.apply_after_error().await;
                         Err(error)
@@ -134,16 +142,25 @@ async fn persist<B: MessageBody + 'static>(
     mut response: ServiceResponse<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let status = response.status().as_u16();
-    match changes
+    let applied = changes
         .apply(status, &mut ResponseHeaders(response.headers_mut()))
-        .await
-    {
-        Ok(()) => Ok(response.map_into_left_body()),
+        .await;
+    Ok(answer(applied, response))
+}
+
+/// The response once the changes were applied: itself, or an empty 500 (503 when the storage
+/// is full) if they could not be.
+fn answer<B>(
+    applied: Result<(), session_engine::SessionError>,
+    response: ServiceResponse<B>,
+) -> ServiceResponse<EitherBody<B>> {
+    match applied {
+        Ok(()) => response.map_into_left_body(),
         Err(error) => {
             let (request, _) = response.into_parts();
             let status = StatusCode::from_u16(error.status());
             let failure = HttpResponse::new(status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
-            Ok(ServiceResponse::new(request, failure).map_into_right_body())
+            ServiceResponse::new(request, failure).map_into_right_body()
         }
     }
 }

@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 
 use futures::future::BoxFuture;
 use http::Response;
-use session_engine::{Changes, RequestState};
+use session_engine::{Changes, RequestState, SessionError};
 
 use crate::error::{empty, status_code};
 use crate::headers::ResponseHeaders;
@@ -58,7 +58,17 @@ where
                     return Poll::Ready(result);
                 };
                 match result {
-                    Ok(response) => Box::pin(async move { Ok(persist(changes, response).await) }),
+                    Ok(mut response) => {
+                        let status = response.status().as_u16();
+                        let headers = &mut ResponseHeaders(response.headers_mut());
+                        match changes.apply_now(status, headers) {
+                            // No storage involved: no future to build.
+                            Ok(applied) => return Poll::Ready(Ok(answer(applied, response))),
+                            Err(changes) => {
+                                Box::pin(async move { Ok(persist(changes, response).await) })
+                            }
+                        }
+                    }
                     Err(error) => Box::pin(async move {
                         changes.apply_after_error().await;
                         Err(error)
@@ -75,10 +85,16 @@ where
 /// engine) turns it into an empty 500, or an empty 503 when the storage is full.
 async fn persist<B: Default>(changes: Changes, mut response: Response<B>) -> Response<B> {
     let status = response.status().as_u16();
-    match changes
+    let applied = changes
         .apply(status, &mut ResponseHeaders(response.headers_mut()))
-        .await
-    {
+        .await;
+    answer(applied, response)
+}
+
+/// The response once the changes were applied: itself, or an empty 500 (503 when the storage
+/// is full) if they could not be.
+fn answer<B: Default>(applied: Result<(), SessionError>, response: Response<B>) -> Response<B> {
+    match applied {
         Ok(()) => response,
         Err(error) => empty(status_code(error.status())),
     }

@@ -44,7 +44,8 @@
 //!    - call the inner service;
 //!    - take [`RequestState::take_changes`]: `None` (no session touched) means nothing to do;
 //!      otherwise [`Changes::apply`] with the response's status and headers, and answer an
-//!      empty 500 instead if it fails. If the inner service failed without a response, call
+//!      empty 500 instead if it fails ([`Changes::apply_now`] first spares the future when no
+//!      storage is involved). If the inner service failed without a response, call
 //!      [`Changes::apply_after_error`] and pass the error on.
 //! 4. **The extractor** `Session<T>`: a newtype over [`SessionHandle<T, YourError>`] (with
 //!    `Deref`), made by [`RequestState::session`] from the request's headers and its raw
@@ -79,6 +80,7 @@
 
 mod bearer;
 mod caching;
+mod changes;
 mod config;
 mod csrf;
 mod error;
@@ -105,6 +107,7 @@ pub use session_core as core;
 #[doc(hidden)]
 pub use tracing as __tracing;
 
+pub use crate::changes::Changes;
 pub use crate::config::{
     DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, SessionConfig, SessionsBuilder,
 };
@@ -116,6 +119,6 @@ pub use crate::error::{ConfigError, SessionError};
 pub use crate::handle::SessionHandle;
 pub use crate::headers::{HeaderKey, HeaderList, Headers, HeadersMut};
 pub use crate::registry::Registry;
-pub use crate::request::{Changes, RequestState};
+pub use crate::request::RequestState;
 pub use crate::rotation::DEFAULT_ROTATION_GRACE;
 pub use crate::transport::{CookieTransport, HeaderTransport, Transport};

@@ -30,16 +30,34 @@ impl ProviderCore {
             .unwrap_or(Duration::ZERO)
     }
 
+    /// Whether persisting `slot` needs no storage, so [`ProviderCore::persist_now`] does it:
+    /// a client-side session (sealed at `set`), or a server-side one read but not changed,
+    /// with no idle refresh due and no dead ID to discard.
+    pub(crate) fn persists_now(&self, slot: &Slot) -> bool {
+        !self.is_server_side() || slot.persists_without_storage()
+    }
+
+    /// [`ProviderCore::persist`] of a slot that [`ProviderCore::persists_now`].
+    pub(crate) fn persist_now(&self, slot: Slot) -> Result<Outgoing, SessionError> {
+        let settled = slot.settled();
+        if !self.is_server_side() {
+            return self.persist_client_side(settled);
+        }
+        let Settled {
+            incoming, loaded, ..
+        } = settled;
+        match &loaded.id {
+            Some(id) if loaded.record.is_some() => {
+                self.resend_id(id, loaded.stale, incoming.is_from_query())
+            }
+            _ => Ok(removal_if_unusable(&loaded)),
+        }
+    }
+
     /// Applies a request's changes to the storage and says what the response must carry.
-    /// After a server error response (`failed`) only the end of a session and its move to a
-    /// new ID are applied ([`Slot::keep_only_session_ends`]).
-    pub(crate) async fn persist(
-        &self,
-        mut slot: Slot,
-        failed: bool,
-    ) -> Result<Outgoing, SessionError> {
-        if failed {
-            slot.keep_only_session_ends();
+    pub(crate) async fn persist(&self, mut slot: Slot) -> Result<Outgoing, SessionError> {
+        if self.persists_now(&slot) {
+            return self.persist_now(slot);
         }
         if self.is_server_side() && slot.needs_load_to_persist() {
             let loaded = self.load(slot.incoming()).await?;
@@ -145,9 +163,19 @@ impl ProviderCore {
             let extended = store.touch(&id, self.server_ttl(&record)).await?;
             resend |= extended && self.cookie_has_max_age();
         }
-        // An ID read from the URL is never turned into a cookie (see `write`).
+        self.resend_id(&id, resend, from_query)
+    }
+
+    /// The ID of a session that goes on, re-sent when `resend` (an old key, an extended
+    /// cookie `Max-Age`), except to a request that read it from the URL (see `write`).
+    fn resend_id(
+        &self,
+        id: &SessionId,
+        resend: bool,
+        from_query: bool,
+    ) -> Result<Outgoing, SessionError> {
         if resend && !from_query {
-            self.send_id(&id)
+            self.send_id(id)
         } else {
             Ok(Outgoing::Nothing)
         }

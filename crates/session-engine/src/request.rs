@@ -4,10 +4,9 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::headers::{HeaderKey, Headers, HeadersMut};
-use crate::outgoing::Outgoing;
+use crate::headers::Headers;
 use crate::slot::Slot;
-use crate::{Registry, SessionError, SessionHandle, caching};
+use crate::{Changes, Registry, SessionError, SessionHandle};
 
 /// The sessions of one request under one `Sessions` layer, shared by the handles and the
 /// layer. Nothing is read from the request until a handle is asked for.
@@ -193,108 +192,6 @@ impl RequestState {
             slots.finished = true;
             std::mem::take(&mut slots.open)
         };
-        (!slots.is_empty()).then(|| Changes {
-            registry: self.registry.clone(),
-            slots,
-        })
+        (!slots.is_empty()).then(|| Changes::new(self.registry.clone(), slots))
     }
-}
-
-/// What one request did to the sessions of one layer, to persist
-/// ([`RequestState::take_changes`]; its example shows the whole request).
-pub struct Changes {
-    registry: Registry,
-    slots: Vec<Option<Slot>>,
-}
-
-impl fmt::Debug for Changes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Changes")
-            .field("registry", &self.registry)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Changes {
-    /// Applies every touched session's changes to the storage and adds to the response's
-    /// `headers` what it must carry: cookies or session headers, `Vary`,
-    /// `Cache-Control: no-store` on responses that hand out a session, and
-    /// `Referrer-Policy: no-referrer` when a session's value came from the URL's query
-    /// ([`CookieTransport::query_fallback`](crate::CookieTransport::query_fallback)). After a
-    /// server error response (`status` 500 to 599) only the end of a session and its move to a
-    /// new ID are applied: value writes are dropped.
-    ///
-    /// # Errors
-    ///
-    /// The first storage or sealing failure, already logged: the adapter then answers an
-    /// empty `500 Internal Server Error` instead of the response. The sessions after the one
-    /// that failed still get their ends and ID moves (as after a server error), so a logout
-    /// never fails open because another session's write did.
-    pub async fn apply(
-        self,
-        status: u16,
-        headers: &mut impl HeadersMut,
-    ) -> Result<(), SessionError> {
-        let mut failure = None;
-        let mut hands_out_session = false;
-        let Self { registry, slots } = self;
-        for (index, slot) in touched(slots) {
-            let core = &registry.providers()[index].core;
-            // The response depends on a session that was read or written, not on one whose
-            // handle was merely extracted.
-            if slot.used() {
-                core.writer.vary(headers);
-            }
-            // The page's URL holds an ID: it must not travel on in `Referer`.
-            let from_query = slot.incoming().is_from_query();
-            if from_query {
-                headers.insert_static(HeaderKey::ReferrerPolicy, "no-referrer");
-            }
-            let failed = failure.is_some() || (500..600).contains(&status);
-            let outgoing = match core.persist(slot, failed).await {
-                Ok(outgoing) => outgoing,
-                Err(error) => {
-                    tracing::error!(session = %core.name, %error, source = ?std::error::Error::source(&error), "session could not be persisted");
-                    failure.get_or_insert(error);
-                    continue;
-                }
-            };
-            match outgoing {
-                Outgoing::Nothing => {}
-                Outgoing::Send(value) => {
-                    hands_out_session = true;
-                    core.writer.send(value, headers);
-                }
-                // No cookie came in: none to drop, and the URL is the app's.
-                Outgoing::Remove if from_query => {}
-                Outgoing::Remove => {
-                    hands_out_session = true;
-                    core.writer.send_removal(headers, core.lifetime.now());
-                }
-            }
-        }
-        if hands_out_session {
-            caching::forbid_storing(headers);
-        }
-        failure.map_or(Ok(()), Err)
-    }
-
-    /// The inner service failed with an error instead of a response: nothing can be sent,
-    /// but the ends and ID moves of sessions still apply to the storage, so a logout never
-    /// fails open. Failures are logged.
-    pub async fn apply_after_error(self) {
-        let Self { registry, slots } = self;
-        for (index, slot) in touched(slots) {
-            let core = &registry.providers()[index].core;
-            if let Err(failure) = core.persist(slot, true).await {
-                tracing::error!(session = %core.name, error = %failure, "session could not be ended after an error");
-            }
-        }
-    }
-}
-
-/// The touched sessions' slots, with their providers' indexes.
-fn touched(slots: Vec<Option<Slot>>) -> impl Iterator<Item = (usize, Slot)> {
-    let slots = slots.into_iter().enumerate();
-    slots.filter_map(|(index, slot)| Some((index, slot?)))
 }

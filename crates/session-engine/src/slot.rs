@@ -314,6 +314,15 @@ impl Slot {
         };
     }
 
+    /// Whether persisting this server-side session needs no storage: it was not changed, and
+    /// if it was read, it has no dead ID to discard and no idle refresh due.
+    pub(crate) fn persists_without_storage(&self) -> bool {
+        matches!(self.status, Status::Unchanged)
+            && self.loaded.as_ref().is_none_or(|loaded| {
+                loaded.discard.is_none() && !(loaded.refresh && loaded.record.is_some())
+            })
+    }
+
     /// Whether persisting needs the session loaded first (a server-side write whose base is
     /// not known yet).
     pub(crate) fn needs_load_to_persist(&self) -> bool {
