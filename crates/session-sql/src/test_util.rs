@@ -335,8 +335,9 @@ impl PostgresServer {
                 "unix_socket_directories={}",
                 self.dir.path().join("socket").display()
             ))
-            // A test server: speed over durability.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            // A test server: no fsync (speed), but commits reach the kernel before they
+            // return (`synchronous_commit` stays on), so data survives a killed server.
+            .args(["-c", "fsync=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=100"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
