@@ -206,6 +206,16 @@ fn as_server_user(program: &Path, user: Option<(u32, u32)>) -> Command {
     }
 }
 
+/// Where the servers' directories go: the system's temporary directory, or `/tmp` when the
+/// server runs as another user (who may not reach a `TMPDIR` under root's home).
+fn base_dir(user: Option<(u32, u32)>) -> PathBuf {
+    if user.is_some() {
+        PathBuf::from("/tmp")
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 fn chown(path: &Path, user: Option<(u32, u32)>) {
     if let Some((uid, gid)) = user {
         std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to the server user");
@@ -231,14 +241,14 @@ fn template(bin: &Path, user: Option<(u32, u32)>) -> PathBuf {
         })
         .collect();
     let uid = user.map_or_else(|| "self".to_owned(), |(uid, _)| uid.to_string());
-    let root = std::env::temp_dir().join(format!("session-sql-pg-template-{uid}-{tag}"));
+    let root = base_dir(user).join(format!("session-sql-pg-template-{uid}-{tag}"));
     if root.join("ready").is_file() {
         return root.join("data");
     }
     // Made aside, then renamed into place: concurrent tests race harmlessly.
     let staging = tempfile::Builder::new()
         .prefix("session-sql-pg-initdb-")
-        .tempdir()
+        .tempdir_in(base_dir(user))
         .expect("temporary directory");
     chown(staging.path(), user);
     let data = staging.path().join("data");
@@ -283,7 +293,7 @@ impl PostgresServer {
         let template = template(bin, user);
         let dir = tempfile::Builder::new()
             .prefix("session-sql-pg-")
-            .tempdir()
+            .tempdir_in(base_dir(user))
             .expect("temporary directory");
         chown(dir.path(), user);
         let status = Command::new("cp")
