@@ -100,7 +100,9 @@
 //! - **SQLite** files are opened in WAL mode (readers never wait for the writer), with
 //!   `synchronous = FULL` (a committed session survives a power loss), the busy timeout
 //!   (a write waits up to the statement timeout for another's lock, then fails with
-//!   [`SqlStoreError::Timeout`]) and created if missing. Several processes on one host may
+//!   [`SqlStoreError::Timeout`]) and created if missing. A store's writes take turns in order
+//!   (a fair queue in the store, as SQLite has one writer at a time), so under load no write
+//!   starves in SQLite's busy handler, which polls. Several processes on one host may
 //!   share a file: writes are serialized by SQLite's lock, so
 //!   [`compare_and_swap`](session_core::SessionStore::compare_and_swap) stays atomic across
 //!   them. Not on a network file system.

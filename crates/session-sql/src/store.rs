@@ -75,6 +75,9 @@ struct Inner {
     acquire_timeout: Duration,
     statement_timeout: Duration,
     sweep_batch_size: u32,
+    /// SQLite's writes of this process, one at a time and in order (see `run_write`).
+    #[cfg(feature = "sqlite")]
+    sqlite_writes: tokio::sync::Mutex<()>,
 }
 
 impl fmt::Debug for SqlSessionStore {
@@ -189,16 +192,46 @@ impl SqlSessionStore {
                 acquire_timeout,
                 statement_timeout,
                 sweep_batch_size,
+                #[cfg(feature = "sqlite")]
+                sqlite_writes: tokio::sync::Mutex::new(()),
             }),
         }
     }
 
     /// The table the sessions live in.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use session_sql::SqlSessionStore;
+    /// # async fn run() -> Result<(), session_sql::SqlStoreError> {
+    /// let store = SqlSessionStore::new("sqlite://build/sessions.db").await?;
+    /// assert_eq!(store.table(), SqlSessionStore::DEFAULT_TABLE);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn table(&self) -> &str {
         &self.inner.table
     }
 
-    /// The pool the store runs on.
+    /// The pool the store runs on, to share it with the rest of the application.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use session_sql::{SqlPool, SqlSessionStore};
+    /// # async fn run(store: SqlSessionStore) -> Result<(), Box<dyn std::error::Error>> {
+    /// if let SqlPool::Postgres(pool) = store.pool() {
+    ///     let live: i64 = session_sql::sqlx::query_scalar(
+    ///         "SELECT count(*) FROM sessions WHERE expires_at > now()",
+    ///     )
+    ///     .fetch_one(pool)
+    ///     .await?;
+    ///     println!("{live} live sessions");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pool(&self) -> &SqlPool {
         &self.inner.pool
     }
@@ -231,6 +264,18 @@ impl SqlSessionStore {
     ///
     /// [`SqlStoreError`] when the database fails or refuses (for example a user without the
     /// right to create tables: then run [`schema_sql`](Self::schema_sql) as one who has it).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use session_sql::SqlSessionStore;
+    /// # async fn run() -> Result<(), session_sql::SqlStoreError> {
+    /// let store = SqlSessionStore::new("postgres://app@db.internal/app").await?;
+    /// store.migrate().await?;
+    /// store.migrate().await?; // idempotent
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
         let [create_table, create_index] = &self.inner.statements.schema;
         let (create_table, create_index) = (create_table.as_str(), create_index.as_str());
@@ -252,7 +297,7 @@ impl SqlSessionStore {
             }
             #[cfg(feature = "sqlite")]
             SqlPool::Sqlite(pool) => {
-                self.run(async move {
+                self.run_write(async move {
                     sqlx::query(create_table).execute(pool).await?;
                     sqlx::query(create_index).execute(pool).await?;
                     Ok(())
@@ -300,7 +345,7 @@ impl SqlSessionStore {
                 }
                 #[cfg(feature = "sqlite")]
                 SqlPool::Sqlite(pool) => {
-                    self.run(async {
+                    self.run_write(async {
                         let done = sqlx::query(sql)
                             .bind(now_ms())
                             .bind(i64::from(batch))
@@ -370,6 +415,23 @@ impl SqlSessionStore {
         }
     }
 
+    /// Runs an SQLite write within the same bound, after this process's earlier writes.
+    /// SQLite lets one connection write at a time; its busy handler makes the others poll
+    /// with growing sleeps, so under a steady stream of writes an unlucky one can lose every
+    /// round until its busy timeout ends. Queued here, in order (a fair mutex), a process's
+    /// writes take turns instead; the busy timeout is then only for other processes' writes.
+    #[cfg(feature = "sqlite")]
+    async fn run_write<T>(
+        &self,
+        operation: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, SqlStoreError> {
+        self.run(async {
+            let _turn = self.inner.sqlite_writes.lock().await;
+            operation.await
+        })
+        .await
+    }
+
     /// Runs a write statement with `texts`, then the expiry, bound (and on SQLite, when
     /// `live_only`, the time now, for its `expires_at > ?` condition); tells whether it
     /// changed a row.
@@ -397,7 +459,7 @@ impl SqlSessionStore {
             }
             #[cfg(feature = "sqlite")]
             SqlPool::Sqlite(pool) => {
-                self.run(async {
+                self.run_write(async {
                     let now = now_ms();
                     let mut query = sqlx::query(sql);
                     for text in texts {
@@ -507,7 +569,7 @@ impl SessionStore for SqlSessionStore {
             }
             #[cfg(feature = "sqlite")]
             SqlPool::Sqlite(pool) => {
-                self.run(sqlx::query(sql).bind(id.as_str()).execute(pool))
+                self.run_write(sqlx::query(sql).bind(id.as_str()).execute(pool))
                     .await?;
             }
         }

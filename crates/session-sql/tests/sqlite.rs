@@ -277,3 +277,62 @@ fn building_outside_a_tokio_runtime_is_a_configuration_error() {
         "{error:?}"
     );
 }
+
+/// The crate docs' SQLite SQL is what `migrate` runs, and running it by hand instead leaves a
+/// table the store uses as its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_schema_is_the_one_migrate_runs_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlSessionStore::new(sqlite_url(dir.path(), "docs.db"))
+        .await
+        .unwrap();
+    let sql = store.schema_sql();
+    let documented: String = sql.lines().map(|line| format!("//! {line}\n")).collect();
+    assert!(
+        include_str!("../src/lib.rs").contains(&documented),
+        "not in the docs:\n{sql}"
+    );
+    for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
+        session_sql::sqlx::query(statement)
+            .execute(sqlite(&store))
+            .await
+            .unwrap();
+    }
+    store
+        .migrate()
+        .await
+        .expect("idempotent over the hand-made table");
+    let id = SessionId::generate();
+    store
+        .save(&id, "by hand", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(store.load(&id).await.unwrap().as_deref(), Some("by hand"));
+}
+
+/// Many writers of one process on one file: they take turns in the store's queue, so none
+/// waits out its busy timeout in SQLite's polling busy handler (a timeout, a 500) while the
+/// others keep winning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_concurrent_writes_fails_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = migrated(&sqlite_url(dir.path(), "burst.db"), "sessions").await;
+    let writers: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let id = SessionId::generate();
+                for n in 0..20 {
+                    store
+                        .save(&id, &n.to_string(), Duration::from_secs(60))
+                        .await
+                        .expect("no write times out");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(row_count(&store).await, 16);
+}
