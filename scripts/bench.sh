@@ -9,7 +9,8 @@
 #   SLICE_SECS=1        seconds of load per slice (one mode, one workload)
 #   CONNECTIONS=16      wrk connections (wrk runs one thread: the server has one worker)
 #   MODES="..."         modes to run (bare is always added: ratios need it); the axum-* modes
-#                       are accepted but not in the default set
+#                       and their tower-sessions peers (tower-memory, tower-redis) are
+#                       accepted but not in the default set
 #   WORKLOADS="counter read plain"
 #   BENCH_OUT=BENCHMARKS.md   file whose marked section is replaced ("-" to only print)
 #   CARGO_TARGET_DIR    honoured when locating the built binary
@@ -28,9 +29,10 @@ ROUNDS=${ROUNDS:-8}
 SLICE_SECS=${SLICE_SECS:-1}
 CONNECTIONS=${CONNECTIONS:-16}
 ALL_MODES="bare cookie-signed cookie-encrypted memory fs fs-fsync redis actix-cookie-signed actix-cookie-private actix-redis"
-# Accepted in MODES, not run by default: ours on axum (their ratios are against actix-web's bare;
-# scripts/callgrind.sh compares them with axum-bare).
-AXUM_MODES="axum-bare axum-cookie-signed axum-cookie-encrypted axum-cookie-encrypted-outer axum-memory axum-redis"
+# Accepted in MODES, not run by default: ours on axum and tower-sessions' (their ratios are
+# against actix-web's bare; scripts/callgrind.sh compares them with axum-bare). The report sets
+# axum-memory against tower-memory and axum-redis against tower-redis when both ran.
+AXUM_MODES="axum-bare axum-cookie-signed axum-cookie-encrypted axum-cookie-encrypted-outer axum-memory axum-redis tower-memory tower-redis"
 MODES=${MODES:-$ALL_MODES}
 WORKLOADS=${WORKLOADS:-counter read plain}
 BENCH_OUT=${BENCH_OUT:-BENCHMARKS.md}

@@ -3,7 +3,8 @@
 
 Every figure is a median over rounds; every ratio is the median of per-round ratios, never a
 ratio of two medians: a slice against the bare slices just before and after it, and ours
-against actix-session as the quotient of those two normalised figures. Standard library only.
+against the peer doing the same work (actix-session on actix-web, tower-sessions on axum) as the
+quotient of those two normalised figures. Standard library only.
 """
 
 import argparse
@@ -26,14 +27,16 @@ WORKLOAD_TITLES = {
     "plain": "`GET /plain` (session cookie sent, session never touched)",
 }
 
-# Ours -> the actix-session mode doing the same work.
-ACTIX_PEER = {
+# Ours -> the peer's mode doing the same work: actix-session on actix-web, tower-sessions on axum.
+PEER = {
     "cookie-signed": "actix-cookie-signed",
     "cookie-encrypted": "actix-cookie-private",
     "redis": "actix-redis",
+    "axum-memory": "tower-memory",
+    "axum-redis": "tower-redis",
 }
 OURS = ["cookie-signed", "cookie-encrypted", "memory", "fs", "fs-fsync", "redis"]
-REDIS_MODES = {"redis", "actix-redis", "axum-redis"}
+REDIS_MODES = {"redis", "actix-redis", "axum-redis", "tower-redis"}
 
 
 def run(command):
@@ -156,7 +159,8 @@ def main():
                 values = [b[key] for b in near if b[key]]
                 measured["bare_" + key] = sum(values) / len(values) if values else None
 
-    order = [m for m in ["bare"] + OURS + list(ACTIX_PEER.values()) if m in modes]
+    ours_then_peers = ["bare"] + OURS + [m for m in PEER if m not in OURS] + list(PEER.values())
+    order = [m for m in ours_then_peers if m in modes]
     order += [m for m in modes if m not in order]
 
     def normalised(measured, key):
@@ -191,8 +195,9 @@ def main():
         "",
         "Each cell is the median over rounds (bare: over all its slices). `x bare` is the "
         "median over rounds of a slice's requests/s divided by the mean of the bare slices "
-        "just before and after it; `x actix-session` is the median over rounds of that "
-        "normalised figure of ours divided by actix-session's. The lowest and highest round "
+        "just before and after it; `x peer` is the median over rounds of that "
+        "normalised figure of ours divided by the peer's doing the same work (actix-session's "
+        "on actix-web, tower-sessions' on axum). The lowest and highest round "
         "are in parentheses. "
         "CPU is the server process's user + system time per request (all its threads); for "
         "the Redis modes the Redis server's own CPU per request is listed separately. "
@@ -203,7 +208,7 @@ def main():
             "",
             f"### {WORKLOAD_TITLES.get(workload, workload)}",
             "",
-            "| mode | requests/s | x bare | x actix-session | p50 | p99 | CPU µs/req "
+            "| mode | requests/s | x bare | x peer | p50 | p99 | CPU µs/req "
             "| CPU x bare | Redis CPU µs/req | peak RSS MiB |",
             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
@@ -213,8 +218,12 @@ def main():
             errors = sum(v["errors"] for v in data[(workload, mode)])
             name = f"{mode} (**{errors} errors**)" if errors else mode
             vs_bare = "—" if mode == "bare" else fmt_ratio(ratios(workload, mode, "bare"))
-            peer = ACTIX_PEER.get(mode)
-            vs_actix = f"{fmt_ratio(ratios(workload, mode, peer))} vs {peer}" if peer else "—"
+            peer = PEER.get(mode)
+            vs_actix = (
+                f"{fmt_ratio(ratios(workload, mode, peer))} vs {peer}"
+                if peer and (workload, peer) in data
+                else "—"
+            )
             cpu_vs_bare = (
                 "—" if mode == "bare" else fmt_ratio(ratios(workload, mode, "bare", "cpu"))
             )
@@ -257,6 +266,8 @@ def main():
             label = ""
         elif mode.startswith("axum-"):
             label = " (axum, against actix-web's bare)"
+        elif mode.startswith("tower-"):
+            label = " (tower-sessions on axum, for reference, against actix-web's bare)"
         else:
             label = " (actix-session, for reference)"
         ratio_target(f"`/plain` with a cookie ≥ 0.97x bare: {mode}{label}", "plain", mode, "bare",

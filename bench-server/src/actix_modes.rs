@@ -12,20 +12,18 @@ use session_actix::core::{Encrypt, EncryptionKey, MemoryStore, SessionStore, Sig
 use session_actix::{Durability, FsSessionStore, RedisSessionStore};
 use session_actix::{SessionConfig, Sessions};
 
-use crate::{BenchError, COOKIE_NAME, Counter, Keys, Mode, our_cookie, redis_url};
+use crate::{
+    BenchError, COOKIE_NAME, Counter, Keys, Mode, our_cookie, peer_key_material, redis_url,
+};
 
 /// The key of the counter in actix-session's string map.
 const ACTIX_COUNTER_KEY: &str = "counter";
 /// The variable naming the directory of the `fs` modes (a temporary directory otherwise).
 const SESSIONS_DIR_VAR: &str = "SESSIONS_DIR";
 
-/// actix-session's key from the same material as ours: 32 signing bytes, then the 32
-/// encryption bytes (the layout `Key::from` expects).
+/// actix-session's key from the same material as ours ([`peer_key_material`]).
 fn actix_key(signing: &SigningKey, encryption: &EncryptionKey) -> Key {
-    let mut material = hex::decode(signing.to_hex().as_str()).expect("to_hex writes hex");
-    material.truncate(32);
-    material.extend(hex::decode(encryption.to_hex().as_str()).expect("to_hex writes hex"));
-    Key::from(&material)
+    Key::from(&peer_key_material(signing, encryption))
 }
 
 /// A server-side setup of ours: the store, the ID signed.
@@ -161,7 +159,9 @@ async fn serve(mode: Mode, keys: Keys) -> Result<(), BenchError> {
         | Mode::AxumCookieEncrypted
         | Mode::AxumCookieEncryptedOuter
         | Mode::AxumMemory
-        | Mode::AxumRedis => unreachable!("{mode} is served by axum_modes"),
+        | Mode::AxumRedis
+        | Mode::TowerMemory
+        | Mode::TowerRedis => unreachable!("{mode} is served by axum_modes"),
     }
 }
 

@@ -7,6 +7,14 @@
 //! (and the fallback) in it, so each request also pays axum's own cost of a layered route.
 //! `axum-cookie-encrypted-outer` wraps the whole `Router` in the layer instead, to tell that
 //! cost from ours.
+//!
+//! The peers: tower-sessions 0.14 (the version tower-sessions-redis-store 0.16 builds on),
+//! `tower-memory` with its `MemoryStore` and `tower-redis` with tower-sessions-redis-store's
+//! `RedisStore` on one fred `Client` (one connection, like ours on one thread). Both sign the ID
+//! cookie (`with_signed`, the key from [`peer_key_material`], as actix-session's), and set the
+//! cookie as ours: `session`, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Max-Age`
+//! (`Expiry::OnSessionEnd`). Their layer is added with `Router::layer` too, and the counter
+//! lives under the key `"counter"` of tower-sessions' string map, as in actix-session's.
 
 use std::io::Write as _;
 
@@ -18,7 +26,7 @@ use session_axum::core::{Encrypt, MemoryStore, SessionStore, Sign, SigningKey};
 use session_axum::{RedisSessionStore, SessionConfig, Sessions};
 use tokio::net::TcpListener;
 
-use crate::{BenchError, Counter, Keys, Mode, our_cookie, redis_url};
+use crate::{BenchError, Counter, Keys, Mode, our_cookie, peer_key_material, redis_url};
 
 /// Serves an axum `mode` on a current-thread runtime until the process is stopped.
 pub(crate) fn run(mode: Mode, keys: Keys) -> Result<(), BenchError> {
@@ -62,6 +70,17 @@ async fn serve(mode: Mode, keys: Keys) -> Result<(), BenchError> {
     let sessions = match mode {
         Mode::AxumBare => {
             axum::serve(listen().await?, bare::routes()).await?;
+            return Ok(());
+        }
+        Mode::TowerMemory | Mode::TowerRedis => {
+            let key = tower_peer::Key::from(&peer_key_material(&signing, &encryption));
+            let routes = tower_peer::routes();
+            let app = if mode == Mode::TowerMemory {
+                routes.layer(tower_peer::layer(tower_peer::MemoryStore::default(), key))
+            } else {
+                routes.layer(tower_peer::layer(tower_peer::redis_store().await?, key))
+            };
+            axum::serve(listen().await?, app).await?;
             return Ok(());
         }
         Mode::AxumCookieSigned => {
@@ -158,6 +177,87 @@ mod ours {
 
     async fn read(session: Session<Counter>) -> Result<Response, SessionError> {
         let value = session.get().await?.map_or(0, |stored| stored.value);
+        Ok(example_support::axum::text(value.to_string()))
+    }
+
+    pub(super) fn routes() -> Router {
+        Router::new()
+            .route("/counter", get(counter))
+            .route("/read", get(read))
+            .route("/plain", get(super::plain))
+    }
+}
+
+/// tower-sessions 0.14: its string-map `Session`, the counter under one key (as actix-session's).
+mod tower_peer {
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse as _, Response};
+    use tower_sessions::cookie::SameSite;
+    use tower_sessions::service::SignedCookie;
+    use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
+    use tower_sessions_redis_store::RedisStore;
+    use tower_sessions_redis_store::fred::prelude::{
+        Client, ClientLike as _, Config, Error as FredError,
+    };
+
+    pub(super) use tower_sessions::MemoryStore;
+    pub(super) use tower_sessions::cookie::Key;
+
+    use super::{Router, get};
+    use crate::{BenchError, COOKIE_NAME, redis_url};
+
+    /// The key of the counter in tower-sessions' string map.
+    const COUNTER_KEY: &str = "counter";
+
+    /// tower-sessions' layer with cookie settings equivalent to ours, the ID cookie signed.
+    pub(super) fn layer<S: SessionStore + Clone>(
+        store: S,
+        key: Key,
+    ) -> SessionManagerLayer<S, SignedCookie> {
+        SessionManagerLayer::new(store)
+            .with_name(COOKIE_NAME)
+            .with_secure(true)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_path("/")
+            // No Max-Age: a browser-session cookie (the record still expires in the store).
+            .with_expiry(Expiry::OnSessionEnd)
+            .with_signed(key)
+    }
+
+    /// tower-sessions-redis-store on one fred client (one connection) to `REDIS_URL`.
+    pub(super) async fn redis_store() -> Result<RedisStore<Client>, BenchError> {
+        let failed = |error: FredError| BenchError::TowerRedis(error.to_string());
+        let config = Config::from_url(&redis_url()?).map_err(failed)?;
+        let client = Client::new(config, None, None, None);
+        // The connection task runs on this (current-thread) runtime until the process stops.
+        let _connection = client.init().await.map_err(failed)?;
+        Ok(RedisStore::new(client))
+    }
+
+    /// A failed session operation: an empty 500, logged (as our adapter answers a store failure).
+    fn failed(error: tower_sessions::session::Error) -> Response {
+        tracing::error!(%error, "tower-sessions failed");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
+
+    async fn counter(session: Session) -> Result<Response, Response> {
+        let value = session
+            .get::<u64>(COUNTER_KEY)
+            .await
+            .map_err(failed)?
+            .unwrap_or(0)
+            + 1;
+        session.insert(COUNTER_KEY, value).await.map_err(failed)?;
+        Ok(example_support::axum::text(value.to_string()))
+    }
+
+    async fn read(session: Session) -> Result<Response, Response> {
+        let value = session
+            .get::<u64>(COUNTER_KEY)
+            .await
+            .map_err(failed)?
+            .unwrap_or(0);
         Ok(example_support::axum::text(value.to_string()))
     }
 

@@ -1,12 +1,14 @@
 //! Load-benchmark server: one workload (a per-session counter) served with no session
-//! middleware, with this workspace's sessions in every mode (on actix-web and on axum), and
-//! with actix-session, so `scripts/bench.sh` and `scripts/callgrind.sh` can measure them side by
+//! middleware, with this workspace's sessions in every mode (on actix-web and on axum), with
+//! actix-session (on actix-web) and with tower-sessions (on axum), so `scripts/bench.sh` and `scripts/callgrind.sh` can measure them side by
 //! side (see `BENCHMARKS.md`).
 //!
 //! ```text
 //! bench-server --mode cookie-encrypted        # BIND_ADDR=127.0.0.1:8080 by default
 //! bench-server --mode axum-cookie-encrypted   # the same on axum
 //! REDIS_URL=redis://127.0.0.1:6390 bench-server --mode redis
+//! bench-server --mode tower-memory            # tower-sessions 0.14, MemoryStore, on axum
+//! REDIS_URL=redis://127.0.0.1:6390 bench-server --mode tower-redis
 //! ```
 //!
 //! Every mode serves the same routes on one thread (actix-web: one worker; axum: a
@@ -22,8 +24,9 @@
 //! the cost of a compare-and-swap).
 //!
 //! Keys come from `SESSION_SIGNING_KEY` and `SESSION_ENCRYPTION_KEY` (hex), or are generated.
-//! actix-session's key is built from the same material (the first 32 bytes of the signing key,
-//! then the encryption key), so every mode signs and encrypts with the same secrets.
+//! actix-session's and tower-sessions' keys are built from the same material (the first 32
+//! bytes of the signing key, then the encryption key: [`peer_key_material`]), so every mode
+//! signs and encrypts with the same secrets.
 
 mod actix_modes;
 mod axum_modes;
@@ -83,10 +86,14 @@ enum Mode {
     AxumMemory,
     /// [`Mode::Redis`] on axum.
     AxumRedis,
+    /// tower-sessions 0.14 on axum: its `MemoryStore`, signed ID cookie.
+    TowerMemory,
+    /// tower-sessions 0.14 on axum: tower-sessions-redis-store 0.16 (fred), signed ID cookie.
+    TowerRedis,
 }
 
 impl Mode {
-    const ALL: [Mode; 16] = [
+    const ALL: [Mode; 18] = [
         Mode::Bare,
         Mode::CookieSigned,
         Mode::CookieEncrypted,
@@ -103,6 +110,8 @@ impl Mode {
         Mode::AxumCookieEncryptedOuter,
         Mode::AxumMemory,
         Mode::AxumRedis,
+        Mode::TowerMemory,
+        Mode::TowerRedis,
     ];
 
     fn name(self) -> &'static str {
@@ -123,12 +132,14 @@ impl Mode {
             Mode::AxumCookieEncryptedOuter => "axum-cookie-encrypted-outer",
             Mode::AxumMemory => "axum-memory",
             Mode::AxumRedis => "axum-redis",
+            Mode::TowerMemory => "tower-memory",
+            Mode::TowerRedis => "tower-redis",
         }
     }
 
-    /// Whether the mode is served by axum (otherwise by actix-web).
+    /// Whether the mode is served by axum (ours and tower-sessions'; otherwise by actix-web).
     fn is_axum(self) -> bool {
-        self.name().starts_with("axum-")
+        self.name().starts_with("axum-") || self.name().starts_with("tower-")
     }
 }
 
@@ -158,6 +169,8 @@ enum BenchError {
     RedisUrlMissing,
     #[error("actix-session Redis: {0}")]
     ActixRedis(String),
+    #[error("tower-sessions Redis: {0}")]
+    TowerRedis(String),
     #[error(transparent)]
     Start(#[from] StartError),
 }
@@ -178,7 +191,7 @@ const USAGE: &str = "usage: bench-server --mode MODE\n\
     modes: bare, cookie-signed, cookie-encrypted, memory, fs, fs-fsync, redis, \
     actix-cookie-signed, actix-cookie-private, actix-redis, \
     axum-bare, axum-cookie-signed, axum-cookie-encrypted, axum-cookie-encrypted-outer, \
-    axum-memory, axum-redis\n\
+    axum-memory, axum-redis, tower-memory, tower-redis\n\
     environment: BIND_ADDR (default 127.0.0.1:8080), REDIS_URL, SESSIONS_DIR, \
     SESSION_SIGNING_KEY, SESSION_ENCRYPTION_KEY (hex; generated when unset)";
 
@@ -216,6 +229,16 @@ fn our_cookie() -> CookieTransport {
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
+}
+
+/// The 64 bytes the peers' keys (actix-session's and tower-sessions' `cookie::Key`) are built
+/// from: the first 32 bytes of our signing key, then our 32-byte encryption key (the layout
+/// `Key::from` expects: signing half first, encryption half second).
+fn peer_key_material(signing: &SigningKey, encryption: &EncryptionKey) -> Vec<u8> {
+    let mut material = hex::decode(signing.to_hex().as_str()).expect("to_hex writes hex");
+    material.truncate(32);
+    material.extend(hex::decode(encryption.to_hex().as_str()).expect("to_hex writes hex"));
+    material
 }
 
 /// The keys every mode signs and encrypts with.
@@ -276,7 +299,8 @@ mod tests {
     #[test]
     fn every_mode_is_served_by_one_framework() {
         let axum: Vec<_> = Mode::ALL.into_iter().filter(|m| m.is_axum()).collect();
-        assert_eq!(axum.len(), 6);
+        assert_eq!(axum.len(), 8);
+        assert!(Mode::TowerMemory.is_axum() && Mode::TowerRedis.is_axum());
         assert!(!Mode::Bare.is_axum() && !Mode::ActixRedis.is_axum());
     }
 }

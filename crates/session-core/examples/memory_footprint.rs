@@ -1,9 +1,10 @@
 //! Memory per session of [`MemoryStore`], unbounded and capped: the growth of the process's
 //! resident memory (Linux `/proc/self/status`, so the allocator's overhead is included, as a
-//! server pays it) for 100,000 sessions whose value is 100 bytes.
+//! server pays it) for 100,000 sessions (or `SESSIONS`) whose value is 100 bytes.
 //!
 //! ```text
 //! cargo run --release -p session-core --example memory_footprint
+//! SESSIONS=1000000 cargo run --release -p session-core --example memory_footprint
 //! ```
 //!
 //! Each variant runs in a process of its own (the example starts itself again), so that one
@@ -14,7 +15,13 @@ use std::time::{Duration, SystemTime};
 
 use session_core::{MemoryStore, Record, SessionId, SessionStore};
 
-const SESSIONS: usize = 100_000;
+/// How many sessions: `SESSIONS` from the environment, 100,000 by default.
+fn sessions() -> usize {
+    std::env::var("SESSIONS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(100_000)
+}
 const PAYLOAD: usize = 100;
 const TTL: Duration = Duration::from_secs(3600);
 
@@ -26,14 +33,15 @@ fn resident_bytes() -> Option<usize> {
 }
 
 fn measure(capped: bool) {
+    let count = sessions();
     let store = if capped {
-        MemoryStore::with_capacity(NonZeroUsize::new(SESSIONS).expect("not zero"))
+        MemoryStore::with_capacity(NonZeroUsize::new(count).expect("not zero"))
     } else {
         MemoryStore::new()
     };
     // What the middleware stores for a 100-byte value: the record header and the value.
     let text = Record::new("x".repeat(PAYLOAD), SystemTime::now(), None).encode("cart");
-    let ids: Vec<SessionId> = (0..SESSIONS).map(|_| SessionId::generate()).collect();
+    let ids: Vec<SessionId> = (0..count).map(|_| SessionId::generate()).collect();
     let Some(before) = resident_bytes() else {
         println!("/proc/self/status is not available on this system");
         return;
@@ -44,16 +52,16 @@ fn measure(capped: bool) {
         }
     });
     let after = resident_bytes().expect("read before");
-    assert_eq!(store.len(), SESSIONS);
+    assert_eq!(store.len(), count);
     println!(
-        "{:<28} {SESSIONS} sessions, {PAYLOAD}-byte value ({} bytes stored): {:.0} bytes per session",
+        "{:<28} {count} sessions, {PAYLOAD}-byte value ({} bytes stored): {:.0} bytes per session",
         if capped {
             "MemoryStore::with_capacity"
         } else {
             "MemoryStore::new"
         },
         text.len(),
-        (after - before) as f64 / SESSIONS as f64,
+        (after - before) as f64 / count as f64,
     );
 }
 

@@ -182,37 +182,98 @@ impl Record {
     /// Parses the text form of session `name`'s record; `None` for anything else, including
     /// another session's record.
     pub fn decode(encoded: &str, name: &str) -> Option<Self> {
-        let (header, text) = encoded.split_once('\n')?;
-        let mut fields = header.split(' ');
-        let rotated = match fields.next()? {
-            VERSION => false,
-            VERSION_ROTATED => true,
+        let (record, text_start) = Self::decode_header(encoded, name)?;
+        Some(Self {
+            text: encoded[text_start..].to_owned(),
+            ..record
+        })
+    }
+
+    /// [`Record::decode`] taking the encoded text, whose buffer becomes the record's value
+    /// (no copy).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use session_core::Record;
+    ///
+    /// let record = Record::new(r#"{"id":1}"#.into(), SystemTime::now(), None);
+    /// let decoded = Record::decode_owned(record.encode("cart"), "cart").unwrap();
+    /// assert_eq!(decoded, record);
+    /// ```
+    pub fn decode_owned(mut encoded: String, name: &str) -> Option<Self> {
+        let (record, text_start) = Self::decode_header(&encoded, name)?;
+        encoded.drain(..text_start);
+        Some(Self {
+            text: encoded,
+            ..record
+        })
+    }
+
+    /// The record's header, with an empty text, and where its text starts.
+    fn decode_header(encoded: &str, name: &str) -> Option<(Self, usize)> {
+        // One pass, no searching: the header's fields come in a known order and the name is
+        // known, so the value starts right after `name` and a line break.
+        let mut header = Cursor(encoded.as_bytes());
+        let rotated = match header.take(3)? {
+            b"s2 " => false,
+            b"s3 " => true,
             _ => return None,
         };
-        let created_at = from_millis(fields.next()?.parse().ok()?)?;
-        let expires_at = match fields.next()?.parse::<u64>().ok()? {
+        let created_at = from_millis(header.number()?)?;
+        let expires_at = match header.number()? {
             0 => None,
             millis => Some(from_millis(millis)?),
         };
         let id_issued_at = match rotated {
-            true => from_millis(fields.next()?.parse().ok()?)?,
+            true => from_millis(header.number()?)?,
             false => created_at,
         };
-        let csrf_token = fields.next()?;
-        let well_formed = csrf_token.len() == crate::SessionId::LEN
-            && csrf_token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !well_formed || fields.next()? != name || fields.next().is_some() {
+        let csrf_token = header.take(crate::SessionId::LEN)?;
+        let well_formed = csrf_token.iter().fold(true, |ok, &b| {
+            ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_'))
+        });
+        if !well_formed || header.take(1)? != b" " || header.take(name.len())? != name.as_bytes() {
             return None;
         }
-        Some(Self {
+        if header.take(1)? != b"\n" {
+            return None;
+        }
+        let record = Self {
             created_at,
             expires_at,
-            csrf_token: csrf_token.to_owned(),
-            text: text.to_owned(),
+            // ASCII, checked above.
+            csrf_token: String::from_utf8(csrf_token.to_vec()).ok()?,
+            text: String::new(),
             id_issued_at,
-        })
+        };
+        Some((record, encoded.len() - header.0.len()))
+    }
+}
+
+/// The unread part of an encoded record's header.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    /// The next `len` bytes.
+    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        Some(taken)
+    }
+
+    /// A decimal number (1 to 20 digits, no sign) and the space after it.
+    fn number(&mut self) -> Option<u64> {
+        let digits = self.0.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 20 {
+            return None;
+        }
+        let number = self.0[..digits].iter().try_fold(0u64, |number, &digit| {
+            number.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+        })?;
+        self.0 = &self.0[digits..];
+        (self.take(1)? == b" ").then_some(number)
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use cookie::Cookie;
 
 use crate::bearer::{self, Credentials};
+use crate::escape;
 use crate::headers::{HeaderKey, Headers, visible_ascii};
-use crate::transport::is_cookie_safe;
 
 /// Received values longer than this are not even unsealed.
 const MAX_INCOMING_LEN: usize = 8192;
@@ -196,15 +196,18 @@ fn cookie_value(piece: &[u8], rest_len: usize) -> Received {
     if piece.len() > MAX_INCOMING_LEN {
         return Received::Unusable;
     }
+    // What this library sends (cookie octets, so ASCII, percent-encoded where needed): read
+    // as the `cookie` crate would (it trims, unquotes and percent-decodes), without its parser.
+    let value = piece[piece.len() - rest_len..].trim_ascii_start()[1..].trim_ascii_start();
+    if !value.is_empty()
+        && escape::COOKIE_OCTET.all(value)
+        && let Ok(value) = std::str::from_utf8(value)
+    {
+        return escape::decode(value).map_or(Received::Unusable, |v| Received::Value(v.into()));
+    }
     let Ok(piece) = std::str::from_utf8(piece) else {
         return Received::Unusable;
     };
-    // What this library sends needs no decoding: take it as the `cookie` crate would (it
-    // trims, unquotes and percent-decodes, none of which applies).
-    let value = piece[piece.len() - rest_len..].trim_ascii_start()[1..].trim_ascii_start();
-    if !value.is_empty() && is_cookie_safe(value) {
-        return Received::Value(value.into());
-    }
     match Cookie::parse_encoded(piece) {
         Ok(cookie) if cookie.value().is_empty() => Received::Empty,
         Ok(cookie) => Received::Value(cookie.value().into()),
@@ -219,13 +222,9 @@ fn header_value(value: &[u8]) -> Received {
     }
     match visible_ascii(value) {
         Some("") => Received::Empty,
-        Some(text) if text.contains('%') => {
-            match percent_encoding::percent_decode_str(text).decode_utf8() {
-                Ok(decoded) => Received::Value(decoded.into()),
-                Err(_) => Received::Unusable,
-            }
+        Some(text) => {
+            escape::decode(text).map_or(Received::Unusable, |v| Received::Value(v.into()))
         }
-        Some(text) => Received::Value(text.into()),
         None => Received::Unusable,
     }
 }

@@ -82,6 +82,7 @@ mod caching;
 mod config;
 mod csrf;
 mod error;
+mod escape;
 mod handle;
 mod headers;
 mod http_headers;

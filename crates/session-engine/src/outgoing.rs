@@ -2,21 +2,15 @@
 
 use std::time::SystemTime;
 
-use bytes::Bytes;
-use percent_encoding::{AsciiSet, CONTROLS};
-
 use crate::headers::{HeaderKey, HeadersMut};
-use crate::transport::{CookieTransport, Transport, is_cookie_safe};
-use crate::{ConfigError, SessionError};
+use crate::transport::{CookieTransport, Transport};
+use crate::{ConfigError, SessionError, escape};
 use crate::{bearer, caching};
+use bytes::Bytes;
 
 /// Browsers keep cookies up to about 4096 bytes (name, value and attributes); larger ones are
 /// dropped silently, so `set` refuses them instead.
 pub(crate) const COOKIE_SIZE_LIMIT: usize = 4096;
-
-/// What a header value cannot hold as it is (controls; non-ASCII is always encoded), spaces,
-/// which parsers trim at the ends, and `%`, so that decoding is unambiguous.
-const HEADER_ENCODE_SET: &AsciiSet = &CONTROLS.add(b' ').add(b'%');
 
 /// What the response must carry for one session.
 #[derive(Debug, PartialEq, Eq)]
@@ -90,17 +84,17 @@ impl Writer {
                 fixed_attributes,
             } => {
                 let text = match fixed_attributes {
-                    Some(attributes) if is_cookie_safe(sealed) => {
+                    Some(attributes) => {
                         let name = transport.name();
                         let mut text =
                             String::with_capacity(name.len() + 1 + sealed.len() + attributes.len());
                         text.push_str(name);
                         text.push('=');
-                        text.push_str(sealed);
+                        escape::push_encoded(&mut text, sealed, &escape::COOKIE);
                         text.push_str(attributes);
                         text
                     }
-                    _ => transport.rendered(sealed, now),
+                    None => transport.rendered(sealed, now),
                 };
                 if text.len() > COOKIE_SIZE_LIMIT {
                     return Err(SessionError::CookieTooLarge {
@@ -112,7 +106,9 @@ impl Writer {
                 text
             }
             Self::Header { .. } => {
-                percent_encoding::utf8_percent_encode(sealed, HEADER_ENCODE_SET).to_string()
+                let mut text = String::new();
+                escape::push_encoded(&mut text, sealed, &escape::HEADER);
+                text
             }
             Self::Bearer { .. } => bearer::encode(sealed),
         };

@@ -164,6 +164,15 @@ impl ProviderCore {
         }
     }
 
+    /// [`ProviderCore::decode_record`] of a text that is not needed afterwards (no copy).
+    fn decode_record_owned(&self, text: String) -> Option<Record> {
+        if self.envelope {
+            Record::decode_owned(text, &self.name)
+        } else {
+            Some(Record::bare(text, self.lifetime.now()))
+        }
+    }
+
     /// The response header carrying a client-side record, sealed and rendered (`None` for
     /// server-side sessions), checked against the cookie size limit.
     pub(crate) fn seal_record(&self, record: &Record) -> Result<Option<Bytes>, SessionError> {
@@ -260,16 +269,21 @@ impl ProviderCore {
         };
         // Not this session's record: malformed, or another session type's in a shared store
         // (left alone: it is not ours to delete).
-        let Some(record) = self.decode_record(&entry.text) else {
+        let expires_at = entry.expires_at;
+        // The stored text is kept for a rotation's compare-and-swap, else it becomes the record.
+        let (record, stored) = match self.rotation {
+            Some(_) => (self.decode_record(&entry.text), Some(entry.text)),
+            None => (self.decode_record_owned(entry.text), None),
+        };
+        let Some(record) = record else {
             return Ok(Stored::Foreign);
         };
         let now = self.lifetime.now();
-        let expired = entry.expires_at.is_some_and(|at| at <= now);
+        let expired = expires_at.is_some_and(|at| at <= now);
         match self.lifetime.deadline(record.created_at, now) {
             Some(deadline) if !expired => Ok(Stored::Live(LiveEntry {
-                refresh: self.lifetime.refresh_due(entry.expires_at, deadline),
-                // Kept for a rotation's compare-and-swap.
-                stored: self.rotation.map(|_| entry.text),
+                refresh: self.lifetime.refresh_due(expires_at, deadline),
+                stored,
                 id,
                 record,
                 moved,
@@ -299,7 +313,7 @@ impl ProviderCore {
             if !self.envelope {
                 return Loaded::live(None, Record::bare(value, now), stale, false);
             }
-            let live = Record::decode(&value, &self.name).and_then(|record| {
+            let live = Record::decode_owned(value, &self.name).and_then(|record| {
                 let expires_at = record.expires_at?;
                 let deadline = self.lifetime.deadline(record.created_at, now)?;
                 (expires_at > now).then_some((record, expires_at, deadline))

@@ -5,9 +5,9 @@ use std::time::{Duration, SystemTime};
 use cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use cookie::{Cookie, SameSite};
 
-use crate::ConfigError;
 use crate::headers::{HeaderKey, Headers, is_header_name};
 use crate::incoming::{self, Incoming};
+use crate::{ConfigError, escape};
 
 /// A session carried in a cookie. Secure defaults: `Path=/`, no `Domain`, `Secure`,
 /// `HttpOnly`, `SameSite=Lax`, and no `Max-Age` (the cookie ends with the browser session).
@@ -240,14 +240,9 @@ impl CookieTransport {
         cookie
     }
 
-    pub(crate) fn render(&self, cookie: &Cookie<'_>) -> String {
-        // Sealed IDs and encrypted values (URL-safe base64, hex, `/`) need no escaping, and
-        // decode to themselves; anything else (a signed JSON value) is percent-encoded.
-        let mut text = if is_cookie_safe(cookie.value()) {
-            cookie.to_string()
-        } else {
-            cookie.encoded().to_string()
-        };
+    /// `cookie` as a `Set-Cookie` value, its value already encoded ([`escape::COOKIE`]).
+    fn render(&self, cookie: &Cookie<'_>) -> String {
+        let mut text = cookie.to_string();
         for attribute in &self.attributes {
             text.push_str("; ");
             text.push_str(attribute);
@@ -269,7 +264,9 @@ impl CookieTransport {
     /// The whole `Set-Cookie` value carrying `value`; `now` (from the session's clock) dates
     /// its `Expires` when the cookie has a `Max-Age`.
     pub(crate) fn rendered(&self, value: &str, now: impl FnOnce() -> SystemTime) -> String {
-        let mut cookie = self.cookie(value);
+        let mut encoded = String::new();
+        escape::push_encoded(&mut encoded, value, &escape::COOKIE);
+        let mut cookie = self.cookie(&encoded);
         if let Some(max_age) = self.max_age {
             let seconds = i64::try_from(max_age.as_secs())
                 .unwrap_or(i64::MAX)
@@ -292,23 +289,6 @@ impl CookieTransport {
         cookie.set_expires(OffsetDateTime::from(now) - CookieDuration::days(365));
         self.render(&cookie)
     }
-}
-
-/// Whether a cookie value goes on the wire as it is: URL-safe base64, hex and `/`, which
-/// [`Cookie::parse_encoded`] reads back unchanged. Anything else is percent-encoded.
-pub(crate) fn is_cookie_safe(value: &str) -> bool {
-    /// The bytes above, as a table: this runs over every value received and sent.
-    const SAFE: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut byte = 0;
-        while byte < 256 {
-            let b = byte as u8;
-            table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/' | b'.');
-            byte += 1;
-        }
-        table
-    };
-    value.bytes().all(|b| SAFE[usize::from(b)])
 }
 
 /// A session carried in a header, for API clients: a custom header both ways

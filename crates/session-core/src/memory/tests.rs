@@ -190,6 +190,45 @@ fn concurrent_inserts_never_exceed_the_capacity() {
 }
 
 #[test]
+fn of_entries_expiring_together_the_first_written_is_evicted_first() {
+    block_on(async {
+        // One clock reading for all: every entry expires in the same millisecond.
+        let clock = ManualClock::starting_now();
+        let store = MemoryStore::with_capacity_and_clock(cap(8), clock);
+        let ttl = Duration::from_secs(60);
+        let ids: Vec<SessionId> = (0..16).map(|_| SessionId::generate()).collect();
+        for (written, id) in ids.iter().enumerate() {
+            store.save(id, "x", ttl).await.unwrap();
+            let evicted = written.checked_sub(8).map(|oldest| &ids[oldest]);
+            if let Some(evicted) = evicted {
+                assert_eq!(store.load(evicted).await.unwrap(), None, "{written}");
+            }
+        }
+        for kept in &ids[8..] {
+            assert!(store.load(kept).await.unwrap().is_some());
+        }
+    });
+}
+
+#[test]
+fn a_new_entry_is_kept_even_when_it_expires_soonest() {
+    block_on(async {
+        let store = MemoryStore::with_capacity_and_clock(cap(2), ManualClock::starting_now());
+        let (a, b, c) = (
+            SessionId::generate(),
+            SessionId::generate(),
+            SessionId::generate(),
+        );
+        store.save(&a, "a", Duration::from_secs(300)).await.unwrap();
+        store.save(&b, "b", Duration::from_secs(200)).await.unwrap();
+        store.save(&c, "c", Duration::from_secs(1)).await.unwrap();
+        assert_eq!(store.load(&c).await.unwrap().as_deref(), Some("c"));
+        assert_eq!(store.load(&b).await.unwrap(), None);
+        assert_eq!(store.len(), 2);
+    });
+}
+
+#[test]
 fn the_entry_that_expires_soonest_is_evicted_first() {
     block_on(async {
         let clock = ManualClock::starting_now();

@@ -8,6 +8,38 @@ use subtle::ConstantTimeEq as _;
 use crate::{SealError, SigningKey, Transformer, Unsealed};
 
 const TAG_HEX_LEN: usize = 64;
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// The value of each lowercase hex digit; `INVALID` for every other byte (Ktor writes
+/// lowercase and compares text, so uppercase is not authentic either).
+const HEX_VALUES: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[HEX_DIGITS[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
+const INVALID: u8 = 0xFF;
+
+/// The MAC written in `hex` (64 lowercase digits), checked and decoded in one pass.
+fn decode_tag(hex: &str) -> Option<[u8; TAG_HEX_LEN / 2]> {
+    let (pairs, []) = hex.as_bytes().as_chunks::<2>() else {
+        return None;
+    };
+    let mut tag = [0u8; TAG_HEX_LEN / 2];
+    if pairs.len() != tag.len() {
+        return None;
+    }
+    let mut invalid = false;
+    for (byte, &[high, low]) in tag.iter_mut().zip(pairs) {
+        let (high, low) = (HEX_VALUES[usize::from(high)], HEX_VALUES[usize::from(low)]);
+        invalid |= (high | low) == INVALID;
+        *byte = high << 4 | (low & 0xF);
+    }
+    (!invalid).then_some(tag)
+}
 
 /// Signs values with HMAC-SHA256: `value/` followed by the lowercase hex MAC.
 ///
@@ -135,22 +167,19 @@ impl Transformer for Sign {
         let mut sealed = String::with_capacity(value.len() + 1 + TAG_HEX_LEN);
         sealed.push_str(value);
         sealed.push('/');
-        sealed.push_str(&hex::encode(tag.as_ref()));
+        for &byte in tag.as_ref() {
+            sealed.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+            sealed.push(char::from(HEX_DIGITS[usize::from(byte & 0xF)]));
+        }
         Ok(sealed)
     }
 
     fn unseal(&self, name: &str, sealed: &str) -> Option<Unsealed> {
-        let (value, tag_hex) = sealed.rsplit_once('/')?;
-        // Ktor writes lowercase hex and compares text, so uppercase is not authentic either.
-        if tag_hex.len() != TAG_HEX_LEN
-            || !tag_hex
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
-            return None;
-        }
-        let mut tag = [0u8; TAG_HEX_LEN / 2];
-        hex::decode_to_slice(tag_hex, &mut tag).ok()?;
+        // The MAC is the last 64 bytes, after a `/`.
+        let split = sealed.len().checked_sub(TAG_HEX_LEN + 1)?;
+        let value = sealed.get(..split)?;
+        let tag_hex = sealed[split..].strip_prefix('/')?;
+        let tag = decode_tag(tag_hex)?;
         // Compared in constant time.
         if self.verifies(&self.current, name, value, &tag) {
             return Some(Unsealed::new(value.to_owned(), false));
@@ -239,6 +268,11 @@ mod tests {
             "",
             &good.replace("a/b", "a/B"),
             &format!("{good}/"),
+            // Only the MAC in upper case: still not authentic (Ktor compares text).
+            &format!("a/b/c/{}", good[6..].to_uppercase()),
+            // Multi-byte characters where the MAC would start: no panic, no value.
+            &"é".repeat(40),
+            &format!("é{}", &good[good.len() - 64..]),
         ] {
             assert!(sign.unseal("s", bad).is_none(), "accepted {bad:?}");
         }
