@@ -317,6 +317,7 @@ impl Example {
             .env_remove("SESSION_IDLE_TIMEOUT_SECS")
             .env_remove("SESSION_ABSOLUTE_TIMEOUT_SECS")
             .env_remove("REDIS_URL")
+            .env_remove("DATABASE_URL")
             .current_dir(self.workdir.path())
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("NO_COLOR", "1")

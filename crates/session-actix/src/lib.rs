@@ -22,6 +22,8 @@
 //! | `cors` | [`Sessions::cors`], wiring header transports into actix-cors 0.7, re-exported as [`Cors`] and [`actix_cors`] | no |
 //! | `fs` | `FsSessionStore`, the directory storage of `session-fs` | no |
 //! | `redis` | `RedisSessionStore`, the Redis storage of `session-redis` | no |
+//! | `postgres` | `SqlSessionStore` on PostgreSQL, the SQL storage of `session-sql` | no |
+//! | `sqlite` | `SqlSessionStore` on an SQLite file, the SQL storage of `session-sql` | no |
 //! | `ktor` | `KtorEncrypt`, Ktor's encrypted-session format, for sharing sessions with a Ktor service | no |
 //!
 //! # Example
@@ -110,6 +112,10 @@ pub use session_fs::{DirectoryProblem, Durability, FsSessionStore, FsStoreError,
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[doc(inline)]
 pub use session_redis::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreError};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite"))))]
+#[doc(inline)]
+pub use session_sql::{SqlPool, SqlSessionStore, SqlSessionStoreBuilder, SqlStoreError};
 
 /// Collects session registrations for [`Sessions`]; [`build`](session_engine::SessionsBuilder::build)
 /// checks them.

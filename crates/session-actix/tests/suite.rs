@@ -236,3 +236,41 @@ fn parallel_requests_across_a_rotation_in_redis() {
         .await;
     });
 }
+
+/// An SQL store on `url`, migrated, on a table of its own.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+async fn sql_store(url: &str, test: &str) -> std::sync::Arc<dyn session_actix::DynSessionStore> {
+    let store = session_actix::SqlSessionStore::builder(url)
+        .table(session_sql::test_util::unique_table(test))
+        .build()
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    std::sync::Arc::new(store)
+}
+
+/// The suite's concurrent updates (`Session::update`) on an SQLite file (`sqlite`).
+#[cfg(feature = "sqlite")]
+#[test]
+fn hundred_concurrent_updates_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    Actix::block_on(async {
+        let store = sql_store(&url, "actix_update").await;
+        session_suite::scenarios::persist::hundred_concurrent_updates_in::<Actix>(store).await;
+    });
+}
+
+/// The suite's concurrent updates on PostgreSQL (`postgres`; skipped without PostgreSQL, a
+/// failure under `CI=true`).
+#[cfg(feature = "postgres")]
+#[test]
+fn hundred_concurrent_updates_in_postgres() {
+    let Some(postgres) = session_sql::test_util::postgres("actix_update_postgres") else {
+        return;
+    };
+    Actix::block_on(async {
+        let store = sql_store(&postgres.url, "actix_update").await;
+        session_suite::scenarios::persist::hundred_concurrent_updates_in::<Actix>(store).await;
+    });
+}

@@ -23,6 +23,8 @@
 //! | `cors` | `Sessions::cors`, wiring header transports into tower-http 0.6's `CorsLayer`, re-exported as `cors` | no |
 //! | `fs` | `FsSessionStore`, the directory storage of `session-fs` | no |
 //! | `redis` | `RedisSessionStore`, the Redis storage of `session-redis` | no |
+//! | `postgres` | `SqlSessionStore` on PostgreSQL, the SQL storage of `session-sql` | no |
+//! | `sqlite` | `SqlSessionStore` on an SQLite file, the SQL storage of `session-sql` | no |
 //! | `ktor` | `KtorEncrypt`, Ktor's encrypted-session format | no |
 //!
 //! # Example
@@ -103,6 +105,10 @@ pub use session_fs::{DirectoryProblem, Durability, FsSessionStore, FsStoreError,
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[doc(inline)]
 pub use session_redis::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreError};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite"))))]
+#[doc(inline)]
+pub use session_sql::{SqlPool, SqlSessionStore, SqlSessionStoreBuilder, SqlStoreError};
 /// tower-http's (0.6) CORS layer, which [`Sessions::cors`] takes. Import it from here: a
 /// `CorsLayer` of another tower-http version is a different type.
 #[cfg(feature = "cors")]

@@ -1,5 +1,6 @@
 //! The axum twin of `session-cookie-server`, itself a port of Ktor's `session-cookie-server`
-//! sample: the cart lives on the server (in memory, or in Redis when `REDIS_URL` is set, so
+//! sample: the cart lives on the server (in memory, or in Redis when `REDIS_URL` is set, or in
+//! PostgreSQL or an SQLite file when `DATABASE_URL` is, `postgres://…` or `sqlite://FILE`, so
 //! several instances share it) and the cookie carries only its unguessable ID, signed with
 //! HMAC-SHA256.
 //!

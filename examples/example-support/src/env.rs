@@ -5,6 +5,7 @@ use std::sync::Arc;
 use session_core::{DynSessionStore, EncryptionKey, KeyError, SigningKey};
 use session_fs::FsSessionStore;
 use session_redis::RedisSessionStore;
+use session_sql::SqlSessionStore;
 use zeroize::Zeroizing;
 
 use crate::dev_key::{self, ENCRYPTION_KEY_FILE, KeyKind, Origin, SIGNING_KEY_FILE};
@@ -20,6 +21,9 @@ pub const BIND_ADDR_VAR: &str = "BIND_ADDR";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 /// The variable naming the Redis that [`store_from_env`] uses, such as `redis://127.0.0.1:6379`.
 pub const REDIS_URL_VAR: &str = "REDIS_URL";
+/// The variable naming the database that [`store_from_env`] uses: `postgres://…` or
+/// `sqlite://FILE`.
+pub const DATABASE_URL_VAR: &str = "DATABASE_URL";
 /// The variable naming the directory of [`directory_store`].
 pub const SESSIONS_DIR_VAR: &str = "SESSIONS_DIR";
 /// The directory used when [`SESSIONS_DIR_VAR`] is not set (relative to the working
@@ -106,22 +110,54 @@ pub fn signing_key() -> Result<SigningKey, StartError> {
     )
 }
 
-/// The session storage: Redis when [`REDIS_URL_VAR`] is set (so several instances of the app
-/// share sessions), otherwise `local()`.
+/// The session storage: Redis when [`REDIS_URL_VAR`] is set, PostgreSQL or an SQLite file
+/// when [`DATABASE_URL_VAR`] is (`postgres://…`, `sqlite://FILE`), so several instances of
+/// the app share sessions; otherwise `local()`. The SQL table (`sessions`) is created if
+/// missing, and expired rows are swept every five minutes (call it inside the Tokio runtime,
+/// as in `main`).
 ///
 /// # Errors
 ///
-/// [`StartError::Redis`] when Redis cannot be reached at start, and the errors of `local`.
+/// [`StartError::Redis`] when Redis cannot be reached at start, [`StartError::Sql`] when the
+/// database cannot be reached or the table created, [`StartError::TwoStores`] when both
+/// variables are set, and the errors of `local`.
 pub async fn store_from_env(
     local: impl FnOnce() -> Result<Arc<dyn DynSessionStore>, StartError>,
 ) -> Result<Arc<dyn DynSessionStore>, StartError> {
-    match std::env::var(REDIS_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => {
+    let set = |variable| {
+        std::env::var(variable)
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+    };
+    store_from(set(REDIS_URL_VAR), set(DATABASE_URL_VAR), local).await
+}
+
+/// [`store_from_env`] with the variables' values given.
+async fn store_from(
+    redis_url: Option<String>,
+    database_url: Option<String>,
+    local: impl FnOnce() -> Result<Arc<dyn DynSessionStore>, StartError>,
+) -> Result<Arc<dyn DynSessionStore>, StartError> {
+    match (redis_url, database_url) {
+        (Some(_), Some(_)) => Err(StartError::TwoStores),
+        (Some(url), None) => {
             let store = RedisSessionStore::new(url).await?;
             tracing::info!(prefix = store.key_prefix(), "sessions are kept in Redis");
             Ok(Arc::new(store))
         }
-        _ => local(),
+        (None, Some(url)) => {
+            let store = SqlSessionStore::new(url).await?;
+            store.migrate().await?;
+            // Runs for the life of the process.
+            drop(store.spawn_sweeper(std::time::Duration::from_secs(300)));
+            tracing::info!(
+                backend = store.pool().backend(),
+                table = store.table(),
+                "sessions are kept in a database"
+            );
+            Ok(Arc::new(store))
+        }
+        (None, None) => local(),
     }
 }
 
@@ -169,5 +205,62 @@ pub fn bind_addr() -> Result<String, StartError> {
         Ok(addr) => Ok(addr),
         Err(std::env::VarError::NotPresent) => Ok(DEFAULT_BIND_ADDR.to_owned()),
         Err(std::env::VarError::NotUnicode(_)) => Err(StartError::BindAddrNotUnicode),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use session_core::{MemoryStore, SessionId};
+
+    use super::*;
+
+    fn memory() -> Result<Arc<dyn DynSessionStore>, StartError> {
+        Ok(Arc::new(MemoryStore::new()))
+    }
+
+    #[tokio::test]
+    async fn a_database_url_picks_the_sql_store_and_creates_its_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+        let store = store_from(None, Some(url.clone()), memory).await.unwrap();
+        assert!(
+            store.type_name().ends_with("SqlSessionStore"),
+            "{}",
+            store.type_name()
+        );
+        let id = SessionId::generate();
+        let ttl = std::time::Duration::from_secs(60);
+        store.save(&id, "cart", ttl).await.unwrap();
+        // A second instance on the same file sees it (and migrating again is harmless).
+        let other = store_from(None, Some(url), memory).await.unwrap();
+        assert_eq!(other.load(&id).await.unwrap().as_deref(), Some("cart"));
+    }
+
+    #[tokio::test]
+    async fn no_url_keeps_the_local_store_and_two_urls_are_refused() {
+        let local = store_from(None, None, memory).await.unwrap();
+        assert!(
+            local.type_name().ends_with("MemoryStore"),
+            "{}",
+            local.type_name()
+        );
+        let both = store_from(
+            Some("redis://127.0.0.1:1".into()),
+            Some("sqlite://x.db".into()),
+            memory,
+        )
+        .await;
+        assert!(matches!(both, Err(StartError::TwoStores)));
+    }
+
+    #[tokio::test]
+    async fn a_bad_database_url_stops_the_start_without_printing_it() {
+        let error = store_from(None, Some("mysql://root:hunter2@db/app".into()), memory)
+            .await
+            .err()
+            .expect("refused");
+        let text = format!("{error:?}");
+        assert!(text.starts_with("database: invalid database URL"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

@@ -7,6 +7,7 @@ use session_core::KeyError;
 use session_engine::ConfigError;
 use session_fs::FsStoreError;
 use session_redis::RedisStoreError;
+use session_sql::SqlStoreError;
 
 use crate::dev_key::KeyFileProblem;
 use crate::env::BIND_ADDR_VAR;
@@ -71,6 +72,13 @@ pub enum StartError {
     /// Redis could not be reached or configured (the message never contains the URL).
     #[error("Redis: {0}")]
     Redis(#[from] RedisStoreError),
+    /// The database could not be reached, configured or given its table (the message never
+    /// contains the URL).
+    #[error("database: {0}")]
+    Sql(#[from] SqlStoreError),
+    /// Both `REDIS_URL` and `DATABASE_URL` are set: the storage would be a guess.
+    #[error("both REDIS_URL and DATABASE_URL are set: set only the one whose storage to use")]
+    TwoStores,
     /// The session directory could not be used.
     #[error("session directory: {0}")]
     Directory(#[from] FsStoreError),

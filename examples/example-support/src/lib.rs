@@ -4,7 +4,8 @@
 //! - keys read from environment variables as hex ([`encryption_key`], [`signing_key`]), or,
 //!   when the variable is not set, from a development key file under `build/` made on the first
 //!   start (mode 0600, one per kind of key, reused by later starts and by other processes in the
-//!   same directory; a warning says so); the storage ([`store_from_env`],
+//!   same directory; a warning says so); the storage ([`store_from_env`]: Redis from
+//!   `REDIS_URL`, PostgreSQL or SQLite from `DATABASE_URL`,
 //!   [`directory_store`], [`memory_store`] bounded by `MEMORY_STORE_CAPACITY`), timeouts
 //!   ([`seconds_from_env`]), the opt-in query fallback ([`query_fallback_from_env`]) and
 //!   address ([`bind_addr`]) from the environment; why a start
@@ -46,8 +47,8 @@ pub use crate::dev_key::{
 };
 pub use crate::devices::{CAPACITY, Devices};
 pub use crate::env::{
-    BIND_ADDR_VAR, DEFAULT_BIND_ADDR, DEFAULT_SESSIONS_DIR, ENCRYPTION_KEY_VAR, REDIS_URL_VAR,
-    SESSIONS_DIR_VAR, SIGNING_KEY_VAR, bind_addr, directory_store, encryption_key,
+    BIND_ADDR_VAR, DATABASE_URL_VAR, DEFAULT_BIND_ADDR, DEFAULT_SESSIONS_DIR, ENCRYPTION_KEY_VAR,
+    REDIS_URL_VAR, SESSIONS_DIR_VAR, SIGNING_KEY_VAR, bind_addr, directory_store, encryption_key,
     seconds_from_env, signing_key, store_from_env,
 };
 pub use crate::error::StartError;

@@ -1,6 +1,7 @@
 //! Port of Ktor's `session-cookie-server` sample: the cart lives on the server (in memory, or in
-//! Redis when `REDIS_URL` is set, so several instances share it) and the cookie carries only its
-//! unguessable ID, signed with HMAC-SHA256.
+//! Redis when `REDIS_URL` is set, or in PostgreSQL or an SQLite file when `DATABASE_URL` is,
+//! `postgres://…` or `sqlite://FILE`, so several instances share it) and the cookie carries
+//! only its unguessable ID, signed with HMAC-SHA256.
 //!
 //! ```text
 //! cargo run -p session-cookie-server

@@ -1,6 +1,7 @@
 //! Port of Ktor's `session-header-server` sample: the cart lives on the server, one file per
-//! session in `build/.sessions` (or `$SESSIONS_DIR`; in Redis when `REDIS_URL` is set), so carts
-//! survive a restart, and its signed ID travels in the `cart_session` header, for API clients.
+//! session in `build/.sessions` (or `$SESSIONS_DIR`; in Redis when `REDIS_URL` is set; in
+//! PostgreSQL or an SQLite file when `DATABASE_URL` is, `postgres://…` or `sqlite://FILE`), so
+//! carts survive a restart, and its signed ID travels in the `cart_session` header, for API clients.
 //! CORS lets scripts on other origins send that header and read it from responses.
 //!
 //! ```text
