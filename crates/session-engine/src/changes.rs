@@ -208,9 +208,7 @@ mod tests {
     use session_core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
 
     use super::*;
-    use crate::{
-        CookieTransport, HeaderList, Headers, RequestState, SessionConfig, SessionHandle,
-    };
+    use crate::{CookieTransport, HeaderList, Headers, RequestState, SessionConfig, SessionHandle};
 
     type Handle = SessionHandle<u32, SessionError>;
 
@@ -236,7 +234,9 @@ mod tests {
     }
 
     fn set_cookie(response: &HeaderList) -> Vec<u8> {
-        let value = response.first(HeaderKey::SetCookie).expect("a cookie is sent");
+        let value = response
+            .first(HeaderKey::SetCookie)
+            .expect("a cookie is sent");
         value.split(|&b| b == b';').next().unwrap().to_vec()
     }
 
@@ -247,7 +247,10 @@ mod tests {
         let mut response = HeaderList::new();
         changes.apply_now(200, &mut response).unwrap().unwrap();
         let cookie = set_cookie(&response);
-        assert_eq!(response.first(HeaderKey::CacheControl), Some(&b"no-store"[..]));
+        assert_eq!(
+            response.first(HeaderKey::CacheControl),
+            Some(&b"no-store"[..])
+        );
 
         // The next request reads it back, and sends nothing new.
         let changes = request(&registry, &cookie, |session| {
@@ -265,7 +268,10 @@ mod tests {
         let changes = request(&registry, b"", |session| session.set(7).unwrap());
         let mut response = HeaderList::new();
         let changes = changes.apply_now(200, &mut response).unwrap_err();
-        assert!(response.first(HeaderKey::SetCookie).is_none(), "nothing done");
+        assert!(
+            response.first(HeaderKey::SetCookie).is_none(),
+            "nothing done"
+        );
         block_on(changes.apply(200, &mut response)).unwrap();
         let cookie = set_cookie(&response);
 

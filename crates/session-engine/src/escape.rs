@@ -68,9 +68,12 @@ pub(crate) fn push_encoded(out: &mut String, value: &str, plain: &Plain) {
         };
         let mut utf8 = [0; 4];
         for &byte in character.encode_utf8(&mut utf8).as_bytes() {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xF)]));
+            let escape = [
+                b'%',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xF)],
+            ];
+            out.push_str(std::str::from_utf8(&escape).unwrap_or_default());
         }
         rest = &tail[character.len_utf8()..];
     }
@@ -80,36 +83,56 @@ pub(crate) fn push_encoded(out: &mut String, value: &str, plain: &Plain) {
 /// `value` with every `%XX` (two hex digits, either case) decoded; a `%` not followed by two
 /// hex digits stays as it is. `None` when the result is not UTF-8.
 pub(crate) fn decode(value: &str) -> Option<Cow<'_, str>> {
-    let bytes = value.as_bytes();
     let Some(first) = value.find('%') else {
         return Some(Cow::Borrowed(value));
     };
-    let mut decoded = Vec::with_capacity(bytes.len());
-    decoded.extend_from_slice(&bytes[..first]);
-    let mut index = first;
-    while index < bytes.len() {
-        let escaped = match bytes.get(index..index + 3) {
-            Some([b'%', high, low]) => hex(*high).zip(hex(*low)).map(|(h, l)| h << 4 | l),
+    let mut decoded = Vec::with_capacity(value.len());
+    decoded.extend_from_slice(&value.as_bytes()[..first]);
+    // Always at a `%`, so at a character boundary: escapes and `%` are ASCII.
+    let mut rest = &value[first..];
+    while !rest.is_empty() {
+        let escaped = match rest.as_bytes() {
+            [b'%', high, low, ..] => hex(*high).zip(hex(*low)).map(|(h, l)| h << 4 | l),
             _ => None,
         };
-        match escaped {
+        let taken = match escaped {
             Some(byte) => {
                 decoded.push(byte);
-                index += 3;
+                3
             }
             None => {
-                decoded.push(bytes[index]);
-                index += 1;
+                decoded.push(b'%');
+                1
             }
-        }
+        };
+        rest = &rest[taken..];
+        // The plain run up to the next `%`, copied at once.
+        let run = rest.find('%').unwrap_or(rest.len());
+        decoded.extend_from_slice(&rest.as_bytes()[..run]);
+        rest = &rest[run..];
     }
     String::from_utf8(decoded).ok().map(Cow::Owned)
 }
 
+/// The value of a hex digit of either case.
 fn hex(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
+    const VALUES: [u8; 256] = {
+        let mut table = [u8::MAX; 256];
+        let mut digit = 0;
+        while digit < 10 {
+            table[b'0' as usize + digit] = digit as u8;
+            digit += 1;
+        }
+        let mut letter = 0;
+        while letter < 6 {
+            table[b'a' as usize + letter] = 10 + letter as u8;
+            table[b'A' as usize + letter] = 10 + letter as u8;
+            letter += 1;
+        }
+        table
+    };
+    let value = VALUES[usize::from(digit)];
+    (value != u8::MAX).then_some(value)
 }
 
 #[cfg(test)]
