@@ -237,18 +237,6 @@ fn parallel_requests_across_a_rotation_in_redis() {
     });
 }
 
-/// An SQL store on `url`, migrated, on a table of its own.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
-async fn sql_store(url: &str, test: &str) -> std::sync::Arc<dyn session_actix::DynSessionStore> {
-    let store = session_actix::SqlSessionStore::builder(url)
-        .table(session_sql::test_util::unique_table(test))
-        .build()
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    std::sync::Arc::new(store)
-}
-
 /// The suite's concurrent updates (`Session::update`) on an SQLite file (`sqlite`).
 #[cfg(feature = "sqlite")]
 #[test]
@@ -256,7 +244,7 @@ fn hundred_concurrent_updates_in_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
     Actix::block_on(async {
-        let store = sql_store(&url, "actix_update").await;
+        let store = session_sql::test_util::migrated_store(&url, "actix_update").await;
         session_suite::scenarios::persist::hundred_concurrent_updates_in::<Actix>(store).await;
     });
 }
@@ -270,7 +258,7 @@ fn hundred_concurrent_updates_in_postgres() {
         return;
     };
     Actix::block_on(async {
-        let store = sql_store(&postgres.url, "actix_update").await;
+        let store = session_sql::test_util::migrated_store(&postgres.url, "actix_update").await;
         session_suite::scenarios::persist::hundred_concurrent_updates_in::<Actix>(store).await;
     });
 }

@@ -143,18 +143,6 @@ impl Adapter for Axum {
 
 session_suite::behaviour_suite!(Axum);
 
-/// An SQL store on `url`, migrated, on a table of its own.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
-async fn sql_store(url: &str, test: &str) -> std::sync::Arc<dyn session_axum::DynSessionStore> {
-    let store = session_axum::SqlSessionStore::builder(url)
-        .table(session_sql::test_util::unique_table(test))
-        .build()
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    std::sync::Arc::new(store)
-}
-
 /// The suite's concurrent updates (`Session::update`) on an SQLite file (`sqlite`).
 #[cfg(feature = "sqlite")]
 #[test]
@@ -162,7 +150,7 @@ fn hundred_concurrent_updates_in_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
     Axum::block_on(async {
-        let store = sql_store(&url, "axum_update").await;
+        let store = session_sql::test_util::migrated_store(&url, "axum_update").await;
         session_suite::scenarios::persist::hundred_concurrent_updates_in::<Axum>(store).await;
     });
 }
@@ -176,7 +164,7 @@ fn hundred_concurrent_updates_in_postgres() {
         return;
     };
     Axum::block_on(async {
-        let store = sql_store(&postgres.url, "axum_update").await;
+        let store = session_sql::test_util::migrated_store(&postgres.url, "axum_update").await;
         session_suite::scenarios::persist::hundred_concurrent_updates_in::<Axum>(store).await;
     });
 }

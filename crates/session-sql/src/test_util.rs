@@ -105,6 +105,33 @@ pub fn unique_table(test: &str) -> String {
     format!("t_{test}_{random}")
 }
 
+/// A store on `url` with a table of its own ([`unique_table`] of `test`), migrated, shared
+/// as the adapters take stores.
+///
+/// # Panics
+///
+/// When the database cannot be reached or migrated.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn test() {
+/// let store = session_sql::test_util::migrated_store("sqlite://sessions.db", "my_test").await;
+/// # }
+/// ```
+pub async fn migrated_store(
+    url: &str,
+    test: &str,
+) -> std::sync::Arc<dyn session_core::DynSessionStore> {
+    let store = crate::SqlSessionStore::builder(url)
+        .table(unique_table(test))
+        .build()
+        .await
+        .expect("the test database is reachable");
+    store.migrate().await.expect("the test table is created");
+    std::sync::Arc::new(store)
+}
+
 fn skip(test: &str, why: &str) {
     if std::env::var("CI").is_ok_and(|ci| ci == "true") {
         panic!(
