@@ -56,11 +56,8 @@ impl Changes {
         for (index, slot) in owned(slots) {
             let core = &registry.providers()[index].core;
             let (slot, from_query) = response.begin(core, slot, headers);
-            let outcome = if core.persists_now(&slot) {
-                core.persist_now(slot)
-            } else {
-                core.persist(slot).await
-            };
+            // `persist` itself takes the quick way when no storage is involved.
+            let outcome = core.persist(slot).await;
             response.end(core, outcome, from_query, headers);
         }
         response.finish(headers)
