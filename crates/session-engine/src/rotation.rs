@@ -134,20 +134,65 @@ impl ProviderCore {
 
     /// Deletes the stored session `id` and, if it had moved, the session it moved to: a logout
     /// through an ID that was just rotated away ends the session.
+    ///
+    /// Where IDs rotate, a rotation may move the session between reading its entry and
+    /// deleting it; a blind delete would then remove only the forward marker and leave the
+    /// successor alive (a logout undone). So the entry is first swapped for a tombstone: a
+    /// rotation's own swap then fails and it drops its successor, or, if the rotation won,
+    /// the swap fails, the entry is read again and its marker followed.
     pub(crate) async fn delete_session(
         &self,
         store: &dyn DynSessionStore,
         id: &SessionId,
     ) -> Result<(), SessionError> {
-        if self.rotation.is_some()
-            && let Some(text) = store.load(id).await?
-            && let Some(successor) = forwarded(&text)
-        {
-            store.delete(&successor).await?;
+        let Some(rotation) = self.rotation else {
+            store.delete(id).await?;
+            return Ok(());
+        };
+        let mut next = Some(id.clone());
+        for _ in 0..=MAX_HOPS {
+            let Some(current) = next.take() else {
+                return Ok(());
+            };
+            next = end_entry(store, &current, rotation.grace).await?;
         }
-        store.delete(id).await?;
+        if let Some(last) = next {
+            store.delete(&last).await?;
+        }
         Ok(())
     }
+}
+
+/// The text a logout swaps into an entry before deleting it. It never decodes as a record
+/// and is not a forward marker.
+const TOMBSTONE: &str = "ended";
+
+/// How many times a logout re-reads an entry that keeps changing under it before deleting it
+/// regardless.
+const MAX_END_ATTEMPTS: usize = 8;
+
+/// Ends the entry under `id`; if it is a forward marker, the successor it names, which the
+/// caller ends next.
+async fn end_entry(
+    store: &dyn DynSessionStore,
+    id: &SessionId,
+    grace: Duration,
+) -> Result<Option<SessionId>, SessionError> {
+    for _ in 0..MAX_END_ATTEMPTS {
+        let Some(text) = store.load(id).await? else {
+            return Ok(None);
+        };
+        if let Some(successor) = forwarded(&text) {
+            store.delete(id).await?;
+            return Ok(Some(successor));
+        }
+        // The swap fails if a rotation (or a write) changed the entry since it was read.
+        if store.compare_and_swap(id, &text, TOMBSTONE, grace).await? {
+            break;
+        }
+    }
+    store.delete(id).await?;
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -273,29 +318,40 @@ mod tests {
         }
     }
 
+    /// A registry of one rotating server-side session on `store`.
+    fn rotating(store: Interleaving) -> Registry {
+        Registry::builder()
+            .session(
+                SessionConfig::<String>::new(CookieTransport::new("s"))
+                    .shared_store(Arc::new(store))
+                    .rotate_id_every(Duration::from_secs(60)),
+            )
+            .build()
+            .unwrap()
+    }
+
+    /// A session stored under a new ID: the ID, its record and the record's stored text.
+    async fn stored_session(core: &ProviderCore) -> (SessionId, Record, String) {
+        let id = SessionId::generate();
+        let record = Record::new("v".into(), SystemTime::now(), None);
+        let text = core.encode_record(&record);
+        let backend = core.store.as_deref().unwrap();
+        backend
+            .save(&id, &text, Duration::from_secs(60))
+            .await
+            .unwrap();
+        (id, record, text)
+    }
+
     /// Two requests rotating one session at once: one successor, which both use; the other
     /// request's successor is gone, and the old ID forwards to the survivor.
     #[test]
     fn two_rotations_at_once_make_one_successor() {
-        let store = Interleaving::default();
-        let registry = Registry::builder()
-            .session(
-                SessionConfig::<String>::new(CookieTransport::new("s"))
-                    .shared_store(Arc::new(store.clone()))
-                    .rotate_id_every(Duration::from_secs(60)),
-            )
-            .build()
-            .unwrap();
+        let registry = rotating(Interleaving::default());
         let core = &registry.providers()[0].core;
         let backend = core.store.as_deref().unwrap();
-        let old = SessionId::generate();
-        let record = Record::new("v".into(), SystemTime::now(), None);
-        let stored = core.encode_record(&record);
         futures::executor::block_on(async {
-            backend
-                .save(&old, &stored, Duration::from_secs(60))
-                .await
-                .unwrap();
+            let (old, record, stored) = stored_session(core).await;
             let (a, b) = futures::future::join(
                 core.rotate(backend, &old, &stored, &record),
                 core.rotate(backend, &old, &stored, &record),
@@ -309,5 +365,40 @@ mod tests {
             assert_eq!(forwarded(&marker), Some(a.clone()));
             assert!(backend.load(&a).await.unwrap().is_some());
         });
+    }
+
+    /// A logout through the old ID while another request rotates it, each storage step of
+    /// the two interleaved, in either order: the session ends under both IDs. (A logout that
+    /// read the entry before the rotation's swap and deleted it after used to remove only the
+    /// forward marker, leaving the successor logged in.)
+    #[test]
+    fn a_logout_racing_a_rotation_ends_the_session_under_both_ids() {
+        for logout_first in [false, true] {
+            let registry = rotating(Interleaving::default());
+            let core = &registry.providers()[0].core;
+            let backend = core.store.as_deref().unwrap();
+            futures::executor::block_on(async {
+                let (old, record, stored) = stored_session(core).await;
+                let rotation = core.rotate(backend, &old, &stored, &record);
+                let logout = core.delete_session(backend, &old);
+                let rotated = if logout_first {
+                    let (ended, rotated) = futures::future::join(logout, rotation).await;
+                    ended.unwrap();
+                    rotated.unwrap()
+                } else {
+                    let (rotated, ended) = futures::future::join(rotation, logout).await;
+                    ended.unwrap();
+                    rotated.unwrap()
+                };
+                assert_eq!(backend.load(&old).await.unwrap(), None, "old ID ended");
+                if let Rotated::To(successor, _) = rotated {
+                    assert_eq!(
+                        backend.load(&successor).await.unwrap(),
+                        None,
+                        "successor ended (logout first: {logout_first})"
+                    );
+                }
+            });
+        }
     }
 }
