@@ -1,6 +1,7 @@
 //! Errors for the programmer: configuration mistakes and failures inside a handler.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, ResponseError};
 
 session_engine::session_error! {
@@ -11,7 +12,8 @@ session_engine::session_error! {
     /// (`SessionError::Store(StoreError::Full { .. })`, see [`SessionError::is_capacity`])
     /// answers an empty 503 Service Unavailable instead, and a session that the route
     /// requires and the request lacks ([`SessionError::Missing`], from
-    /// [`require`](session_engine::SessionHandle::require)) an empty 401 Unauthorized.
+    /// [`require`](session_engine::SessionHandle::require)) an empty 401 Unauthorized, with
+    /// `WWW-Authenticate: Bearer` for a bearer session ([`SessionError::challenge`]).
     #[non_exhaustive]
     pub enum SessionError
 }
@@ -24,7 +26,11 @@ impl ResponseError for SessionError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        HttpResponse::new(self.status_code())
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(scheme) = self.challenge() {
+            response.insert_header((WWW_AUTHENTICATE, scheme));
+        }
+        response.finish()
     }
 }
 
@@ -49,6 +55,7 @@ mod tests {
             (
                 SessionError::Missing {
                     name: "user".into(),
+                    challenge: None,
                 },
                 StatusCode::UNAUTHORIZED,
             ),

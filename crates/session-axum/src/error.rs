@@ -11,7 +11,8 @@ session_engine::session_error! {
     /// (`SessionError::Store(StoreError::Full { .. })`, see [`SessionError::is_capacity`])
     /// answers an empty 503 Service Unavailable instead, and a session that the route
     /// requires and the request lacks ([`SessionError::Missing`], from
-    /// [`require`](session_engine::SessionHandle::require)) an empty 401 Unauthorized.
+    /// [`require`](session_engine::SessionHandle::require)) an empty 401 Unauthorized, with
+    /// `WWW-Authenticate: Bearer` for a bearer session ([`SessionError::challenge`]).
     ///
     /// # Examples
     ///
@@ -31,7 +32,14 @@ session_engine::session_error! {
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         self.log();
-        empty(status_code(self.status()))
+        let mut response: Response = empty(status_code(self.status()));
+        if let Some(scheme) = self.challenge() {
+            let challenge = http::HeaderValue::from_static(scheme);
+            response
+                .headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, challenge);
+        }
+        response
     }
 }
 
@@ -66,6 +74,7 @@ mod tests {
             (
                 SessionError::Missing {
                     name: "user".into(),
+                    challenge: None,
                 },
                 StatusCode::UNAUTHORIZED,
             ),

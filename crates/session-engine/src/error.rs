@@ -133,7 +133,7 @@ macro_rules! session_error {
                 use $crate::SessionError as E;
                 match error {
                     E::MiddlewareMissing => Self::MiddlewareMissing,
-                    E::Missing { name } => Self::Missing { name },
+                    E::Missing { name, challenge } => Self::Missing { name, challenge },
                     E::RequestFinished { name } => Self::RequestFinished { name },
                     E::NotRegistered { type_name } => Self::NotRegistered { type_name },
                     E::NotServerSide { type_name } => Self::NotServerSide { type_name },
@@ -166,6 +166,10 @@ macro_rules! session_error {
             Missing {
                 /// The session's name.
                 name: String,
+                /// The authentication scheme of the `WWW-Authenticate` challenge the `401`
+                /// carries: `Bearer` for a bearer session (RFC 6750); none for cookie and
+                /// header sessions, for which no authentication scheme is registered.
+                challenge: Option<&'static str>,
             },
             /// A handle was used after its request's response was made (in a task that
             /// outlived the handler): nothing it changes could be sent any more.
@@ -249,7 +253,7 @@ macro_rules! session_error {
             /// use session_engine::SessionError;
             /// use session_engine::core::StoreError;
             ///
-            /// assert_eq!(SessionError::Missing { name: "user".into() }.status(), 401);
+            /// assert_eq!(SessionError::Missing { name: "user".into(), challenge: None }.status(), 401);
             /// assert_eq!(SessionError::Store(StoreError::Full { capacity: 10 }).status(), 503);
             /// assert_eq!(SessionError::Store(StoreError::Timeout).status(), 500);
             /// ```
@@ -259,6 +263,27 @@ macro_rules! session_error {
                     Self::Missing { .. } => 401,
                     _ if self.is_capacity() => 503,
                     _ => 500,
+                }
+            }
+
+            /// The `WWW-Authenticate` challenge an adapter adds to this error's response:
+            /// `Bearer` when a bearer session is [`Missing`](Self::Missing), else none.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use session_engine::SessionError;
+            ///
+            /// let bearer = SessionError::Missing { name: "api".into(), challenge: Some("Bearer") };
+            /// assert_eq!(bearer.challenge(), Some("Bearer"));
+            /// let cookie = SessionError::Missing { name: "user".into(), challenge: None };
+            /// assert_eq!(cookie.challenge(), None);
+            /// ```
+            #[must_use]
+            pub fn challenge(&self) -> Option<&'static str> {
+                match self {
+                    Self::Missing { challenge, .. } => *challenge,
+                    _ => None,
                 }
             }
 

@@ -118,7 +118,8 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     ///
     /// [`SessionError::Missing`] when there is no session (none sent, or one that
     /// [`get`](Self::get) finds forged, expired or gone): returned from a handler with `?`,
-    /// the adapters answer it with an empty `401 Unauthorized`. [`SessionError::Store`] when
+    /// the adapters answer it with an empty `401 Unauthorized` (with `WWW-Authenticate: Bearer`
+    /// for a bearer session). [`SessionError::Store`] when
     /// the storage failed (an empty 500).
     ///
     /// # Examples
@@ -137,6 +138,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
             Some(value) => Ok(value),
             None => Err(SessionError::Missing {
                 name: self.name().to_owned(),
+                challenge: self.provider().core.transport.challenge(),
             }
             .into()),
         }

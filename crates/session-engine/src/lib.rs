@@ -31,7 +31,8 @@
 //! 2. **Errors.** Define the app-facing error with [`session_error!`], and implement the
 //!    framework's error-to-response trait for it: every variant answers an empty
 //!    `500 Internal Server Error` (the cause is logged, never sent), except
-//!    [`SessionError::Missing`] (an empty `401 Unauthorized`) and a full store
+//!    [`SessionError::Missing`] (an empty `401 Unauthorized`, with a `WWW-Authenticate`
+//!    header when [`SessionError::challenge`] names a scheme) and a full store
 //!    ([`SessionError::is_capacity`]: an empty `503 Service Unavailable`).
 //! 3. **The layer**, built from a [`Registry`] (`SessionsBuilder<YourSessions>::build`
 //!    makes your type through `From<Registry>`). For each request:

@@ -463,6 +463,12 @@ impl Transport {
         }
     }
 
+    /// The `WWW-Authenticate` scheme of a `401` for a missing session: `Bearer` for a bearer
+    /// session, none for the others.
+    pub(crate) fn challenge(&self) -> Option<&'static str> {
+        matches!(self, Self::Header(header) if header.bearer).then_some("Bearer")
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         match self {
             Self::Cookie(cookie) => cookie.validate(),

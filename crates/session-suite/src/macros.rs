@@ -19,6 +19,7 @@ macro_rules! behaviour_suite {
                 a_bearer_session_travels_in_authorization_and_its_response_header,
                 a_non_bearer_scheme_or_a_malformed_token_is_no_session,
                 bearer_responses_vary_on_authorization,
+                a_required_bearer_session_answers_401_with_a_bearer_challenge,
             }
             binding {
                 encrypted_value_is_bound_to_the_session_name,

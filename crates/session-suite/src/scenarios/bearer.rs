@@ -163,3 +163,27 @@ pub async fn bearer_responses_vary_on_authorization<A: Adapter>() {
     assert_eq!(response.text(), "plain");
     assert_eq!(response.header("vary"), None);
 }
+
+/// A route that requires a bearer session answers its `401` with a `Bearer` challenge
+/// (RFC 6750), without a token and with a forged one; with the session it is served.
+pub async fn a_required_bearer_session_answers_401_with_a_bearer_challenge<A: Adapter>() {
+    let app = App::<A>::serving(carts()).await;
+    let token = app
+        .get("/add/3", None)
+        .await
+        .header(TOKEN_HEADER)
+        .expect("the value")
+        .to_owned();
+    let forged = format!("Bearer {token}0");
+    for request in [TestRequest::get("/require"), authorized("/require", forged)] {
+        let response = app.send(request).await;
+        assert_eq!(response.status, 401);
+        assert_eq!(response.headers("www-authenticate"), ["Bearer"]);
+        assert_eq!(response.text(), "", "an empty body");
+    }
+    let response = app
+        .send(authorized("/require", format!("Bearer {token}")))
+        .await;
+    assert_eq!((response.status, response.text()), (200, "[3]"));
+    assert_eq!(response.header("www-authenticate"), None);
+}

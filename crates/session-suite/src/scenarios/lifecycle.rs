@@ -100,12 +100,14 @@ pub async fn id_is_none_without_a_session<A: Adapter>() {
 }
 
 /// `require` answers an empty 401 without a session (none sent, a forged one, one logged
-/// out) and the value with one.
+/// out) and the value with one. A cookie session's 401 carries no `WWW-Authenticate`
+/// challenge: no authentication scheme is registered for cookies.
 pub async fn require_answers_401_without_a_session<A: Adapter>() {
     let app = App::<A>::serving(carts(&ProbeStore::default())).await;
     let response = app.get("/require", None).await;
     assert_eq!(response.status, 401);
     assert_eq!(response.text(), "", "an empty body");
+    assert_eq!(response.header("www-authenticate"), None);
     let cookie = app.cookie_from("/login", "cart").await;
     let response = app.get("/require", Some(&cookie)).await;
     assert_eq!((response.status, response.text()), (200, "[1]"));
