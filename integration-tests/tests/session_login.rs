@@ -155,6 +155,31 @@ async fn logout_everywhere_else(twin: Twin) {
     assert_eq!(me(&server, &bob).await.body, "Hello, bob");
 }
 
+/// With periodic ID rotation, "log out everywhere else" ends the other devices' sessions
+/// under the IDs they have now, and keeps the caller's own, though both moved since login.
+async fn logout_everywhere_else_follows_rotated_ids(twin: Twin) {
+    let server = Example::with_keys(twin.of(SESSION_LOGIN))
+        .env("SESSION_ROTATE_ID_SECS", "2")
+        .env("SESSION_ROTATE_GRACE_SECS", "1")
+        .start();
+    let laptop = login(&server, "alice", None).await;
+    let phone = login(&server, "alice", None).await;
+    actix_rt::time::sleep(Duration::from_millis(2200)).await;
+    let laptop = me(&server, &laptop).await.only_cookie(NAME);
+    let reply = fetch(server.get_with_cookie("/csrf", &phone)).await;
+    let phone = reply.only_cookie(NAME);
+    actix_rt::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(me(&server, &laptop).await.body, "Hello, alice", "rotated");
+    let reply = post(&server, "/logout-others", &phone, Some(&reply.body), "").await;
+    assert_eq!(reply.body, "Logged out 1 other sessions");
+    assert_eq!(
+        me(&server, &laptop).await.status,
+        401,
+        "the laptop's new ID"
+    );
+    assert_eq!(me(&server, &phone).await.body, "Hello, alice");
+}
+
 async fn idle_timeout_from_the_environment(twin: Twin) {
     let server = Example::with_keys(twin.of(SESSION_LOGIN))
         .env("SESSION_IDLE_TIMEOUT_SECS", "2")
@@ -439,6 +464,7 @@ integration_tests::twin_tests!(
     login_renews_a_planted_session_id,
     transfer_needs_the_csrf_token,
     logout_everywhere_else,
+    logout_everywhere_else_follows_rotated_ids,
     idle_timeout_from_the_environment,
     absolute_timeout_from_the_environment,
     invalid_timeout_stops_the_start,

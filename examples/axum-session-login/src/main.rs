@@ -87,15 +87,20 @@ async fn login(
         return Ok(bare(StatusCode::BAD_REQUEST, USERNAME_RULE));
     };
     // Whatever session the browser had (maybe planted by an attacker) is not carried over.
-    if let Some(previous) = session.id().await? {
+    if let Some(previous) = session.get().await? {
         devices.remove(&previous, SystemTime::now());
     }
     session.renew().await?;
-    session.set(LoginSession {
+    let mut user = LoginSession {
         username: username.clone(),
         visits: 0,
-    })?;
+        login_id: None,
+    };
+    session.set(user.clone())?;
     if let Some(id) = session.id().await? {
+        // The login ID names this device in the list, whatever IDs the session moves to.
+        user.login_id = Some(id.clone());
+        session.set(user)?;
         for evicted in devices.add(&username, id, SystemTime::now()) {
             session.invalidate_id(&evicted).await?;
         }
@@ -134,8 +139,8 @@ async fn logout(
     State(devices): State<Arc<Devices>>,
     session: Session<LoginSession>,
 ) -> Result<Response, SessionError> {
-    if let Some(id) = session.id().await? {
-        devices.remove(&id, SystemTime::now());
+    if let Some(user) = session.get().await? {
+        devices.remove(&user, SystemTime::now());
     }
     session.clear();
     Ok(text(LOGGED_OUT))
@@ -145,19 +150,20 @@ async fn logout_others(
     State(devices): State<Arc<Devices>>,
     session: Session<LoginSession>,
 ) -> Result<Response, SessionError> {
-    let (Some(user), Some(current)) = (session.get().await?, session.id().await?) else {
+    let Some(user) = session.get().await? else {
         return Ok(bare(StatusCode::UNAUTHORIZED, NOT_LOGGED_IN));
     };
-    let others = devices.take_others(&user.username, &current, SystemTime::now());
+    let others = devices.take_others(&user, SystemTime::now());
     for id in &others {
         session.invalidate_id(id).await?;
     }
     Ok(text(example_support::logged_out_others(others.len())))
 }
 
-/// Tells the device list about each use of a session (which extends its idle timeout), so the
-/// list forgets a session only once it must have ended. Requests to no route are left alone
-/// (they load no session, so they do not extend it).
+/// Tells the device list about each use of a session (which extends its idle timeout) and the
+/// ID it has now (a periodic rotation moves it when it loads), so the list forgets a session
+/// only once it must have ended and invalidates the live ID. Requests to no route are left
+/// alone (they load no session, so they do not extend it).
 async fn track_use(
     State(devices): State<Arc<Devices>>,
     request: Request,
@@ -166,12 +172,11 @@ async fn track_use(
     if request.extensions().get::<MatchedPath>().is_none() {
         return Ok(next.run(request).await);
     }
-    let id = request.session::<LoginSession>()?.id().await?;
-    let response = next.run(request).await;
-    if let Some(id) = id {
-        devices.seen(&id, SystemTime::now());
+    let session = request.session::<LoginSession>()?;
+    if let (Some(user), Some(id)) = (session.get().await?, session.id().await?) {
+        devices.seen(&user, id, SystemTime::now());
     }
-    Ok(response)
+    Ok(next.run(request).await)
 }
 
 #[tokio::main]

@@ -1,6 +1,11 @@
 //! Which session IDs each user has, so "log out everywhere else" of `session-login` (and its
 //! axum twin) knows what to invalidate.
 //!
+//! An entry is keyed by the session's ID at login (kept in the session's value as
+//! [`LoginSession::login_id`]) and holds its current ID: with periodic ID rotation
+//! (`SESSION_ROTATE_ID_SECS`) the session moves to new IDs, and each use records the one it
+//! has now, so the ID invalidated is always the live one, never a forward marker.
+//!
 //! Each entry lives as long as its session can: until the idle timeout after its last use, and
 //! no longer than the absolute timeout after login. Every write drops the entries whose session
 //! must have ended, so the list holds the live sessions only, and it never holds more than
@@ -11,6 +16,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use session_core::SessionId;
+
+use crate::LoginSession;
 
 /// The most entries kept (sessions tracked at once, all users together).
 pub const CAPACITY: usize = 10_000;
@@ -23,6 +30,8 @@ const GRACE: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 struct Entry {
     username: String,
+    /// The session's ID now (its login ID until an ID rotation moves it).
+    current: SessionId,
     /// Login: the start of the absolute timeout.
     started: SystemTime,
     /// The last request that used the session: the start of the idle timeout.
@@ -75,8 +84,9 @@ impl Devices {
         entries.retain(|_, entry| self.ends(entry).is_none_or(|end| end > now));
     }
 
-    /// Records a login of `username` under `id`. Returns the IDs dropped to stay within the
-    /// capacity (the sessions closest to their end): the caller must end those sessions.
+    /// Records a login of `username` under `id`, its login ID. Returns the current IDs of the
+    /// entries dropped to stay within the capacity (the sessions closest to their end): the
+    /// caller must end those sessions.
     pub fn add(&self, username: &str, id: SessionId, now: SystemTime) -> Vec<SessionId> {
         let mut entries = self.lock();
         self.prune(&mut entries, now);
@@ -86,12 +96,14 @@ impl Devices {
                 .iter()
                 .min_by_key(|(_, entry)| self.ends(entry).map_or((1, None), |end| (0, Some(end))))
                 .map(|(id, _)| id.clone());
-            let Some(soonest) = soonest else { break };
-            entries.remove(&soonest);
-            evicted.push(soonest);
+            let Some(soonest) = soonest.and_then(|login| entries.remove(&login)) else {
+                break;
+            };
+            evicted.push(soonest.current);
         }
         let entry = Entry {
             username: username.to_owned(),
+            current: id.clone(),
             started: now,
             last_seen: now,
         };
@@ -99,33 +111,42 @@ impl Devices {
         evicted
     }
 
-    /// Records a use of session `id`, which extends its idle timeout. Never adds an entry.
-    pub fn seen(&self, id: &SessionId, now: SystemTime) {
-        if let Some(entry) = self.lock().get_mut(id) {
+    /// Records a use of `user`'s session, now under `current` (a new ID if it rotated), which
+    /// extends its idle timeout. Never adds an entry.
+    pub fn seen(&self, user: &LoginSession, current: SessionId, now: SystemTime) {
+        let Some(login) = &user.login_id else { return };
+        if let Some(entry) = self.lock().get_mut(login) {
             entry.last_seen = entry.last_seen.max(now);
+            entry.current = current;
         }
     }
 
-    /// Forgets session `id` (it ended).
-    pub fn remove(&self, id: &SessionId, now: SystemTime) {
+    /// Forgets `user`'s session (it ended).
+    pub fn remove(&self, user: &LoginSession, now: SystemTime) {
         let mut entries = self.lock();
-        entries.remove(id);
+        if let Some(login) = &user.login_id {
+            entries.remove(login);
+        }
         self.prune(&mut entries, now);
     }
 
-    /// Forgets and returns every live session ID of `username` but `keep`.
-    pub fn take_others(&self, username: &str, keep: &SessionId, now: SystemTime) -> Vec<SessionId> {
+    /// Forgets every live session of `user`'s username but `user`'s own, and returns their
+    /// current IDs.
+    pub fn take_others(&self, user: &LoginSession, now: SystemTime) -> Vec<SessionId> {
         let mut entries = self.lock();
         self.prune(&mut entries, now);
         let others: Vec<SessionId> = entries
             .iter()
-            .filter(|(id, entry)| entry.username == username && *id != keep)
-            .map(|(id, _)| id.clone())
+            .filter(|(login, entry)| {
+                entry.username == user.username && Some(*login) != user.login_id.as_ref()
+            })
+            .map(|(login, _)| login.clone())
             .collect();
-        for id in &others {
-            entries.remove(id);
-        }
         others
+            .iter()
+            .filter_map(|login| entries.remove(login))
+            .map(|entry| entry.current)
+            .collect()
     }
 
     #[cfg(test)]
@@ -145,6 +166,20 @@ mod tests {
         Duration::from_secs(n)
     }
 
+    /// `username`'s session value, logged in under `login`.
+    fn user(username: &str, login: &SessionId) -> LoginSession {
+        LoginSession {
+            username: username.to_owned(),
+            visits: 0,
+            login_id: Some(login.clone()),
+        }
+    }
+
+    /// A value of `username` whose session is not in the list.
+    fn stranger(username: &str) -> LoginSession {
+        user(username, &SessionId::generate())
+    }
+
     #[test]
     fn entries_of_idle_sessions_are_gone_after_the_next_write() {
         let devices = Devices::new(IDLE, ABSOLUTE);
@@ -152,16 +187,16 @@ mod tests {
         let (used, idle) = (SessionId::generate(), SessionId::generate());
         devices.add("alice", used.clone(), t0);
         devices.add("bob", idle.clone(), t0);
-        devices.seen(&used, t0 + secs(50));
+        devices.seen(&user("alice", &used), used.clone(), t0 + secs(50));
         // At the end of bob's idle window his session may still be alive: kept.
         devices.add("carol", SessionId::generate(), t0 + IDLE);
         assert_eq!(devices.len(), 3);
         // Past it (and the grace second) the session is gone for sure: so is the entry.
         devices.add("carol", SessionId::generate(), t0 + IDLE + GRACE + secs(1));
         assert_eq!(devices.len(), 3, "bob's entry went, carol's second came");
-        let others = devices.take_others("bob", &SessionId::generate(), t0 + secs(70));
+        let others = devices.take_others(&stranger("bob"), t0 + secs(70));
         assert!(others.is_empty(), "bob's idle session is not listed");
-        let others = devices.take_others("alice", &SessionId::generate(), t0 + secs(70));
+        let others = devices.take_others(&stranger("alice"), t0 + secs(70));
         assert_eq!(others, [used], "alice's used session lives on");
     }
 
@@ -172,11 +207,15 @@ mod tests {
         let active = SessionId::generate();
         devices.add("alice", active.clone(), t0);
         for minute in 1..=11 {
-            devices.seen(&active, t0 + secs(60 * minute - 10));
+            devices.seen(
+                &user("alice", &active),
+                active.clone(),
+                t0 + secs(60 * minute - 10),
+            );
         }
-        devices.remove(&SessionId::generate(), t0 + ABSOLUTE);
+        devices.remove(&stranger("bob"), t0 + ABSOLUTE);
         assert_eq!(devices.len(), 1);
-        devices.remove(&SessionId::generate(), t0 + ABSOLUTE + GRACE + secs(1));
+        devices.remove(&stranger("bob"), t0 + ABSOLUTE + GRACE + secs(1));
         assert_eq!(devices.len(), 0, "absolute timeout over");
     }
 
@@ -188,8 +227,8 @@ mod tests {
         for id in &ids {
             assert!(devices.add("alice", id.clone(), t0).is_empty());
         }
-        devices.seen(&ids[0], t0 + secs(20));
-        devices.seen(&ids[2], t0 + secs(10));
+        devices.seen(&user("alice", &ids[0]), ids[0].clone(), t0 + secs(20));
+        devices.seen(&user("alice", &ids[2]), ids[2].clone(), t0 + secs(10));
         let evicted = devices.add("bob", SessionId::generate(), t0 + secs(30));
         assert_eq!(evicted, [ids[1].clone()]);
         assert_eq!(devices.len(), 3);
@@ -216,10 +255,27 @@ mod tests {
         devices.add("alice", laptop.clone(), now);
         devices.add("alice", phone.clone(), now);
         devices.add("bob", bob, now);
-        assert_eq!(devices.take_others("alice", &phone, now), [laptop]);
-        assert!(devices.take_others("alice", &phone, now).is_empty());
+        assert_eq!(devices.take_others(&user("alice", &phone), now), [laptop]);
+        assert!(devices.take_others(&user("alice", &phone), now).is_empty());
         assert_eq!(devices.len(), 2);
-        devices.seen(&SessionId::generate(), now);
+        devices.seen(&stranger("alice"), SessionId::generate(), now);
         assert_eq!(devices.len(), 2, "seen never adds");
+    }
+
+    /// A session whose ID rotated is invalidated under the ID it has now, and found by its
+    /// login ID; its idle timeout follows its uses under the new ID.
+    #[test]
+    fn entries_follow_rotated_ids() {
+        let devices = Devices::new(IDLE, ABSOLUTE);
+        let t0 = SystemTime::now();
+        let (laptop, phone) = (SessionId::generate(), SessionId::generate());
+        devices.add("alice", laptop.clone(), t0);
+        devices.add("alice", phone.clone(), t0);
+        let (rotated, again) = (SessionId::generate(), SessionId::generate());
+        devices.seen(&user("alice", &laptop), rotated, t0 + secs(30));
+        devices.seen(&user("alice", &laptop), again.clone(), t0 + secs(50));
+        devices.seen(&user("alice", &phone), SessionId::generate(), t0 + secs(50));
+        let later = t0 + IDLE + GRACE + secs(10);
+        assert_eq!(devices.take_others(&user("alice", &phone), later), [again]);
     }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use session_core::SessionId;
 
 use crate::env::seconds_from_env;
 use crate::error::StartError;
@@ -67,6 +68,10 @@ pub struct LoginSession {
     /// Visits counted by `POST /visit`.
     #[serde(default)]
     pub visits: u64,
+    /// The session's ID at login: the key of its entry in the [`Devices`](crate::Devices)
+    /// list, which follows the session's current ID as periodic rotation moves it.
+    #[serde(default)]
+    pub login_id: Option<SessionId>,
 }
 
 impl LoginSession {
@@ -167,6 +172,7 @@ mod tests {
         let user = LoginSession {
             username: "<a&\">".to_owned(),
             visits: 0,
+            login_id: None,
         };
         let page = page(Some((&user, "TOKEN")));
         assert!(

@@ -79,15 +79,20 @@ async fn login(
         return Ok(HttpResponse::BadRequest().body(USERNAME_RULE));
     };
     // Whatever session the browser had (maybe planted by an attacker) is not carried over.
-    if let Some(previous) = session.id().await? {
+    if let Some(previous) = session.get().await? {
         devices.remove(&previous, SystemTime::now());
     }
     session.renew().await?;
-    session.set(LoginSession {
+    let mut user = LoginSession {
         username: username.clone(),
         visits: 0,
-    })?;
+        login_id: None,
+    };
+    session.set(user.clone())?;
     if let Some(id) = session.id().await? {
+        // The login ID names this device in the list, whatever IDs the session moves to.
+        user.login_id = Some(id.clone());
+        session.set(user)?;
         for evicted in devices.add(&username, id, SystemTime::now()) {
             session.invalidate_id(&evicted).await?;
         }
@@ -130,8 +135,8 @@ async fn logout(
     session: Session<LoginSession>,
     devices: web::Data<Devices>,
 ) -> Result<HttpResponse, SessionError> {
-    if let Some(id) = session.id().await? {
-        devices.remove(&id, SystemTime::now());
+    if let Some(user) = session.get().await? {
+        devices.remove(&user, SystemTime::now());
     }
     session.clear();
     Ok(text(LOGGED_OUT))
@@ -141,19 +146,20 @@ async fn logout_others(
     session: Session<LoginSession>,
     devices: web::Data<Devices>,
 ) -> Result<HttpResponse, SessionError> {
-    let (Some(user), Some(current)) = (session.get().await?, session.id().await?) else {
+    let Some(user) = session.get().await? else {
         return Ok(HttpResponse::Unauthorized().body(NOT_LOGGED_IN));
     };
-    let others = devices.take_others(&user.username, &current, SystemTime::now());
+    let others = devices.take_others(&user, SystemTime::now());
     for id in &others {
         session.invalidate_id(id).await?;
     }
     Ok(text(example_support::logged_out_others(others.len())))
 }
 
-/// Tells the device list about each use of a session (which extends its idle timeout), so the
-/// list forgets a session only once it must have ended. Requests to no route are left alone
-/// (they load no session, so they do not extend it).
+/// Tells the device list about each use of a session (which extends its idle timeout) and the
+/// ID it has now (a periodic rotation moves it when it loads), so the list forgets a session
+/// only once it must have ended and invalidates the live ID. Requests to no route are left
+/// alone (they load no session, so they do not extend it).
 async fn track_use(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -161,13 +167,14 @@ async fn track_use(
     if req.match_pattern().is_none() {
         return next.call(req).await;
     }
-    let id = req.session::<LoginSession>()?.id().await?;
-    let devices = req.app_data::<web::Data<Devices>>().cloned();
-    let response = next.call(req).await?;
-    if let (Some(id), Some(devices)) = (id, devices) {
-        devices.seen(&id, SystemTime::now());
+    let session = req.session::<LoginSession>()?;
+    let devices = req.app_data::<web::Data<Devices>>();
+    if let (Some(user), Some(id), Some(devices)) =
+        (session.get().await?, session.id().await?, devices)
+    {
+        devices.seen(&user, id, SystemTime::now());
     }
-    Ok(response)
+    next.call(req).await
 }
 
 #[actix_web::main]
