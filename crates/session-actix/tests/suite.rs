@@ -175,13 +175,7 @@ async fn redis_store(
     session_redis::test_util::TestRedis,
     std::sync::Arc<dyn session_actix::DynSessionStore>,
 )> {
-    let redis = session_redis::test_util::redis(test)?;
-    let prefix = format!("{test}:{}:", session_actix::SessionId::generate().as_str());
-    let store = session_actix::RedisSessionStore::builder(redis.url.clone())
-        .key_prefix(prefix)
-        .build()
-        .await
-        .unwrap();
+    let (redis, store) = session_redis::test_util::prefixed_store(test).await?;
     Some((redis, std::sync::Arc::new(store)))
 }
 

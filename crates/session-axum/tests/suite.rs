@@ -143,6 +143,82 @@ impl Adapter for Axum {
 
 session_suite::behaviour_suite!(Axum);
 
+/// A directory store in a fresh temporary directory (kept alive by the guard).
+#[cfg(feature = "fs")]
+fn directory_store() -> (
+    tempfile::TempDir,
+    std::sync::Arc<dyn session_axum::DynSessionStore>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = session_axum::FsSessionStore::new(dir.path())
+        .unwrap()
+        .with_durability(session_axum::Durability::NoFsync);
+    (dir, std::sync::Arc::new(store))
+}
+
+/// A Redis store under a fresh key prefix on the test's Redis (kept alive by the guard), or
+/// `None` when no `redis-server` can be had (a failure under `CI=true`).
+#[cfg(feature = "redis")]
+async fn redis_store(
+    test: &str,
+) -> Option<(
+    session_redis::test_util::TestRedis,
+    std::sync::Arc<dyn session_axum::DynSessionStore>,
+)> {
+    let (redis, store) = session_redis::test_util::prefixed_store(test).await?;
+    Some((redis, std::sync::Arc::new(store)))
+}
+
+/// The suite's concurrent updates on the directory store (`fs`).
+#[cfg(feature = "fs")]
+#[test]
+fn hundred_concurrent_updates_in_the_directory_store() {
+    let (_dir, store) = directory_store();
+    Axum::block_on(session_suite::scenarios::persist::hundred_concurrent_updates_in::<Axum>(store));
+}
+
+/// The suite's concurrent updates on Redis (`redis`; skipped without a `redis-server`).
+#[cfg(feature = "redis")]
+#[test]
+fn hundred_concurrent_updates_in_redis() {
+    Axum::block_on(async {
+        let Some((_redis, store)) = redis_store("session_axum_atomic_update").await else {
+            return;
+        };
+        session_suite::scenarios::persist::hundred_concurrent_updates_in::<Axum>(store).await;
+    });
+}
+
+/// The suite's parallel requests across an ID rotation, on the directory store (`fs`).
+#[cfg(feature = "fs")]
+#[test]
+fn parallel_requests_across_a_rotation_in_the_directory_store() {
+    let (_dir, store) = directory_store();
+    Axum::block_on(
+        session_suite::scenarios::rotation::parallel_requests_across_a_rotation_in::<Axum>(
+            store,
+            session_axum::ManualClock::starting_now(),
+        ),
+    );
+}
+
+/// The suite's parallel requests across an ID rotation, on Redis (`redis`; skipped without a
+/// `redis-server`).
+#[cfg(feature = "redis")]
+#[test]
+fn parallel_requests_across_a_rotation_in_redis() {
+    Axum::block_on(async {
+        let Some((_redis, store)) = redis_store("session_axum_rotation").await else {
+            return;
+        };
+        session_suite::scenarios::rotation::parallel_requests_across_a_rotation_in::<Axum>(
+            store,
+            session_axum::ManualClock::starting_now(),
+        )
+        .await;
+    });
+}
+
 /// The suite's concurrent updates (`Session::update`) on an SQLite file (`sqlite`).
 #[cfg(feature = "sqlite")]
 #[test]

@@ -50,6 +50,20 @@ pub fn redis(test: &str) -> Option<TestRedis> {
     })
 }
 
+/// A store on the test's Redis ([`redis`]) under a key prefix of its own (the test's name and
+/// a random part), so tests sharing a `REDIS_URL` never meet; `None` when the test is to be
+/// skipped. Keep the [`TestRedis`] alive as long as the store.
+pub async fn prefixed_store(test: &str) -> Option<(TestRedis, crate::RedisSessionStore)> {
+    let redis = redis(test)?;
+    let prefix = format!("{test}:{}:", session_core::SessionId::generate().as_str());
+    let store = crate::RedisSessionStore::builder(redis.url.clone())
+        .key_prefix(prefix)
+        .build()
+        .await
+        .expect("a store on the test's Redis");
+    Some((redis, store))
+}
+
 /// A private server started with `extra` arguments; `None` when the test is to be skipped.
 pub fn private_server(test: &str, extra: &[&str]) -> Option<RedisServer> {
     if !redis_server_available() {
