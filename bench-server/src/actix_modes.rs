@@ -8,8 +8,8 @@ use actix_session::{SessionMiddleware, storage::SessionStore as ActixSessionStor
 use actix_web::App;
 use actix_web::cookie::{Key, SameSite};
 use example_support::StartError;
-use session_actix::core::{Encrypt, EncryptionKey, MemoryStore, SessionStore, Sign, SigningKey};
 use session_actix::{Durability, FsSessionStore, RedisSessionStore};
+use session_actix::{Encrypt, EncryptionKey, MemoryStore, SessionStore, Sign, SigningKey};
 use session_actix::{SessionConfig, Sessions};
 
 use crate::{

@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::routing::get;
 use example_support::StartError;
-use session_axum::core::{Encrypt, MemoryStore, SessionStore, Sign, SigningKey};
+use session_axum::{Encrypt, MemoryStore, SessionStore, Sign, SigningKey};
 use session_axum::{RedisSessionStore, SessionConfig, Sessions};
 use tokio::net::TcpListener;
 

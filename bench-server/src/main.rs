@@ -38,7 +38,7 @@ use example_support::StartError;
 use serde::{Deserialize, Serialize};
 use session_actix::CookieTransport;
 use session_actix::cookie::SameSite;
-use session_actix::core::{EncryptionKey, SigningKey};
+use session_actix::{EncryptionKey, SigningKey};
 
 /// The cookie name of every mode, so requests and responses have the same shape.
 const COOKIE_NAME: &str = "session";

@@ -119,6 +119,9 @@ impl CookieTransport {
     /// `renew`, a first value) are sent only as cookies, and putting an ID into a link is left
     /// to the app, deliberately. Every response to a request whose session came from the
     /// query carries `Referrer-Policy: no-referrer`, so the page does not hand its own URL on.
+    /// A route that never asks for the session does not read the query (that is what keeps
+    /// untouched routes free): if links with IDs may reach such routes, send the header from
+    /// every route.
     ///
     /// **How it reads.** The first parameter named exactly `parameter` (after
     /// percent-decoding; `+` is a space) holds the value, which must be a signed ID that

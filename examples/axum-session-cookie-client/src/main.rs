@@ -24,7 +24,7 @@ use axum::http::Method;
 use axum::response::Response;
 use example_support::axum::{found, not_found, route_for, text};
 use example_support::{StartError, UserSession};
-use session_axum::core::Encrypt;
+use session_axum::Encrypt;
 use session_axum::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
 async fn login(session: Session<UserSession>) -> Result<Response, SessionError> {

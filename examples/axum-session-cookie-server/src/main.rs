@@ -29,7 +29,7 @@ use axum::http::Method;
 use axum::response::Response;
 use example_support::axum::{found, not_found, route_for, text};
 use example_support::{CartSession, StartError};
-use session_axum::core::Sign;
+use session_axum::Sign;
 use session_axum::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
 async fn login(session: Session<CartSession>) -> Result<Response, SessionError> {

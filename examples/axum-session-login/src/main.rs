@@ -59,11 +59,11 @@ use example_support::{
     Devices, LOGGED_OUT, LoginForm, LoginSession, NOT_LOGGED_IN, StartError, TransferForm,
     USERNAME_RULE,
 };
-use session_axum::core::{MemoryStore, Sign};
 use session_axum::{
     CookieTransport, CsrfProtection, Session, SessionConfig, SessionError, SessionExt as _,
     Sessions,
 };
+use session_axum::{MemoryStore, Sign};
 
 /// A small page that drives the routes from a browser.
 async fn index(session: Session<LoginSession>) -> Result<Response, SessionError> {

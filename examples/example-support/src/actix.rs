@@ -16,8 +16,8 @@ use crate::error::StartError;
 
 /// Starts an `HttpServer` with `factory` on [`bind_addr`], prints
 /// `Listening on http://<bound address>/` as the only line on stdout (so `BIND_ADDR=…:0` shows
-/// the port chosen), then serves until the process is stopped (`SIGINT` or `SIGTERM`: a
-/// graceful stop, as actix-web does by default).
+/// the port chosen), then serves until the process is stopped, as actix-web does by default:
+/// `SIGTERM` stops gracefully (requests in flight finish), `SIGINT` and `SIGQUIT` at once.
 ///
 /// # Errors
 ///

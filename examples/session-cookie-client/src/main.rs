@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, get};
 use example_support::{StartError, UserSession};
-use session_actix::core::Encrypt;
+use session_actix::Encrypt;
 use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
 #[get("/login")]

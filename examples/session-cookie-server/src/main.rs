@@ -20,7 +20,7 @@
 
 use actix_web::{App, HttpResponse, get};
 use example_support::{CartSession, StartError};
-use session_actix::core::Sign;
+use session_actix::Sign;
 use session_actix::{CookieTransport, Session, SessionConfig, SessionError, Sessions};
 
 #[get("/login")]

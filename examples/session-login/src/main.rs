@@ -48,11 +48,11 @@ use example_support::{
     Devices, HTML_CONTENT_TYPE, LOGGED_OUT, LoginForm, LoginSession, NOT_LOGGED_IN, StartError,
     TransferForm, USERNAME_RULE,
 };
-use session_actix::core::{MemoryStore, Sign};
 use session_actix::{
     CookieTransport, CsrfProtection, Session, SessionConfig, SessionError, SessionExt as _,
     Sessions,
 };
+use session_actix::{MemoryStore, Sign};
 
 /// A small page that drives the routes from a browser.
 #[get("/")]

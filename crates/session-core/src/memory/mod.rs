@@ -132,6 +132,11 @@ impl MemoryStore {
     /// stored. A capacity bounds memory; it does not stop a flood from evicting real
     /// users' sessions: rate-limit anonymous session creation in front of it.
     ///
+    /// With periodic ID rotation, the forward entry an old ID leaves for the grace window
+    /// expires within seconds, so a full store evicts it first: a request still carrying the
+    /// old ID then has no session, as after the grace window. The session itself, under its
+    /// new ID, is kept.
+    ///
     /// # Examples
     ///
     /// ```
