@@ -24,7 +24,8 @@ use crate::{SessionId, StoreError};
 ///   existed; the default implementation loads and replaces again.
 /// - `compare_and_swap` replaces the text only if it is still exactly `expected`, atomically
 ///   with respect to every other write of that entry; it is what makes concurrent updates of
-///   one session lose nothing. The default answers [`StoreError::Unsupported`].
+///   one session lose nothing, and ID rotation safe. It has no default: a store states in code
+///   what it does, and one that cannot swap atomically answers [`StoreError::Unsupported`].
 /// - `load_entry` is `load` plus the entry's expiry time when the store knows it (in one round
 ///   trip), so middleware can refresh an idle timeout only when a useful part of it has passed;
 ///   the default reports no expiry.
@@ -38,11 +39,10 @@ use crate::{SessionId, StoreError};
 ///
 /// # Implementing a store
 ///
-/// `load`, `save`, `delete` and `capabilities` are required; the other methods have correct
-/// defaults built on them. A store without atomic compare-and-swap declares
-/// [`StoreCapabilities::NONE`]: its sessions work, and the session builder refuses
-/// `Session::update` (unless the session opts out with `without_atomic_update`, which makes
-/// `update` a plain last-writer-wins write) and ID rotation for it.
+/// `load`, `save`, `delete`, `compare_and_swap` and `capabilities` are required; `replace`,
+/// `touch` and `load_entry` have correct defaults built on them (slower than a native
+/// implementation, never wrong). This store swaps under its lock and declares it; it keeps
+/// no expiry, which it therefore does not declare:
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -50,7 +50,7 @@ use crate::{SessionId, StoreError};
 /// use std::time::Duration;
 /// use session_core::{SessionId, SessionStore, StoreCapabilities, StoreError};
 ///
-/// /// A store without expiry or compare-and-swap, for illustration.
+/// /// A store without expiry, for illustration.
 /// #[derive(Default)]
 /// struct MapStore(Mutex<HashMap<SessionId, String>>);
 ///
@@ -62,24 +62,47 @@ use crate::{SessionId, StoreError};
 ///         self.0.lock().unwrap().insert(id.clone(), text.to_owned());
 ///         Ok(())
 ///     }
+///     async fn compare_and_swap(
+///         &self,
+///         id: &SessionId,
+///         expected: &str,
+///         new: &str,
+///         _ttl: Duration,
+///     ) -> Result<bool, StoreError> {
+///         let mut map = self.0.lock().unwrap();
+///         match map.get_mut(id) {
+///             Some(text) if text == expected => {
+///                 *text = new.to_owned();
+///                 Ok(true)
+///             }
+///             _ => Ok(false),
+///         }
+///     }
 ///     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
 ///         self.0.lock().unwrap().remove(id);
 ///         Ok(())
 ///     }
 ///     fn capabilities(&self) -> StoreCapabilities {
-///         // No atomic compare-and-swap, touch falls back to load + replace, no expiry known.
-///         StoreCapabilities::NONE
+///         // touch falls back to load + replace; no expiry is known.
+///         StoreCapabilities::NONE.with_compare_and_swap()
 ///     }
 /// }
-/// assert!(!MapStore::default().capabilities().compare_and_swap);
+/// assert!(MapStore::default().capabilities().compare_and_swap);
 /// ```
+///
+/// A backend that cannot swap atomically answers
+/// `Err(StoreError::Unsupported { operation: "compare_and_swap" })` and declares
+/// [`StoreCapabilities::NONE`]: its sessions work, and the session builder refuses
+/// `Session::update` (unless the session opts out with `without_atomic_update`, which makes
+/// `update` a plain last-writer-wins write) and ID rotation for it.
 ///
 /// # Wrapping a store
 ///
 /// A wrapper (metrics, logging, a cache, fault injection) must forward **every** method,
-/// `capabilities` included: a default it falls back to is correct but slower
-/// (`touch`, `load_entry`, `replace`) or missing (`compare_and_swap`), and the wrapper would
-/// still declare the inner store's abilities. This wrapper counts loads and forwards the rest:
+/// `capabilities` included. The compiler insists on `compare_and_swap`; a default of the
+/// others it falls back to is correct but slower (`touch`, `load_entry`, `replace`), while
+/// the wrapper would still declare the inner store's abilities. This wrapper counts loads and
+/// forwards the rest:
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -233,9 +256,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// concurrent calls with the same `expected` cannot both succeed. A store that implements
     /// it declares [`StoreCapabilities::compare_and_swap`].
     ///
+    /// Required, though not every backend can: one that cannot do it atomically answers
+    /// [`StoreError::Unsupported`] and does not declare it, so a wrapper or a new store can
+    /// never lose it by omission.
+    ///
     /// # Errors
     ///
-    /// [`StoreError::Unsupported`] from stores that cannot do it atomically (the default), and
+    /// [`StoreError::Unsupported`] from stores that cannot do it atomically, and
     /// [`StoreError`] when the storage failed.
     fn compare_and_swap(
         &self,
@@ -243,14 +270,7 @@ pub trait SessionStore: Send + Sync + 'static {
         expected: &str,
         new: &str,
         ttl: Duration,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        let _ = (id, expected, new, ttl);
-        async {
-            Err(StoreError::Unsupported {
-                operation: "compare_and_swap",
-            })
-        }
-    }
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Removes the entry under `id`; succeeds when there is none.
     ///
@@ -622,11 +642,13 @@ mod tests {
     }
 
     /// A wrapper that forwards the capabilities but forgets `load_entry` (so reports no
-    /// expiry) or `compare_and_swap` breaks its own declaration: the suite says so.
+    /// expiry) or `touch` breaks its own declaration: the suite says so. (Forgetting
+    /// `compare_and_swap` does not compile.)
     #[cfg(feature = "test-util")]
     #[test]
     fn the_conformance_suite_catches_a_wrapper_that_forgets_a_method() {
-        /// Forwards `load`, `save` and `delete` only, and declares `declared`.
+        /// Forwards `load`, `save`, `compare_and_swap` and `delete` only, and declares
+        /// `declared`.
         struct Forgetful {
             inner: crate::MemoryStore,
             declared: StoreCapabilities,
@@ -642,6 +664,15 @@ mod tests {
                 ttl: Duration,
             ) -> Result<(), StoreError> {
                 SessionStore::save(&self.inner, id, text, ttl).await
+            }
+            async fn compare_and_swap(
+                &self,
+                id: &SessionId,
+                expected: &str,
+                new: &str,
+                ttl: Duration,
+            ) -> Result<bool, StoreError> {
+                SessionStore::compare_and_swap(&self.inner, id, expected, new, ttl).await
             }
             async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
                 SessionStore::delete(&self.inner, id).await
@@ -659,9 +690,9 @@ mod tests {
             block_on(crate::test_util::check_declared_capabilities(&forwarded));
         }));
         assert!(outcome.is_err(), "an undelivered declaration is caught");
-        // Declaring nothing is honest for it: the suite passes.
+        // Declaring only what it forwards is honest: the suite passes.
         let honest = Forgetful {
-            declared: StoreCapabilities::NONE,
+            declared: StoreCapabilities::NONE.with_compare_and_swap(),
             inner: crate::MemoryStore::new(),
         };
         block_on(crate::test_util::run_conformance_suite(&honest));

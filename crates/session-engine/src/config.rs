@@ -188,6 +188,16 @@ impl<T: 'static> SessionConfig<T> {
     ///         self.0.lock().unwrap().insert(id.clone(), text.to_owned());
     ///         Ok(())
     ///     }
+    ///     async fn compare_and_swap(
+    ///         &self,
+    ///         _: &SessionId,
+    ///         _: &str,
+    ///         _: &str,
+    ///         _: Duration,
+    ///     ) -> Result<bool, StoreError> {
+    ///         // Say it cannot swap atomically (a backend without transactions, say).
+    ///         Err(StoreError::Unsupported { operation: "compare_and_swap" })
+    ///     }
     ///     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
     ///         self.0.lock().unwrap().remove(id);
     ///         Ok(())

@@ -10,8 +10,7 @@ use session_core::{
 
 use crate::{ConfigError, CookieTransport, HeaderTransport, Registry, SessionConfig};
 
-/// A memory store without compare-and-swap (the trait's default answers `Unsupported`), and
-/// declaring so.
+/// A memory store without compare-and-swap (it answers `Unsupported`), and declaring so.
 #[derive(Clone, Default)]
 struct NoSwap(MemoryStore);
 
@@ -21,6 +20,17 @@ impl SessionStore for NoSwap {
     }
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
         SessionStore::save(&self.0, id, text, ttl).await
+    }
+    async fn compare_and_swap(
+        &self,
+        _: &SessionId,
+        _: &str,
+        _: &str,
+        _: Duration,
+    ) -> Result<bool, StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "compare_and_swap",
+        })
     }
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         SessionStore::delete(&self.0, id).await

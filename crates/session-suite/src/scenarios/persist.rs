@@ -342,6 +342,17 @@ impl SessionStore for NoSwapStore {
     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
         SessionStore::save(&self.0, id, text, ttl).await
     }
+    async fn compare_and_swap(
+        &self,
+        _: &SessionId,
+        _: &str,
+        _: &str,
+        _: Duration,
+    ) -> Result<bool, StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "compare_and_swap",
+        })
+    }
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         SessionStore::delete(&self.0, id).await
     }
