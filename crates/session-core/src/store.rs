@@ -164,6 +164,30 @@ use crate::{SessionId, StoreError};
 /// # }).unwrap();
 /// ```
 ///
+/// A store or wrapper that leaves out `compare_and_swap` does not compile:
+///
+/// ```compile_fail,E0046
+/// use std::time::Duration;
+/// use session_core::{MemoryStore, SessionId, SessionStore, StoreCapabilities, StoreError};
+///
+/// struct Forgetful(MemoryStore);
+///
+/// impl SessionStore for Forgetful {
+///     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+///         self.0.load(id).await
+///     }
+///     async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
+///         self.0.save(id, text, ttl).await
+///     }
+///     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+///         self.0.delete(id).await
+///     }
+///     fn capabilities(&self) -> StoreCapabilities {
+///         self.0.capabilities()
+///     }
+/// }
+/// ```
+///
 /// Run the conformance suite (`session_core::test_util::run_conformance_suite`, feature
 /// `test-util`) against a store or wrapper of your own: it also checks that the declared
 /// capabilities match what the store does.
