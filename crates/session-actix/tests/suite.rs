@@ -231,6 +231,30 @@ fn parallel_requests_across_a_rotation_in_redis() {
     });
 }
 
+/// The old ID dies after the grace window in the directory store (`fs`), by its own clock.
+#[cfg(feature = "fs")]
+#[test]
+fn the_old_id_dies_after_the_grace_in_the_directory_store() {
+    let (_dir, store) = directory_store();
+    Actix::block_on(
+        session_suite::scenarios::rotation::the_old_id_dies_after_the_grace_in::<Actix>(store),
+    );
+}
+
+/// The old ID dies after the grace window in Redis (`redis`; skipped without a
+/// `redis-server`), by Redis's own expiry.
+#[cfg(feature = "redis")]
+#[test]
+fn the_old_id_dies_after_the_grace_in_redis() {
+    Actix::block_on(async {
+        let Some((_redis, store)) = redis_store("session_actix_grace").await else {
+            return;
+        };
+        session_suite::scenarios::rotation::the_old_id_dies_after_the_grace_in::<Actix>(store)
+            .await;
+    });
+}
+
 /// The suite's concurrent updates (`Session::update`) on an SQLite file (`sqlite`).
 #[cfg(feature = "sqlite")]
 #[test]

@@ -219,6 +219,29 @@ fn parallel_requests_across_a_rotation_in_redis() {
     });
 }
 
+/// The old ID dies after the grace window in the directory store (`fs`), by its own clock.
+#[cfg(feature = "fs")]
+#[test]
+fn the_old_id_dies_after_the_grace_in_the_directory_store() {
+    let (_dir, store) = directory_store();
+    Axum::block_on(
+        session_suite::scenarios::rotation::the_old_id_dies_after_the_grace_in::<Axum>(store),
+    );
+}
+
+/// The old ID dies after the grace window in Redis (`redis`; skipped without a
+/// `redis-server`), by Redis's own expiry.
+#[cfg(feature = "redis")]
+#[test]
+fn the_old_id_dies_after_the_grace_in_redis() {
+    Axum::block_on(async {
+        let Some((_redis, store)) = redis_store("session_axum_grace").await else {
+            return;
+        };
+        session_suite::scenarios::rotation::the_old_id_dies_after_the_grace_in::<Axum>(store).await;
+    });
+}
+
 /// The suite's concurrent updates (`Session::update`) on an SQLite file (`sqlite`).
 #[cfg(feature = "sqlite")]
 #[test]

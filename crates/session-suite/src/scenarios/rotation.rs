@@ -191,3 +191,40 @@ pub async fn a_logout_or_login_across_a_rotation_ends_both_ids<A: Adapter>() {
     );
     assert_eq!(app.text("/cart", Some(&renewed)).await, "[1]");
 }
+
+/// [`the_id_rotates_after_its_period_and_the_old_one_dies_after_the_grace`] in `store`, on
+/// the system clock (a store whose entries expire by its own clock, as the directory store's
+/// and Redis's do): a period of 1 s and a grace of 600 ms, slept through. The forward entry
+/// the old ID leaves dies with the grace in the store itself.
+pub async fn the_old_id_dies_after_the_grace_in<A: Adapter>(store: Arc<dyn DynSessionStore>) {
+    let registry = Registry::builder()
+        .session(
+            SessionConfig::<Cart>::new(CookieTransport::new("cart"))
+                .shared_store(store)
+                .transform(Sign::new(SigningKey::generate()))
+                .rotate_id_every(Duration::from_secs(1))
+                .rotation_grace(Duration::from_millis(600)),
+        )
+        .build()
+        .expect("a valid setup");
+    let app = App::<A>::serving(registry).await;
+    let old = app.cookie_from("/login", "cart").await;
+    // Blocking sleeps: the app is served in-process, nothing else needs the thread meanwhile.
+    std::thread::sleep(Duration::from_millis(1100));
+    let response = app.get("/cart", Some(&old)).await;
+    assert_eq!(response.text(), "[1]");
+    let new = response.the_cookie("cart");
+    assert_ne!(id_of(&new), id_of(&old), "a new ID once the period passed");
+    assert_eq!(
+        app.text("/cart", Some(&old)).await,
+        "[1]",
+        "within the grace"
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        app.text("/cart", Some(&old)).await,
+        "empty",
+        "after the grace: dead"
+    );
+    assert_eq!(app.text("/cart", Some(&new)).await, "[1]");
+}
