@@ -17,6 +17,11 @@
 //! - **Secure defaults**: `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`,
 //!   browser-session cookies; server-side IDs of 256 bits; [`SessionHandle::renew`](engine::SessionHandle::renew) on login.
 //!
+//! **One import path**: everything an app names (configuration, transports, keys,
+//! transformers, stores, IDs, errors) is at this crate's root: `use session_actix::{…};`. The
+//! examples on the items it re-exports from the engine and the core show no imports for that
+//! reason (one text serves both adapters); every name they use is imported from here.
+//!
 //! | Feature | Description | Default |
 //! |---|---|---|
 //! | `cors` | [`Sessions::cors`], wiring header transports into actix-cors 0.7, re-exported as [`Cors`] and [`actix_cors`] | no |

@@ -18,6 +18,11 @@
 //! - **Secure defaults**: `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`,
 //!   browser-session cookies; server-side IDs of 256 bits; `Session::renew` on login.
 //!
+//! **One import path**: everything an app names (configuration, transports, keys,
+//! transformers, stores, IDs, errors) is at this crate's root: `use session_axum::{…};`. The
+//! examples on the items it re-exports from the engine and the core show no imports for that
+//! reason (one text serves both adapters); every name they use is imported from here.
+//!
 //! | Feature | Description | Default |
 //! |---|---|---|
 //! | `cors` | `Sessions::cors`, wiring header transports into tower-http 0.6's `CorsLayer`, re-exported as `cors` | no |

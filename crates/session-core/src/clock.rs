@@ -29,7 +29,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_core::{Clock, ManualClock};
+/// # use session_core::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::starting_now();
 /// let before = clock.now();

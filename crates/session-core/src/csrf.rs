@@ -58,7 +58,7 @@ fn xor(a: &[u8], b: &[u8]) -> [u8; TOKEN_BYTES] {
 /// # Examples
 ///
 /// ```
-/// use session_core::{csrf_token_matches, mask_csrf_token};
+/// # use session_core::{csrf_token_matches, mask_csrf_token};
 ///
 /// # let token = session_core::SessionId::generate().as_str().to_owned();
 /// let first = mask_csrf_token(&token).expect("a CSRF token");
@@ -90,7 +90,7 @@ pub fn mask_csrf_token(token: &str) -> Option<String> {
 /// # Examples
 ///
 /// ```
-/// use session_core::{csrf_token_matches, mask_csrf_token};
+/// # use session_core::{csrf_token_matches, mask_csrf_token};
 ///
 /// # let token = session_core::SessionId::generate().as_str().to_owned();
 /// # let other = session_core::SessionId::generate().as_str().to_owned();

@@ -136,7 +136,7 @@ impl StoreError {
     /// # Examples
     ///
     /// ```
-    /// use session_core::StoreError;
+    /// # use session_core::StoreError;
     /// let error = StoreError::backend(std::io::Error::other("disk on fire"));
     /// assert!(matches!(error, StoreError::Backend(_)));
     /// ```

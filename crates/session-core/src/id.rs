@@ -46,7 +46,7 @@ pub(crate) fn random_token() -> String {
 /// # Examples
 ///
 /// ```
-/// use session_core::SessionId;
+/// # use session_core::SessionId;
 /// let id = SessionId::generate();
 /// assert_eq!(id.as_str().len(), SessionId::LEN);
 /// assert_eq!(SessionId::parse(id.as_str()).unwrap(), id);
@@ -124,7 +124,7 @@ impl fmt::Debug for SessionId {
 /// # Examples
 ///
 /// ```
-/// use session_core::SessionId;
+/// # use session_core::SessionId;
 /// let id = SessionId::generate();
 /// assert_eq!(id.to_string(), id.as_str());
 /// assert!(!format!("{id:?}").contains(id.as_str()));
@@ -140,7 +140,7 @@ impl fmt::Display for SessionId {
 /// # Examples
 ///
 /// ```
-/// use session_core::SessionId;
+/// # use session_core::SessionId;
 /// let id = SessionId::generate();
 /// assert_eq!(id.as_str().parse::<SessionId>().unwrap(), id);
 /// assert!("not-an-id".parse::<SessionId>().is_err());
@@ -159,7 +159,7 @@ impl std::str::FromStr for SessionId {
 /// # Examples
 ///
 /// ```
-/// use session_core::SessionId;
+/// # use session_core::SessionId;
 /// let id = SessionId::generate();
 /// let json = serde_json::to_string(&id)?;
 /// assert_eq!(json, format!("\"{}\"", id.as_str()));

@@ -140,7 +140,7 @@ macro_rules! text_constructors {
 /// # Examples
 ///
 /// ```
-/// use session_core::SigningKey;
+/// # use session_core::SigningKey;
 /// let key = SigningKey::generate();
 /// assert_eq!(format!("{key:?}"), "SigningKey(REDACTED)");
 /// assert!(SigningKey::from_bytes(&[7; 16]).is_err()); // too short
@@ -221,7 +221,7 @@ text_constructors!(
 /// # Examples
 ///
 /// ```
-/// use session_core::EncryptionKey;
+/// # use session_core::EncryptionKey;
 /// let key = EncryptionKey::generate();
 /// let again = EncryptionKey::from_hex(&key.to_hex()).unwrap();
 /// assert_eq!(key, again);

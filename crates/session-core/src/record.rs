@@ -30,7 +30,7 @@ const VERSION_ROTATED: &str = "s3";
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use session_core::Record;
+/// # use session_core::Record;
 ///
 /// let now = SystemTime::now();
 /// let record = Record::new(r#"{"id":1}"#.into(), now, Some(now + Duration::from_secs(10)));
@@ -113,7 +113,7 @@ impl Record {
     ///
     /// ```
     /// use std::time::SystemTime;
-    /// use session_core::Record;
+    /// # use session_core::Record;
     ///
     /// let now = SystemTime::now();
     /// let first = Record::new("1".into(), now, None);
@@ -196,7 +196,7 @@ impl Record {
     ///
     /// ```
     /// use std::time::SystemTime;
-    /// use session_core::Record;
+    /// # use session_core::Record;
     ///
     /// let record = Record::new(r#"{"id":1}"#.into(), SystemTime::now(), None);
     /// let decoded = Record::decode_owned(record.encode("cart"), "cart").unwrap();

@@ -15,7 +15,7 @@ use crate::{DeserializeError, SerializeError};
 /// A compact custom format:
 ///
 /// ```
-/// use session_core::{DeserializeError, SerializeError, Serializer};
+/// # use session_core::{DeserializeError, SerializeError, Serializer};
 ///
 /// struct Counter(u32);
 /// struct CounterSerializer;
@@ -55,7 +55,7 @@ pub trait Serializer<T>: Send + Sync + 'static {
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
-/// use session_core::{JsonSerializer, Serializer};
+/// # use session_core::{JsonSerializer, Serializer};
 ///
 /// #[derive(Serialize, Deserialize, Debug, PartialEq)]
 /// struct Cart { items: Vec<u32> }

@@ -48,7 +48,7 @@ use crate::{SessionId, StoreError};
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
 /// use std::time::Duration;
-/// use session_core::{SessionId, SessionStore, StoreCapabilities, StoreError};
+/// # use session_core::{SessionId, SessionStore, StoreCapabilities, StoreError};
 ///
 /// /// A store without expiry, for illustration.
 /// #[derive(Default)]
@@ -107,9 +107,9 @@ use crate::{SessionId, StoreError};
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use std::time::Duration;
-/// use session_core::{
-///     MemoryStore, SessionId, SessionStore, StoreCapabilities, StoreError, StoredEntry,
-/// };
+/// # use session_core::{
+/// #     MemoryStore, SessionId, SessionStore, StoreCapabilities, StoreError, StoredEntry,
+/// # };
 ///
 /// /// Counts the loads of the store it wraps.
 /// struct Counting<S> {
@@ -168,7 +168,7 @@ use crate::{SessionId, StoreError};
 ///
 /// ```compile_fail,E0046
 /// use std::time::Duration;
-/// use session_core::{MemoryStore, SessionId, SessionStore, StoreCapabilities, StoreError};
+/// # use session_core::{MemoryStore, SessionId, SessionStore, StoreCapabilities, StoreError};
 ///
 /// struct Forgetful(MemoryStore);
 ///
@@ -345,7 +345,7 @@ pub trait SessionStore: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// use session_core::{MemoryStore, SessionStore, StoreCapabilities};
+/// # use session_core::{MemoryStore, SessionStore, StoreCapabilities};
 ///
 /// let atomic = StoreCapabilities::NONE.with_compare_and_swap();
 /// assert!(atomic.compare_and_swap && !atomic.native_touch && !atomic.expiry_info);

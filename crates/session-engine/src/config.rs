@@ -53,8 +53,8 @@ pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 *
 /// ```
 /// use std::time::Duration;
 /// use serde::{Deserialize, Serialize};
-/// use session_engine::{CookieTransport, SessionConfig};
-/// use session_engine::core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
+/// # use session_engine::{CookieTransport, SessionConfig};
+/// # use session_engine::core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct UserSession { id: String, count: u32 }
@@ -174,8 +174,8 @@ impl<T: 'static> SessionConfig<T> {
     /// use std::collections::HashMap;
     /// use std::sync::Mutex;
     /// use std::time::Duration;
-    /// use session_engine::core::{SessionId, SessionStore, StoreCapabilities, StoreError};
-    /// use session_engine::{ConfigError, CookieTransport, Registry, SessionConfig};
+    /// # use session_engine::core::{SessionId, SessionStore, StoreCapabilities, StoreError};
+    /// # use session_engine::{ConfigError, CookieTransport, Registry, SessionConfig};
     ///
     /// #[derive(Default)]
     /// struct MapStore(Mutex<HashMap<SessionId, String>>);
@@ -304,8 +304,8 @@ impl<T: 'static> SessionConfig<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use session_engine::{CookieTransport, SessionConfig};
-    /// use session_engine::core::MemoryStore;
+    /// # use session_engine::{CookieTransport, SessionConfig};
+    /// # use session_engine::core::MemoryStore;
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
     /// let config = SessionConfig::<Cart>::new(CookieTransport::new("cart"))
     ///     .store(MemoryStore::new())
@@ -402,8 +402,8 @@ type Registration = Box<dyn FnOnce(Arc<dyn Clock>) -> Result<Provider, ConfigErr
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
-/// use session_engine::core::MemoryStore;
-/// use session_engine::{ConfigError, CookieTransport, HeaderTransport, Registry, SessionConfig};
+/// # use session_engine::core::MemoryStore;
+/// # use session_engine::{ConfigError, CookieTransport, HeaderTransport, Registry, SessionConfig};
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct A;

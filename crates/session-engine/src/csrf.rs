@@ -44,7 +44,7 @@ impl CsrfRefusal {
     /// # Examples
     ///
     /// ```
-    /// use session_engine::CsrfRefusal;
+    /// # use session_engine::CsrfRefusal;
     /// assert_eq!(CsrfRefusal::InvalidToken.status(), 403);
     /// assert_eq!(CsrfRefusal::FormTooLarge.status(), 413);
     /// ```
@@ -64,7 +64,7 @@ impl CsrfRefusal {
 /// # Examples
 ///
 /// ```
-/// use session_engine::{CsrfRefusal, FormBody, MAX_FORM_LEN};
+/// # use session_engine::{CsrfRefusal, FormBody, MAX_FORM_LEN};
 ///
 /// let mut form = FormBody::default();
 /// form.push(b"csrf_token=abc")?;
@@ -122,7 +122,7 @@ pub enum TokenSource {
 /// # Examples
 ///
 /// ```
-/// use session_engine::{CsrfPolicy, HeaderList};
+/// # use session_engine::{CsrfPolicy, HeaderList};
 ///
 /// let policy = CsrfPolicy::default().allowed_origin("https://app.example.com");
 /// let request = HeaderList::from_iter([("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")]);
@@ -194,7 +194,7 @@ impl CsrfPolicy {
     /// # Examples
     ///
     /// ```
-    /// use session_engine::{CsrfPolicy, CsrfRefusal, HeaderList, TokenSource};
+    /// # use session_engine::{CsrfPolicy, CsrfRefusal, HeaderList, TokenSource};
     ///
     /// let policy = CsrfPolicy::default().origin_only();
     /// let own = || "https://app.example.com".to_owned();
@@ -268,7 +268,7 @@ impl CsrfPolicy {
     /// # Examples
     ///
     /// ```
-    /// use session_engine::{CsrfPolicy, CsrfRefusal, HeaderList, TokenSource};
+    /// # use session_engine::{CsrfPolicy, CsrfRefusal, HeaderList, TokenSource};
     ///
     /// let policy = CsrfPolicy::default();
     /// let request = HeaderList::from_iter([("sec-fetch-site", "same-origin"), ("x-csrf-token", "t")]);
@@ -294,7 +294,7 @@ impl CsrfPolicy {
     /// # Examples
     ///
     /// ```
-    /// use session_engine::{CsrfPolicy, HeaderList, TokenSource};
+    /// # use session_engine::{CsrfPolicy, HeaderList, TokenSource};
     ///
     /// let policy = CsrfPolicy::default();
     /// let form = HeaderList::from_iter([("content-type", "application/x-www-form-urlencoded")]);
@@ -340,8 +340,8 @@ impl CsrfPolicy {
     /// # Examples
     ///
     /// ```
-    /// use session_engine::core::mask_csrf_token;
-    /// use session_engine::{CsrfPolicy, CsrfRefusal};
+    /// # use session_engine::core::mask_csrf_token;
+    /// # use session_engine::{CsrfPolicy, CsrfRefusal};
     ///
     /// let token = "4bJbJqRkY3Xo0zQy4oFq1QmXc1lR1vX8kA2pN6sT9uE";
     /// let masked = mask_csrf_token(token).expect("a token of the right shape");

@@ -231,8 +231,8 @@ macro_rules! session_error {
             /// # Examples
             ///
             /// ```
-            /// use session_engine::SessionError;
-            /// use session_engine::core::StoreError;
+            /// # use session_engine::SessionError;
+            /// # use session_engine::core::StoreError;
             ///
             /// assert!(SessionError::Store(StoreError::Full { capacity: 10 }).is_capacity());
             /// assert!(!SessionError::Store(StoreError::Timeout).is_capacity());
@@ -250,8 +250,8 @@ macro_rules! session_error {
             /// # Examples
             ///
             /// ```
-            /// use session_engine::SessionError;
-            /// use session_engine::core::StoreError;
+            /// # use session_engine::SessionError;
+            /// # use session_engine::core::StoreError;
             ///
             /// assert_eq!(SessionError::Missing { name: "user".into(), challenge: None }.status(), 401);
             /// assert_eq!(SessionError::Store(StoreError::Full { capacity: 10 }).status(), 503);
@@ -272,7 +272,7 @@ macro_rules! session_error {
             /// # Examples
             ///
             /// ```
-            /// use session_engine::SessionError;
+            /// # use session_engine::SessionError;
             ///
             /// let bearer = SessionError::Missing { name: "api".into(), challenge: Some("Bearer") };
             /// assert_eq!(bearer.challenge(), Some("Bearer"));

@@ -25,7 +25,7 @@ use crate::slot::{Base, Loaded, NewValue, Slot};
 /// # Examples
 ///
 /// ```no_run
-/// use session_engine::{SessionError, SessionHandle};
+/// # use session_engine::{SessionError, SessionHandle};
 /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Visits { count: u32 }
 ///
 /// async fn visit(session: &SessionHandle<Visits>) -> Result<u32, SessionError> {
@@ -125,7 +125,7 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     /// # Examples
     ///
     /// ```no_run
-    /// use session_engine::{SessionError, SessionHandle};
+    /// # use session_engine::{SessionError, SessionHandle};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { name: String }
     ///
     /// async fn greet(session: &SessionHandle<User>) -> Result<String, SessionError> {

@@ -23,8 +23,8 @@ use crate::{ConfigError, escape};
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_engine::CookieTransport;
-/// use session_engine::cookie::SameSite;
+/// # use session_engine::CookieTransport;
+/// # use session_engine::cookie::SameSite;
 ///
 /// let transport = CookieTransport::new("user_session")
 ///     .max_age(Duration::from_secs(3600))
@@ -133,8 +133,8 @@ impl CookieTransport {
     /// # Examples
     ///
     /// ```
-    /// use session_engine::core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
-    /// use session_engine::{ConfigError, CookieTransport, Registry, SessionConfig};
+    /// # use session_engine::core::{Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
+    /// # use session_engine::{ConfigError, CookieTransport, Registry, SessionConfig};
     /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
     ///
     /// // A server-side session may fall back to `?sid=<signed id>`.
@@ -314,7 +314,7 @@ impl CookieTransport {
 /// # Examples
 ///
 /// ```
-/// use session_engine::HeaderTransport;
+/// # use session_engine::HeaderTransport;
 /// let transport = HeaderTransport::new("cart_session");
 /// ```
 #[derive(Debug, Clone)]
@@ -371,8 +371,8 @@ impl HeaderTransport {
     ///
     /// ```
     /// use serde::{Deserialize, Serialize};
-    /// use session_engine::core::{MemoryStore, Sign, SigningKey};
-    /// use session_engine::{HeaderTransport, Registry, SessionConfig};
+    /// # use session_engine::core::{MemoryStore, Sign, SigningKey};
+    /// # use session_engine::{HeaderTransport, Registry, SessionConfig};
     ///
     /// #[derive(Clone, Serialize, Deserialize)]
     /// struct Api { user_id: String }

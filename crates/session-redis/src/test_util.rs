@@ -50,7 +50,7 @@ pub fn redis(test: &str) -> Option<TestRedis> {
     })
 }
 
-/// A store on the test's Redis ([`redis`]) under a key prefix of its own (the test's name and
+/// A store on the test's Redis ([`redis()`]) under a key prefix of its own (the test's name and
 /// a random part), so tests sharing a `REDIS_URL` never meet; `None` when the test is to be
 /// skipped. Keep the [`TestRedis`] alive as long as the store.
 pub async fn prefixed_store(test: &str) -> Option<(TestRedis, crate::RedisSessionStore)> {

@@ -15,7 +15,7 @@ use std::fmt;
 /// ```no_run
 /// // From your adapter: `session_actix::` or `session_axum::` (feature `postgres`).
 /// # use session_sql::{SqlPool, SqlSessionStore};
-/// use session_sql::sqlx::PgPool;
+/// use sqlx::PgPool; // the app's own sqlx 0.8
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = PgPool::connect("postgres://app@db.internal/app").await?;

@@ -158,7 +158,7 @@ impl SqlSessionStore {
     ///
     /// ```no_run
     /// # use session_sql::SqlSessionStore;
-    /// use session_sql::sqlx::SqlitePool;
+    /// use sqlx::SqlitePool; // the app's own sqlx 0.8
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = SqlitePool::connect("sqlite://app.db").await?;

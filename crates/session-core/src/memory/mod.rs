@@ -52,7 +52,7 @@ const SWEEP_EVERY: usize = 16;
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_core::{MemoryStore, SessionId, SessionStore};
+/// # use session_core::{MemoryStore, SessionId, SessionStore};
 ///
 /// # futures::executor::block_on(async {
 /// let store = MemoryStore::new();
@@ -142,7 +142,7 @@ impl MemoryStore {
     /// ```
     /// use std::num::NonZeroUsize;
     /// use std::time::Duration;
-    /// use session_core::{MemoryStore, SessionId, SessionStore};
+    /// # use session_core::{MemoryStore, SessionId, SessionStore};
     ///
     /// # futures::executor::block_on(async {
     /// let store = MemoryStore::with_capacity(NonZeroUsize::new(2).unwrap());

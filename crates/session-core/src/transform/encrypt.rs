@@ -30,7 +30,7 @@ const MAX_PLAINTEXT: usize = 1 << 20;
 /// # Examples
 ///
 /// ```
-/// use session_core::{Encrypt, EncryptionKey, Transformer};
+/// # use session_core::{Encrypt, EncryptionKey, Transformer};
 ///
 /// # let key = EncryptionKey::generate();
 /// let encrypt = Encrypt::new(key);

@@ -85,7 +85,7 @@ impl AesKey {
 /// # Examples
 ///
 /// ```
-/// use session_core::{KtorEncrypt, SigningKey, Transformer};
+/// # use session_core::{KtorEncrypt, SigningKey, Transformer};
 ///
 /// # let aes_key = [7u8; 16];
 /// # let mac_key = SigningKey::generate();

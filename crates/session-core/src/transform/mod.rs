@@ -44,7 +44,7 @@ impl Unsealed {
 /// # Examples
 ///
 /// ```
-/// use session_core::{SealError, Transformer, Unsealed};
+/// # use session_core::{SealError, Transformer, Unsealed};
 ///
 /// /// Reverses the text (an illustration, not security).
 /// #[derive(Debug)]
@@ -79,7 +79,7 @@ pub trait Transformer: fmt::Debug + Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// use session_core::{Encrypt, EncryptionKey, Sign, SigningKey, TransformerChain};
+/// # use session_core::{Encrypt, EncryptionKey, Sign, SigningKey, TransformerChain};
 ///
 /// let chain = TransformerChain::new()
 ///     .with(Encrypt::new(EncryptionKey::generate()))

@@ -61,7 +61,7 @@ fn decode_tag(hex: &str) -> Option<[u8; TAG_HEX_LEN / 2]> {
 /// # Examples
 ///
 /// ```
-/// use session_core::{Sign, SigningKey, Transformer};
+/// # use session_core::{Sign, SigningKey, Transformer};
 ///
 /// # let key = SigningKey::generate();
 /// let sign = Sign::new(key);
@@ -103,7 +103,7 @@ impl Sign {
     /// # Examples
     ///
     /// ```
-    /// use session_core::{Sign, SigningKey, Transformer};
+    /// # use session_core::{Sign, SigningKey, Transformer};
     ///
     /// # let key = SigningKey::generate();
     /// let ktor = Sign::ktor_compatible(key.clone());
