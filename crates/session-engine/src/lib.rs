@@ -70,9 +70,10 @@
 //! transport, tampering and CSRF behaviours once, as HTTP exchanges against an app whose
 //! logic it owns. An adapter implements its one trait, `session_suite::Adapter` (run a
 //! future, start the suite's app with the adapter's layers, send a request in-process), and
-//! `session_suite::behaviour_suite!(MyAdapter)` makes one test per scenario. session-actix
-//! and session-axum run it in their `tests/suite.rs` (about 150 lines each); a new adapter is
-//! done when every scenario passes.
+//! `session_suite::behaviour_suite!(MyAdapter)` makes one test per scenario;
+//! `session_suite::store_scenarios!(MyAdapter, my_crate)` adds those that need a real store
+//! (directory, Redis, SQL). session-actix and session-axum run both in their `tests/suite.rs`
+//! (about 150 lines each); a new adapter is done when every scenario passes.
 //!
 //! [`session-suite`]: https://docs.rs/session-suite
 #![forbid(unsafe_code)]

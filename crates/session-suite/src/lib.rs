@@ -25,7 +25,10 @@
 //!    [`CsrfSettings`] says), inside your sessions layer made from [`AppSpec::registry`].
 //! 3. **`send`**: turn the [`TestRequest`] into your framework's request (a streamed
 //!    [`Body`] as a stream), call the app in-process, collect the response.
-//! 4. Invoke `session_suite::behaviour_suite!(YourAdapter);`.
+//! 4. Invoke `session_suite::behaviour_suite!(YourAdapter);`, and, if your crate offers the
+//!    stores behind the features `fs`, `redis`, `sqlite` and `postgres`,
+//!    `session_suite::store_scenarios!(YourAdapter, your_crate);` for the scenarios that need a
+//!    real store ([`store_scenarios!`]).
 //!
 //! ```no_run
 //! # mod my_framework {
@@ -120,6 +123,7 @@ mod http;
 mod macros;
 pub mod scenarios;
 mod store;
+mod store_macro;
 mod types;
 
 pub use crate::adapter::{Adapter, AppSpec, CsrfSettings};
