@@ -1,7 +1,7 @@
 //! Errors for the programmer: configuration mistakes and failures inside a handler.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 
 session_engine::session_error! {
@@ -27,8 +27,9 @@ impl ResponseError for SessionError {
     fn error_response(&self) -> HttpResponse {
         self.log();
         let mut response = HttpResponse::build(self.status_code());
-        if let Some(scheme) = self.challenge() {
-            response.insert_header((WWW_AUTHENTICATE, scheme));
+        // Checked: a scheme an app put into `Missing` by hand may not be header text.
+        if let Some(Ok(challenge)) = self.challenge().map(HeaderValue::from_str) {
+            response.insert_header((WWW_AUTHENTICATE, challenge));
         }
         response.finish()
     }
@@ -67,5 +68,21 @@ mod tests {
                 actix_web::body::BodySize::Sized(0)
             );
         }
+    }
+
+    /// A bearer session's 401 names its scheme; a scheme that is not header text is left out
+    /// rather than failing the response.
+    #[test]
+    fn a_missing_bearer_session_is_challenged_and_a_bad_scheme_is_left_out() {
+        let missing = |challenge| SessionError::Missing {
+            name: "api".into(),
+            challenge,
+        };
+        let response = missing(Some("Bearer")).error_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers().get(WWW_AUTHENTICATE).unwrap(), "Bearer");
+        let response = missing(Some("Bearer\n")).error_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
     }
 }

@@ -33,8 +33,8 @@ impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         self.log();
         let mut response: Response = empty(status_code(self.status()));
-        if let Some(scheme) = self.challenge() {
-            let challenge = http::HeaderValue::from_static(scheme);
+        // `from_str`: a scheme an app put into `Missing` by hand may not be header text.
+        if let Some(Ok(challenge)) = self.challenge().map(http::HeaderValue::from_str) {
             response
                 .headers_mut()
                 .insert(http::header::WWW_AUTHENTICATE, challenge);
@@ -86,5 +86,27 @@ mod tests {
             let first = futures::executor::block_on(futures::StreamExt::next(&mut stream));
             assert!(first.is_none(), "an empty body");
         }
+    }
+
+    /// A bearer session's 401 names its scheme; a scheme that is not header text is left out
+    /// rather than panicking.
+    #[test]
+    fn a_missing_bearer_session_is_challenged_and_a_bad_scheme_is_left_out() {
+        let missing = |challenge| SessionError::Missing {
+            name: "api".into(),
+            challenge,
+        };
+        let response = missing(Some("Bearer")).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers().get(http::header::WWW_AUTHENTICATE);
+        assert_eq!(challenge.unwrap(), "Bearer");
+        let response = missing(Some("Bearer\n")).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            response
+                .headers()
+                .get(http::header::WWW_AUTHENTICATE)
+                .is_none()
+        );
     }
 }

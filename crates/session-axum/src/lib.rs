@@ -20,8 +20,10 @@
 //!
 //! **One import path**: everything an app names (configuration, transports, keys,
 //! transformers, stores, IDs, errors) is at this crate's root: `use session_axum::{…};`. The
-//! examples on the items it re-exports from the engine and the core show no imports for that
-//! reason (one text serves both adapters); every name they use is imported from here.
+//! examples on the items it re-exports from the engine and the core hide their imports (one
+//! text serves both adapters): the names they use are at this crate's root, except the
+//! engine's `Registry` and CSRF policy types, under [`engine`], and `Record`, under
+//! [`core`](mod@core).
 //!
 //! | Feature | Description | Default |
 //! |---|---|---|

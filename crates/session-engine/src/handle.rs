@@ -405,13 +405,17 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
 
     /// Ends another server-side session of this type by its ID (for example the user's
     /// sessions on other devices, whose IDs the app recorded with [`Self::id`]). The current
-    /// session is not affected unless `id` is its own.
+    /// session is not affected unless `id` is its own. With
+    /// [`rotate_id_every`](crate::SessionConfig::rotate_id_every), an ID that was rotated away
+    /// within the grace window leads to its session, which ends too (unless it is this
+    /// request's own: a list may still hold the asking device's previous ID).
     ///
     /// # Errors
     ///
     /// [`SessionError::NotServerSide`] for a client-side session, and [`SessionError::Store`].
     pub async fn invalidate_id(&self, id: &SessionId) -> Result<(), E> {
-        Ok(self.provider().invalidate(id).await?)
+        let own = self.id().await?;
+        Ok(self.provider().invalidate(id, own.as_ref()).await?)
     }
 
     /// The ID of a server-side session: the current one, or the one that the response will

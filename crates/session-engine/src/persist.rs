@@ -74,7 +74,7 @@ impl ProviderCore {
         match std::mem::take(&mut settled.status) {
             Status::Cleared(None) => {
                 for id in self.incoming_ids(&settled.incoming) {
-                    self.delete_session(store, &id).await?;
+                    self.delete_session(store, &id, None).await?;
                 }
                 Ok(removal_unless_absent(&settled.incoming))
             }
@@ -142,7 +142,7 @@ impl ProviderCore {
             Ending::Moved | Ending::None => loaded.id.into_iter().collect(),
         };
         for old in ended.iter().filter(|old| **old != id) {
-            self.delete_session(store, old).await?;
+            self.delete_session(store, old, None).await?;
         }
         self.send_id(&id)
     }

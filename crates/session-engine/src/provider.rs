@@ -57,8 +57,14 @@ impl Provider {
         Some(Arc::clone(&typed.0))
     }
 
-    /// Deletes the stored session `id`, wherever its client is.
-    pub(crate) async fn invalidate(&self, id: &SessionId) -> Result<(), SessionError> {
+    /// Deletes the stored session `id`, wherever its client is, and the session it moved to
+    /// if a rotation moved it within the grace window, unless that is `keep` (the asking
+    /// request's own session).
+    pub(crate) async fn invalidate(
+        &self,
+        id: &SessionId,
+        keep: Option<&SessionId>,
+    ) -> Result<(), SessionError> {
         let store = self
             .core
             .store
@@ -66,11 +72,10 @@ impl Provider {
             .ok_or(SessionError::NotServerSide {
                 type_name: self.type_name,
             })?;
-        // Exactly this ID: an app's list of a user's IDs holds the new ID of a rotated session
-        // as well (it is the one `Session::id` reports), so following the old one's marker
-        // could end the very device that asked.
-        store.delete(id).await?;
-        Ok(())
+        // Following a forward: an app's list may hold an ID that a rotation moved a moment
+        // ago (before the device's next request told the app the new one); a blind delete
+        // would end only the forward and leave the session logged in.
+        self.core.delete_session(&**store, id, keep).await
     }
 }
 

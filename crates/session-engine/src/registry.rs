@@ -76,7 +76,7 @@ impl Registry {
         let index = self.position::<T>().ok_or(SessionError::NotRegistered {
             type_name: std::any::type_name::<T>(),
         })?;
-        self.providers[index].invalidate(id).await
+        self.providers[index].invalidate(id, None).await
     }
 
     /// The request headers that carry sessions, for CORS `Access-Control-Allow-Headers`:

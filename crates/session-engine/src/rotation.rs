@@ -126,6 +126,8 @@ impl ProviderCore {
         Ok(match store.load(old).await? {
             Some(text) => match forwarded(&text) {
                 Some(theirs) => Rotated::To(theirs, issued_at),
+                // A logout is ending it.
+                None if text == TOMBSTONE => Rotated::Ended,
                 None => Rotated::Kept,
             },
             None => Rotated::Ended,
@@ -140,10 +142,16 @@ impl ProviderCore {
     /// successor alive (a logout undone). So the entry is first swapped for a tombstone: a
     /// rotation's own swap then fails and it drops its successor, or, if the rotation won,
     /// the swap fails, the entry is read again and its marker followed.
+    ///
+    /// A marker that leads to `keep` (the asking request's own session, for
+    /// [`SessionHandle::invalidate_id`](crate::SessionHandle::invalidate_id)) is removed
+    /// without ending `keep`: an app's list of a user's IDs may still hold the asking device's
+    /// own previous ID.
     pub(crate) async fn delete_session(
         &self,
         store: &dyn DynSessionStore,
         id: &SessionId,
+        keep: Option<&SessionId>,
     ) -> Result<(), SessionError> {
         let Some(rotation) = self.rotation else {
             store.delete(id).await?;
@@ -151,12 +159,15 @@ impl ProviderCore {
         };
         let mut next = Some(id.clone());
         for _ in 0..=MAX_HOPS {
-            let Some(current) = next.take() else {
+            let Some(current) = next
+                .take()
+                .filter(|current| Some(current) != keep || current == id)
+            else {
                 return Ok(());
             };
             next = end_entry(store, &current, rotation.grace).await?;
         }
-        if let Some(last) = next {
+        if let Some(last) = next.filter(|last| Some(last) != keep) {
             store.delete(&last).await?;
         }
         Ok(())
@@ -374,13 +385,14 @@ mod tests {
     #[test]
     fn a_logout_racing_a_rotation_ends_the_session_under_both_ids() {
         for logout_first in [false, true] {
-            let registry = rotating(Interleaving::default());
+            let store = Interleaving::default();
+            let registry = rotating(store.clone());
             let core = &registry.providers()[0].core;
             let backend = core.store.as_deref().unwrap();
             futures::executor::block_on(async {
                 let (old, record, stored) = stored_session(core).await;
                 let rotation = core.rotate(backend, &old, &stored, &record);
-                let logout = core.delete_session(backend, &old);
+                let logout = core.delete_session(backend, &old, None);
                 let rotated = if logout_first {
                     let (ended, rotated) = futures::future::join(logout, rotation).await;
                     ended.unwrap();
@@ -398,6 +410,32 @@ mod tests {
                         "successor ended (logout first: {logout_first})"
                     );
                 }
+                assert_eq!(store.0.len(), 0, "nothing left: no successor, no tombstone");
+            });
+        }
+    }
+
+    /// A session rotated a moment ago is ended through its old ID by another device's
+    /// `invalidate_id` (the forward is followed), but never when the successor is the asking
+    /// request's own session.
+    #[test]
+    fn invalidating_a_rotated_away_id_follows_it_unless_it_leads_to_the_asker() {
+        for own in [false, true] {
+            let registry = rotating(Interleaving::default());
+            let core = &registry.providers()[0].core;
+            let backend = core.store.as_deref().unwrap();
+            futures::executor::block_on(async {
+                let (old, record, stored) = stored_session(core).await;
+                let Rotated::To(successor, _) =
+                    core.rotate(backend, &old, &stored, &record).await.unwrap()
+                else {
+                    panic!("rotated");
+                };
+                let keep = own.then_some(&successor);
+                core.delete_session(backend, &old, keep).await.unwrap();
+                assert_eq!(backend.load(&old).await.unwrap(), None);
+                let alive = backend.load(&successor).await.unwrap().is_some();
+                assert_eq!(alive, own, "the successor lives only if it is the asker's");
             });
         }
     }

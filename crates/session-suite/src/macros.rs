@@ -32,6 +32,7 @@ macro_rules! behaviour_suite {
                 parallel_requests_across_a_rotation_stay_logged_in,
                 a_logout_or_login_across_a_rotation_ends_both_ids,
                 updates_rotate_and_follow_a_rotation,
+                invalidating_a_rotated_away_id_ends_its_session,
             }
             csrf {
                 csrf_protection_needs_the_sessions_token_on_unsafe_methods,

@@ -19,6 +19,9 @@
 macro_rules! store_scenarios {
     ($adapter:ident, $krate:ident) => {
         mod stores {
+            // Each store's tests are behind its feature: without them nothing here is used.
+            #![allow(unused_imports)]
+
             use std::sync::Arc;
 
             use $crate::Adapter as _;

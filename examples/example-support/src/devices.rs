@@ -4,7 +4,8 @@
 //! An entry is keyed by the session's ID at login (kept in the session's value as
 //! [`LoginSession::login_id`]) and holds its current ID: with periodic ID rotation
 //! (`SESSION_ROTATE_ID_SECS`) the session moves to new IDs, and each use records the one it
-//! has now, so the ID invalidated is always the live one, never a forward marker.
+//! has now. An ID a rotation moved a moment ago, before the device's next use told the list,
+//! still ends the session: `invalidate_id` follows its forward.
 //!
 //! Each entry lives as long as its session can: until the idle timeout after its last use, and
 //! no longer than the absolute timeout after login. Every write drops the entries whose session

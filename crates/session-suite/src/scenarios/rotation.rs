@@ -228,3 +228,39 @@ pub async fn the_old_id_dies_after_the_grace_in<A: Adapter>(store: Arc<dyn DynSe
     );
     assert_eq!(app.text("/cart", Some(&new)).await, "[1]");
 }
+
+/// `invalidate_id` of an ID that a rotation moved a moment ago (the app's list of a user's
+/// IDs has not heard of the new one yet) ends the session under its new ID too; an ID that
+/// leads to the asking request's own session does not log the asker out.
+pub async fn invalidating_a_rotated_away_id_ends_its_session<A: Adapter>() {
+    let clock = ManualClock::starting_now();
+    let (registry, _store) = rotating(&clock);
+    let app = App::<A>::serving(registry).await;
+    let laptop = app.get("/login", None).await;
+    let laptop_id = laptop.text().to_owned();
+    let phone = app.get("/login", None).await;
+    let phone_id = phone.text().to_owned();
+    let phone = phone.the_cookie("cart");
+
+    clock.advance(16 * MINUTE);
+    let laptop = app.get("/cart", Some(&laptop.the_cookie("cart"))).await;
+    let laptop = laptop.the_cookie("cart");
+    let response = app
+        .get(&format!("/invalidate/{laptop_id}"), Some(&phone))
+        .await;
+    assert_eq!(response.status, 200);
+    let phone = response.the_cookie("cart");
+    assert_eq!(
+        app.text("/cart", Some(&laptop)).await,
+        "empty",
+        "the laptop's new ID"
+    );
+
+    let uri = format!("/invalidate/{phone_id}");
+    assert_eq!(app.get(&uri, Some(&phone)).await.status, 200);
+    assert_eq!(
+        app.text("/cart", Some(&phone)).await,
+        "[1]",
+        "the asker stays"
+    );
+}
