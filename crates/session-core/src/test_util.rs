@@ -1,8 +1,10 @@
-//! The store conformance suite: the contract of [`SessionStore`], checked against any store.
+//! The store conformance suite: the contract of [`SessionStore`], checked against any store;
+//! and [`NoSwapStore`], a store without compare-and-swap for testing how sessions refuse or
+//! handle one.
 
 use std::time::Duration;
 
-use crate::{SessionId, SessionStore};
+use crate::{MemoryStore, SessionId, SessionStore, StoreCapabilities, StoreError, StoredEntry};
 
 /// Checks that `store` keeps the [`SessionStore`] contract, panicking with the broken rule.
 ///
@@ -401,5 +403,49 @@ async fn load_entry_agrees_with_load<S: SessionStore>(store: &S) {
             lower <= expires_at && expires_at <= upper,
             "load_entry must report the expiry set by save (about 600 s from now)"
         );
+    }
+}
+
+/// A store without compare-and-swap, which says so (it declares only
+/// [`expiry_info`](StoreCapabilities::expiry_info) and answers
+/// [`StoreError::Unsupported`] to a swap); everything else goes to a [`MemoryStore`].
+///
+/// # Examples
+///
+/// ```
+/// use session_core::SessionStore;
+/// use session_core::test_util::NoSwapStore;
+///
+/// assert!(!NoSwapStore::default().capabilities().compare_and_swap);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct NoSwapStore(pub MemoryStore);
+
+impl SessionStore for NoSwapStore {
+    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        SessionStore::load(&self.0, id).await
+    }
+    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
+        SessionStore::load_entry(&self.0, id).await
+    }
+    async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
+        SessionStore::save(&self.0, id, text, ttl).await
+    }
+    async fn compare_and_swap(
+        &self,
+        _: &SessionId,
+        _: &str,
+        _: &str,
+        _: Duration,
+    ) -> Result<bool, StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "compare_and_swap",
+        })
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        SessionStore::delete(&self.0, id).await
+    }
+    fn capabilities(&self) -> StoreCapabilities {
+        StoreCapabilities::NONE.with_expiry_info()
     }
 }

@@ -414,7 +414,12 @@ impl<T: Clone + Send + 'static, E: From<SessionError>> SessionHandle<T, E> {
     ///
     /// [`SessionError::NotServerSide`] for a client-side session, and [`SessionError::Store`].
     pub async fn invalidate_id(&self, id: &SessionId) -> Result<(), E> {
-        let own = self.id().await?;
+        // Only a rotation leaves forwards that could lead back to this request's session.
+        let own = if self.provider().core.rotates() {
+            self.id().await?
+        } else {
+            None
+        };
         Ok(self.provider().invalidate(id, own.as_ref()).await?)
     }
 

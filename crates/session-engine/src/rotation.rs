@@ -49,6 +49,11 @@ pub(crate) fn forwarded(text: &str) -> Option<SessionId> {
 }
 
 impl ProviderCore {
+    /// Whether this session's IDs rotate, which is what leaves forward markers behind.
+    pub(crate) fn rotates(&self) -> bool {
+        self.rotation.is_some()
+    }
+
     /// Whether `record`'s ID is due for rotation now.
     pub(crate) fn rotation_due(&self, record: &Record) -> bool {
         self.rotation.is_some_and(|rotation| {

@@ -3,42 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use session_core::{
-    DynSessionStore, Encrypt, EncryptionKey, MemoryStore, SessionId, SessionStore, Sign,
-    SigningKey, StoreCapabilities, StoreError,
-};
+use session_core::{DynSessionStore, Encrypt, EncryptionKey, MemoryStore, Sign, SigningKey};
+
+use session_core::test_util::NoSwapStore;
 
 use crate::{ConfigError, CookieTransport, HeaderTransport, Registry, SessionConfig};
-
-/// A memory store without compare-and-swap (it answers `Unsupported`), and declaring so.
-#[derive(Clone, Default)]
-struct NoSwap(MemoryStore);
-
-impl SessionStore for NoSwap {
-    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
-        SessionStore::load(&self.0, id).await
-    }
-    async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
-        SessionStore::save(&self.0, id, text, ttl).await
-    }
-    async fn compare_and_swap(
-        &self,
-        _: &SessionId,
-        _: &str,
-        _: &str,
-        _: Duration,
-    ) -> Result<bool, StoreError> {
-        Err(StoreError::Unsupported {
-            operation: "compare_and_swap",
-        })
-    }
-    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        SessionStore::delete(&self.0, id).await
-    }
-    fn capabilities(&self) -> StoreCapabilities {
-        StoreCapabilities::NONE
-    }
-}
 
 fn cart() -> SessionConfig<String> {
     SessionConfig::<String>::new(CookieTransport::new("cart"))
@@ -49,21 +18,21 @@ fn cart() -> SessionConfig<String> {
 /// it; a store that declares it needs no opt-out.
 #[test]
 fn a_store_without_compare_and_swap_is_refused_unless_update_opts_out() {
-    let shared: Arc<dyn DynSessionStore> = Arc::new(NoSwap::default());
+    let shared: Arc<dyn DynSessionStore> = Arc::new(NoSwapStore::default());
     for config in [
-        cart().store(NoSwap::default()),
+        cart().store(NoSwapStore::default()),
         cart().shared_store(Arc::clone(&shared)),
     ] {
         match Registry::builder().session(config).build() {
             Err(ConfigError::StoreWithoutCompareAndSwap { name, store }) => {
                 assert_eq!(name, "cart");
-                assert!(store.ends_with("NoSwap"), "{store}");
+                assert!(store.ends_with("NoSwapStore"), "{store}");
             }
             other => panic!("refused with the typed error, got {other:?}"),
         }
     }
     let error = Registry::builder()
-        .session(cart().store(NoSwap::default()))
+        .session(cart().store(NoSwapStore::default()))
         .build()
         .unwrap_err();
     assert!(
@@ -71,7 +40,7 @@ fn a_store_without_compare_and_swap_is_refused_unless_update_opts_out() {
         "the error names the way out: {error}"
     );
     for config in [
-        cart().store(NoSwap::default()).without_atomic_update(),
+        cart().store(NoSwapStore::default()).without_atomic_update(),
         cart().shared_store(shared).without_atomic_update(),
         cart().store(MemoryStore::new()),
         cart().store(MemoryStore::new()).without_atomic_update(),
@@ -86,8 +55,8 @@ fn a_store_without_compare_and_swap_is_refused_unless_update_opts_out() {
 #[test]
 fn rotation_without_compare_and_swap_is_refused_at_build() {
     for config in [
-        cart().store(NoSwap::default()),
-        cart().store(NoSwap::default()).without_atomic_update(),
+        cart().store(NoSwapStore::default()),
+        cart().store(NoSwapStore::default()).without_atomic_update(),
     ] {
         let result = Registry::builder()
             .session(config.rotate_id_every(Duration::from_secs(60)))
@@ -119,7 +88,7 @@ fn the_start_up_summary_names_everything_but_secrets() {
         )
         .session(
             SessionConfig::<u8>::new(HeaderTransport::new("x-cart"))
-                .store(NoSwap::default())
+                .store(NoSwapStore::default())
                 .without_atomic_update(),
         )
         .build()
@@ -138,7 +107,7 @@ fn the_start_up_summary_names_everything_but_secrets() {
             "session \"x-token\": bearer header, client-side, value sealed by 1 transformer, \
              idle timeout 1440 s, no absolute timeout",
             "session \"x-cart\": header, server-side in \
-             session_engine::config::tests::NoSwap (none), ID sealed by 0 transformers, \
+             session_core::test_util::NoSwapStore (expiry_info), ID sealed by 0 transformers, \
              idle timeout 1440 s, absolute timeout 604800 s",
         ]
     );

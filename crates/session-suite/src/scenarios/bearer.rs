@@ -31,6 +31,14 @@ fn carts() -> Registry {
     })
 }
 
+/// An app serving [`carts`], and the token of a new cart holding `3`.
+async fn cart_of_three<A: Adapter>() -> (App<A>, String) {
+    let app = App::<A>::serving(carts()).await;
+    let response = app.get("/add/3", None).await;
+    let token = response.header(TOKEN_HEADER).expect("the value").to_owned();
+    (app, token)
+}
+
 /// `GET uri` with `Authorization: <credentials>`.
 fn authorized(uri: &str, credentials: impl Into<Vec<u8>>) -> TestRequest {
     TestRequest::get(uri).header("authorization", credentials)
@@ -97,13 +105,7 @@ pub async fn a_bearer_session_travels_in_authorization_and_its_response_header<A
 /// Another scheme, or the `Bearer` scheme without exactly one space and a `token68`, is no
 /// session: never an error, never a `401`.
 pub async fn a_non_bearer_scheme_or_a_malformed_token_is_no_session<A: Adapter>() {
-    let app = App::<A>::serving(carts()).await;
-    let token = app
-        .get("/add/3", None)
-        .await
-        .header(TOKEN_HEADER)
-        .expect("the value")
-        .to_owned();
+    let (app, token) = cart_of_three::<A>().await;
     assert_eq!(
         app.send(authorized("/cart", format!("Bearer {token}")))
             .await
@@ -167,13 +169,7 @@ pub async fn bearer_responses_vary_on_authorization<A: Adapter>() {
 /// A route that requires a bearer session answers its `401` with a `Bearer` challenge
 /// (RFC 6750), without a token and with a forged one; with the session it is served.
 pub async fn a_required_bearer_session_answers_401_with_a_bearer_challenge<A: Adapter>() {
-    let app = App::<A>::serving(carts()).await;
-    let token = app
-        .get("/add/3", None)
-        .await
-        .header(TOKEN_HEADER)
-        .expect("the value")
-        .to_owned();
+    let (app, token) = cart_of_three::<A>().await;
     let forged = format!("Bearer {token}0");
     for request in [TestRequest::get("/require"), authorized("/require", forged)] {
         let response = app.send(request).await;

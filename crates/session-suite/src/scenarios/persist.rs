@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use session_core::test_util::NoSwapStore;
 use session_core::{
     DynSessionStore, ManualClock, MemoryStore, SessionId, SessionStore, Sign, SigningKey,
     StoreCapabilities, StoreError, StoredEntry,
@@ -326,39 +327,6 @@ pub async fn hundred_concurrent_updates_in<A: Adapter>(store: Arc<dyn DynSession
 /// [`hundred_concurrent_updates_in`] a [`MemoryStore`].
 pub async fn hundred_concurrent_updates_lose_nothing<A: Adapter>() {
     hundred_concurrent_updates_in::<A>(Arc::new(MemoryStore::new())).await;
-}
-
-/// A store without compare-and-swap, which says so: everything else goes to a memory store.
-#[derive(Clone, Default)]
-struct NoSwapStore(MemoryStore);
-
-impl SessionStore for NoSwapStore {
-    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
-        SessionStore::load(&self.0, id).await
-    }
-    async fn load_entry(&self, id: &SessionId) -> Result<Option<StoredEntry>, StoreError> {
-        SessionStore::load_entry(&self.0, id).await
-    }
-    async fn save(&self, id: &SessionId, text: &str, ttl: Duration) -> Result<(), StoreError> {
-        SessionStore::save(&self.0, id, text, ttl).await
-    }
-    async fn compare_and_swap(
-        &self,
-        _: &SessionId,
-        _: &str,
-        _: &str,
-        _: Duration,
-    ) -> Result<bool, StoreError> {
-        Err(StoreError::Unsupported {
-            operation: "compare_and_swap",
-        })
-    }
-    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        SessionStore::delete(&self.0, id).await
-    }
-    fn capabilities(&self) -> StoreCapabilities {
-        StoreCapabilities::NONE.with_expiry_info()
-    }
 }
 
 /// A store without compare-and-swap is refused for `update` when the app is built
