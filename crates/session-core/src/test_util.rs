@@ -44,7 +44,7 @@ pub async fn run_conformance_suite<S: SessionStore>(store: &S) {
 
 /// Checks that `store` does what its [`SessionStore::capabilities`] declare, and declares
 /// what it does: `compare_and_swap` works if and only if it is declared (otherwise it answers
-/// [`StoreError::Unsupported`](crate::StoreError::Unsupported)), and `load_entry` reports an
+/// [`StoreError::Unsupported`]), and `load_entry` reports an
 /// expiry if and only if `expiry_info` is declared. This is what catches a wrapper that
 /// forwards `capabilities` but not the methods behind them. (`native_touch` is a matter of
 /// cost, which no test sees.) [`run_conformance_suite`] runs it.
